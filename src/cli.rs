@@ -1,0 +1,236 @@
+//! The command line: every command and flag, with help text, and what each one does.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::formats::{self, FeedDoc, FeedFormat, InputKind};
+use crate::http::{self, AppState};
+use crate::ingest::{self, Report};
+use crate::model::{NewChannel, Slug};
+use crate::render::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::store::{self, DynStore, Tombstones};
+use crate::token;
+
+/// syndic: publish articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
+///
+/// Settings come from the environment and a .env file: DATABASE_URL, SYNDIC_BIND,
+/// SYNDIC_BASE_URL, SYNDIC_MAX_BODY, RUST_LOG (see .env.example).
+#[derive(Parser, Debug)]
+#[command(name = "syndic", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run pending migrations, then serve HTTP (feeds and the API) until SIGINT or SIGTERM.
+    Serve,
+    /// Create the database if needed and apply pending migrations.
+    Migrate,
+    /// Manage channels.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Ingest files (JSON Feed items or documents, RSS, Atom) into a channel, all or nothing.
+    Ingest {
+        /// The channel's slug.
+        slug: String,
+        /// Files to read; `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write a channel's feed to standard output.
+    Render {
+        /// The channel's slug.
+        slug: String,
+        /// Which feed to write.
+        #[arg(long, value_enum, default_value = "rss")]
+        format: FeedFormat,
+        /// How many of the newest articles (1 to 500).
+        #[arg(long, default_value_t = DEFAULT_LIMIT)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChannelCommand {
+    /// Create a channel.
+    Add {
+        /// URL name: lowercase letters, digits and hyphens.
+        slug: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The site the channel belongs to (absolute URL).
+        #[arg(long)]
+        link: Option<String>,
+        /// Language code, such as fr or en-GB.
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// List channels with their feed URLs.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token and print it (only it) on standard output. It is stored hashed:
+    /// this is the only time it is shown.
+    Create {
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = Config::from_env()?;
+    let store = store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_url))?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Serve => serve(store, config).await?,
+        Command::Migrate => writeln!(out, "database {} is up to date", config.database_url)?,
+        Command::Channel(ChannelCommand::Add {
+            slug,
+            title,
+            description,
+            link,
+            language,
+        }) => {
+            let new = NewChannel::validate(&slug, title, description, link, language)
+                .map_err(|e| anyhow!(e))?;
+            let c = store.create_channel(&new).await?;
+            writeln!(out, "created channel {}", c.slug)?;
+            for f in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+                writeln!(
+                    out,
+                    "  {}/feeds/{}/{}",
+                    config.base_url,
+                    c.slug,
+                    f.file_name()
+                )?;
+            }
+        }
+        Command::Channel(ChannelCommand::List) => {
+            for c in store.channels().await? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}/feeds/{}/rss.xml",
+                    c.slug, c.title, config.base_url, c.slug
+                )?;
+            }
+        }
+        Command::Token(TokenCommand::Create { name }) => {
+            let (token, hash) = token::generate();
+            store.create_token(&name, &hash).await?;
+            writeln!(out, "{token}")?;
+        }
+        Command::Ingest { slug, files } => {
+            let report = ingest_files(&store, &slug, &files).await?;
+            writeln!(
+                out,
+                "created {}, updated {}, unchanged {}, skipped {} (deleted before)",
+                report.created, report.updated, report.unchanged, report.skipped_deleted
+            )?;
+        }
+        Command::Render {
+            slug,
+            format,
+            limit,
+        } => {
+            if !(1..=MAX_LIMIT).contains(&limit) {
+                bail!("--limit must be between 1 and {MAX_LIMIT}");
+            }
+            let channel = find_channel(&store, &slug).await?;
+            let articles = store.articles(&channel, limit, None).await?;
+            let doc = FeedDoc {
+                channel: &channel,
+                articles: &articles,
+                base_url: &config.base_url,
+            };
+            out.write_all(&formats::render(format, &doc))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn find_channel(store: &DynStore, slug: &str) -> Result<crate::model::Channel> {
+    let parsed = Slug::parse(slug).map_err(|e| anyhow!(e))?;
+    store
+        .channel(&parsed)
+        .await?
+        .ok_or_else(|| anyhow!("no channel {slug:?} (create it with `syndic channel add`)"))
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Reads, parses and validates every file first; writes them all in one transaction only if
+/// every item of every file is valid.
+async fn ingest_files(store: &DynStore, slug: &str, files: &[PathBuf]) -> Result<Report> {
+    let channel = find_channel(store, slug).await?;
+    let mut articles = Vec::new();
+    for path in files {
+        let name = path.display();
+        let body = read_input(path)?;
+        let kind = InputKind::sniff(&body)
+            .ok_or_else(|| anyhow!("{name}: neither JSON nor an RSS or Atom document"))?;
+        let drafts = formats::parse(kind, &body).map_err(|e| anyhow!("{name}: {e}"))?;
+        articles.extend(ingest::prepare(drafts, &channel).map_err(|e| anyhow!("{name}: {e}"))?);
+    }
+    let outcomes = store
+        .upsert_articles(&channel, &articles, Tombstones::Respect)
+        .await?;
+    Ok(Report::new(&articles, outcomes))
+}
+
+async fn serve(store: DynStore, config: Config) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
+    http::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

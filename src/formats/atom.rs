@@ -1,0 +1,282 @@
+//! Atom 1.0 (RFC 4287), written and read with the `atom_syndication` crate. Entry ids must be
+//! absolute IRIs: a guid that is not one is published as a `urn:uuid:` derived from it
+//! (UUID v5, so the same guid always gives the same id).
+
+use std::collections::BTreeMap;
+
+use chrono::SubsecRound;
+
+use atom_syndication::extension::{Extension, ExtensionMap};
+use atom_syndication::{
+    Category, Content, Entry, Feed, Generator, Link, Person as AtomPerson, Source as AtomSource,
+    Text, WriteConfig,
+};
+
+use super::media::{self, media_bridge};
+use super::{FeedDoc, FeedFormat, GENERATOR, NS_MEDIA, ParseError, VERSION, XML_DECL};
+use crate::ingest::{DateText, Draft};
+use crate::model::{Attachment, Person, Source, StoredArticle};
+
+media_bridge!(Extension, ExtensionMap);
+
+/// The namespace syndic derives `urn:uuid:` entry ids in (a fixed, random UUID).
+const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2a4e_93d5_4b7e_8a61_0c2f_5d9e_b347);
+
+/// The Atom id for a guid: the guid itself when it is an absolute IRI, else a stable URN.
+pub fn entry_id(guid: &str) -> String {
+    let scheme_ok = guid
+        .split_once(':')
+        .map(|(scheme, rest)| {
+            !rest.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .unwrap_or(false);
+    if scheme_ok && !guid.contains(char::is_whitespace) {
+        guid.to_owned()
+    } else {
+        format!(
+            "urn:uuid:{}",
+            uuid::Uuid::new_v5(&ID_NAMESPACE, guid.as_bytes())
+        )
+    }
+}
+
+fn person(p: &Person) -> Option<AtomPerson> {
+    Some(AtomPerson {
+        name: p.name.clone()?,
+        uri: p.url.clone(),
+        ..Default::default()
+    })
+}
+
+fn text(value: &str, lang: Option<&str>) -> Text {
+    let mut t = Text::plain(value);
+    t.lang = lang.map(str::to_owned);
+    t
+}
+
+fn link(rel: &str, href: &str, mime: Option<&str>) -> Link {
+    Link {
+        href: href.to_owned(),
+        rel: rel.to_owned(),
+        mime_type: mime.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+fn entry(s: &StoredArticle) -> Entry {
+    let a = &s.article;
+    // The crate has no xml:lang on <entry>; the article's language goes on its texts instead.
+    let lang = a.language.as_deref();
+    let mut links = Vec::new();
+    if let Some(url) = &a.url {
+        links.push(link("alternate", url, Some("text/html")));
+    }
+    if let Some(url) = &a.external_url {
+        links.push(link("related", url, None));
+    }
+    if let Some(image) = &a.image {
+        links.push(link("enclosure", &image.url, media::image_mime(&image.url)));
+    }
+    for att in &a.attachments {
+        links.push(Link {
+            title: att.title.clone(),
+            length: att.size_in_bytes.map(|n| n.to_string()),
+            ..link("enclosure", &att.url, Some(&att.mime_type))
+        });
+    }
+    let content = match (&a.content_html, &a.content_text) {
+        (Some(html), _) => Some(Content {
+            value: Some(html.clone()),
+            content_type: Some("html".into()),
+            lang: lang.map(str::to_owned),
+            ..Default::default()
+        }),
+        (None, Some(txt)) => Some(Content {
+            value: Some(txt.clone()),
+            content_type: Some("text".into()),
+            lang: lang.map(str::to_owned),
+            ..Default::default()
+        }),
+        (None, None) => None,
+    };
+    let mut extensions = ExtensionMap::new();
+    let mut els = Vec::new();
+    if let Some(image) = &a.image {
+        els.push(media::lead_image(image, media::image_mime(&image.url)));
+    }
+    if let Some(banner) = &a.banner_image {
+        els.push(media::thumbnail(banner));
+    }
+    push_ext(&mut extensions, els);
+    Entry {
+        id: entry_id(&a.id),
+        title: text(a.title.as_deref().unwrap_or(""), lang),
+        updated: s.updated(),
+        published: Some(s.published()),
+        authors: a.authors.iter().filter_map(person).collect(),
+        contributors: a.contributors.iter().filter_map(person).collect(),
+        categories: a
+            .tags
+            .iter()
+            .map(|t| Category {
+                term: t.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        links,
+        summary: a.summary.as_deref().map(|v| text(v, lang)),
+        content,
+        source: a.source.as_ref().map(|src| AtomSource {
+            title: text(src.title.as_deref().unwrap_or(""), None),
+            id: src.url.clone(),
+            updated: s.updated(),
+            links: vec![link("self", &src.url, None)],
+            ..Default::default()
+        }),
+        extensions,
+        ..Default::default()
+    }
+}
+
+pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
+    let c = doc.channel;
+    let self_url = doc.self_url(FeedFormat::Atom);
+    let entries: Vec<Entry> = doc.articles.iter().map(entry).collect();
+    // RFC 4287: every entry needs an author, its own or the feed's.
+    let authors = if entries.iter().any(|e| e.authors.is_empty()) {
+        vec![AtomPerson {
+            name: c.title.clone(),
+            uri: c.link.clone(),
+            ..Default::default()
+        }]
+    } else {
+        Vec::new()
+    };
+    let feed = Feed {
+        title: Text::plain(c.title.clone()),
+        id: self_url.clone(),
+        updated: c.updated_at.trunc_subsecs(0).fixed_offset(),
+        authors,
+        generator: Some(Generator {
+            value: GENERATOR.into(),
+            uri: None,
+            version: Some(VERSION.into()),
+        }),
+        links: vec![
+            link("self", &self_url, Some("application/atom+xml")),
+            link("alternate", &doc.site_url(), Some("text/html")),
+        ],
+        subtitle: (!c.description.is_empty()).then(|| Text::plain(c.description.clone())),
+        entries,
+        namespaces: BTreeMap::from([("media".to_owned(), NS_MEDIA.to_owned())]),
+        lang: c.language.clone(),
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(4096 + doc.articles.len() * 8192);
+    out.extend_from_slice(XML_DECL.as_bytes());
+    out.push(b'\n');
+    let config = WriteConfig {
+        write_document_declaration: false,
+        indent_size: None,
+    };
+    feed.write_with_config(&mut out, config)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Reads an Atom 1.0 document into drafts.
+pub fn parse(body: &[u8]) -> Result<Vec<Draft>, ParseError> {
+    let feed = Feed::read_from(body)
+        .map_err(|e| ParseError::Malformed(format!("the body is not a readable Atom feed: {e}")))?;
+    Ok(feed.entries.into_iter().map(draft).collect())
+}
+
+fn draft(e: Entry) -> Draft {
+    let media = read_media(&e.extensions);
+    let find = |rel: &str| {
+        e.links
+            .iter()
+            .find(|l| l.rel == rel)
+            .map(|l| l.href.clone())
+    };
+    let image_url = media.image.as_ref().map(|i| i.url.clone());
+    let mut attachments: Vec<Attachment> = e
+        .links
+        .iter()
+        .filter(|l| l.rel == "enclosure" && Some(&l.href) != image_url.as_ref())
+        .map(|l| Attachment {
+            url: l.href.clone(),
+            mime_type: l
+                .mime_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            title: l.title.clone(),
+            size_in_bytes: l.length.as_deref().and_then(|n| n.parse().ok()),
+            duration_in_seconds: None,
+        })
+        .collect();
+    attachments.extend(media.attachments);
+    let person = |p: AtomPerson| Person {
+        name: Some(p.name),
+        url: p.uri,
+        avatar: None,
+    };
+    let (content_html, content_text, content_lang) = match e.content {
+        Some(c) => {
+            let lang = c.lang.clone();
+            match c.content_type.as_deref() {
+                Some("text") => (None, c.value, lang),
+                _ => (c.value, None, lang),
+            }
+        }
+        None => (None, None, None),
+    };
+    let published = e.published;
+    let modified = Some(e.updated).filter(|u| Some(*u) != published);
+    Draft {
+        id: Some(e.id),
+        url: find("alternate"),
+        external_url: find("related"),
+        title: Some(e.title.value),
+        summary: e.summary.map(|s| s.value),
+        content_html,
+        content_text,
+        image: media.image,
+        banner_image: media.thumbnail,
+        date_published: published.map(|d| DateText::Rfc3339(super::date3339(d))),
+        date_modified: modified.map(|d| DateText::Rfc3339(super::date3339(d))),
+        authors: e.authors.into_iter().map(person).collect(),
+        contributors: e.contributors.into_iter().map(person).collect(),
+        tags: e.categories.into_iter().map(|c| c.term).collect(),
+        language: content_lang.or(e.title.lang),
+        attachments,
+        source: e.source.map(|s| Source {
+            title: Some(s.title.value).filter(|t| !t.is_empty()),
+            url: s
+                .links
+                .iter()
+                .find(|l| l.rel == "self")
+                .map(|l| l.href.clone())
+                .unwrap_or(s.id),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_id;
+
+    #[test]
+    fn ids_are_iris() {
+        assert_eq!(entry_id("https://example.org/a"), "https://example.org/a");
+        assert_eq!(entry_id("tag:example.org,2025:1"), "tag:example.org,2025:1");
+        let id = entry_id("12345");
+        assert!(id.starts_with("urn:uuid:"), "{id}");
+        assert_eq!(id, entry_id("12345"));
+        assert_ne!(id, entry_id("12346"));
+    }
+}

@@ -1,0 +1,180 @@
+//! Wire formats, one file each, both directions where it makes sense: each reader turns a body
+//! into ingest [`Draft`]s, each writer renders a channel's articles. Nothing here touches the
+//! store or the network.
+
+pub mod atom;
+pub mod jsonfeed;
+mod media;
+pub mod rss;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+
+use crate::ingest::{Draft, ItemError};
+use crate::model::{Channel, StoredArticle};
+
+/// The three feeds every channel is published as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum FeedFormat {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl FeedFormat {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "rss.xml",
+            FeedFormat::Atom => "atom.xml",
+            FeedFormat::Json => "feed.json",
+        }
+    }
+
+    pub fn from_file_name(name: &str) -> Option<FeedFormat> {
+        [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json]
+            .into_iter()
+            .find(|f| f.file_name() == name)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "application/rss+xml; charset=utf-8",
+            FeedFormat::Atom => "application/atom+xml; charset=utf-8",
+            FeedFormat::Json => "application/feed+json; charset=utf-8",
+        }
+    }
+}
+
+/// What a feed is rendered from: the channel, its newest articles, and the public base URL
+/// that self links are built from.
+pub struct FeedDoc<'a> {
+    pub channel: &'a Channel,
+    pub articles: &'a [StoredArticle],
+    pub base_url: &'a str,
+}
+
+impl FeedDoc<'_> {
+    pub fn self_url(&self, format: FeedFormat) -> String {
+        format!(
+            "{}/feeds/{}/{}",
+            self.base_url,
+            self.channel.slug,
+            format.file_name()
+        )
+    }
+
+    /// The site a feed belongs to: the channel's link, else its page on this server.
+    pub fn site_url(&self) -> String {
+        self.channel
+            .link
+            .clone()
+            .unwrap_or_else(|| format!("{}/channels/{}", self.base_url, self.channel.slug))
+    }
+}
+
+pub fn render(format: FeedFormat, doc: &FeedDoc<'_>) -> Vec<u8> {
+    match format {
+        FeedFormat::Rss => rss::render(doc),
+        FeedFormat::Atom => atom::render(doc),
+        FeedFormat::Json => jsonfeed::render(doc),
+    }
+}
+
+/// The formats syndic reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Json,
+    Rss,
+    Atom,
+    /// Generic XML: which feed format it is gets sniffed from the root element.
+    Xml,
+}
+
+impl InputKind {
+    /// The input kind a `Content-Type` names, or `None` when syndic does not read it.
+    pub fn from_content_type(ct: &str) -> Option<InputKind> {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        Some(match essence.as_str() {
+            "application/json" | "application/feed+json" => InputKind::Json,
+            "application/rss+xml" => InputKind::Rss,
+            "application/atom+xml" => InputKind::Atom,
+            "application/xml" | "text/xml" | "application/rdf+xml" => InputKind::Xml,
+            _ => return None,
+        })
+    }
+
+    /// Guesses from the content itself, for files and for generic XML.
+    pub fn sniff(body: &[u8]) -> Option<InputKind> {
+        let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+        let t = text.trim_start_matches('\u{feff}').trim_start();
+        if t.starts_with('{') || t.starts_with('[') {
+            return Some(InputKind::Json);
+        }
+        // The first element that is not the prolog, a comment or a processing instruction.
+        let mut rest = t;
+        while let Some(pos) = rest.find('<') {
+            rest = &rest[pos + 1..];
+            if rest.starts_with('?') || rest.starts_with('!') {
+                continue;
+            }
+            let name: String = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+                .collect();
+            let local = name.rsplit(':').next().unwrap_or("");
+            return match local {
+                "rss" | "RDF" => Some(InputKind::Rss),
+                "feed" => Some(InputKind::Atom),
+                _ => None,
+            };
+        }
+        None
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The body as a whole cannot be read.
+    #[error("{0}")]
+    Malformed(String),
+    /// The body is fine but one of its items is not.
+    #[error(transparent)]
+    Item(#[from] ItemError),
+}
+
+/// Reads every item of a body of the given kind.
+pub fn parse(kind: InputKind, body: &[u8]) -> Result<Vec<Draft>, ParseError> {
+    match kind {
+        InputKind::Json => jsonfeed::parse(body),
+        InputKind::Rss => rss::parse(body),
+        InputKind::Atom => atom::parse(body),
+        InputKind::Xml => match InputKind::sniff(body) {
+            Some(InputKind::Rss) => rss::parse(body),
+            Some(InputKind::Atom) => atom::parse(body),
+            _ => Err(ParseError::Malformed(
+                "the XML body is neither an RSS nor an Atom feed".into(),
+            )),
+        },
+    }
+}
+
+/// RFC 3339 as Atom and JSON Feed want it, keeping the article's own zone.
+pub fn date3339(d: DateTime<FixedOffset>) -> String {
+    d.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// The XML declaration both XML formats start with, saying the charset the HTTP header says.
+pub const XML_DECL: &str = r#"<?xml version="1.0" encoding="utf-8"?>"#;
+
+pub const NS_MEDIA: &str = "http://search.yahoo.com/mrss/";
+pub const NS_ATOM: &str = "http://www.w3.org/2005/Atom";
+pub const NS_DC: &str = "http://purl.org/dc/elements/1.1/";
+pub const NS_CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
+
+/// The generator name both XML formats carry.
+pub const GENERATOR: &str = "syndic";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

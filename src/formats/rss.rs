@@ -1,0 +1,201 @@
+//! RSS 2.0 with the `content`, `dc`, `atom` and `media` modules, written and read with the
+//! `rss` crate. Where RSS has no element of its own, the FORMATS crosswalk's choice is used:
+//! `dc:creator` for authors (RSS `author` demands an e-mail address), `media:content` for the
+//! lead image and for attachments past the one `enclosure` RSS allows.
+
+use std::collections::BTreeMap;
+
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::extension::{Extension, ExtensionMap};
+use rss::{Category, Channel, Enclosure, Guid, Item};
+
+use super::media::{self, media_bridge};
+use super::{FeedDoc, FeedFormat, GENERATOR, NS_ATOM, NS_MEDIA, ParseError, VERSION};
+use crate::ingest::normalize::html_to_text;
+use crate::ingest::{DateText, Draft};
+use crate::model::{Attachment, Person, Source, StoredArticle};
+
+media_bridge!(Extension, ExtensionMap);
+
+fn escape_html(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
+fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
+    let a = &s.article;
+    let mut item = Item {
+        title: a.title.clone(),
+        link: a.url.clone(),
+        guid: Some(Guid {
+            value: a.id.clone(),
+            permalink: a.url.as_deref() == Some(a.id.as_str()),
+        }),
+        pub_date: Some(s.published().to_rfc2822()),
+        // `description` is HTML in every reader: plain text is escaped to stay text.
+        description: a
+            .summary
+            .as_deref()
+            .or(a.content_text.as_deref())
+            .map(escape_html),
+        content: a.content_html.clone(),
+        categories: a
+            .tags
+            .iter()
+            .map(|t| Category {
+                name: t.clone(),
+                domain: None,
+            })
+            .collect(),
+        source: a.source.as_ref().map(|src| rss::Source {
+            url: src.url.clone(),
+            title: src.title.clone(),
+        }),
+        ..Default::default()
+    };
+    let names = |people: &[Person]| -> Vec<String> {
+        people.iter().filter_map(|p| p.name.clone()).collect()
+    };
+    let language = a
+        .language
+        .as_deref()
+        .filter(|l| Some(*l) != channel_language);
+    item.dublin_core_ext = Some(DublinCoreExtension {
+        creators: names(&a.authors),
+        contributors: names(&a.contributors),
+        languages: language.map(str::to_owned).into_iter().collect(),
+        ..Default::default()
+    });
+    let mut attachments = a.attachments.iter();
+    item.enclosure = attachments.next().map(|att| Enclosure {
+        url: att.url.clone(),
+        length: att.size_in_bytes.unwrap_or(0).to_string(),
+        mime_type: att.mime_type.clone(),
+    });
+    let mut els: Vec<media::El> = Vec::new();
+    if let Some(image) = &a.image {
+        els.push(media::lead_image(image, media::image_mime(&image.url)));
+    }
+    els.extend(attachments.map(media::attachment));
+    if let Some(banner) = &a.banner_image {
+        els.push(media::thumbnail(banner));
+    }
+    push_ext(&mut item.extensions, els);
+    if let Some(modified) = a.date_modified {
+        let mut updated = Extension {
+            name: "atom:updated".into(),
+            ..Default::default()
+        };
+        updated.value = Some(super::date3339(modified));
+        item.extensions
+            .entry("atom".into())
+            .or_default()
+            .insert("updated".into(), vec![updated]);
+    }
+    item
+}
+
+pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
+    let c = doc.channel;
+    let namespaces = BTreeMap::from([
+        ("atom".to_owned(), NS_ATOM.to_owned()),
+        ("media".to_owned(), NS_MEDIA.to_owned()),
+    ]);
+    let channel = Channel {
+        title: c.title.clone(),
+        link: doc.site_url(),
+        description: c.description.clone(),
+        language: c.language.clone(),
+        last_build_date: Some(c.updated_at.to_rfc2822()),
+        generator: Some(format!("{GENERATOR} {VERSION}")),
+        docs: Some("https://www.rssboard.org/rss-specification".into()),
+        atom_ext: Some(AtomExtension {
+            links: vec![Link {
+                href: doc.self_url(FeedFormat::Rss),
+                rel: "self".into(),
+                mime_type: Some("application/rss+xml".into()),
+                ..Default::default()
+            }],
+        }),
+        items: doc
+            .articles
+            .iter()
+            .map(|s| item(s, c.language.as_deref()))
+            .collect(),
+        namespaces,
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(4096 + doc.articles.len() * 8192);
+    channel
+        .write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Reads an RSS 2.0 document (0.9x read too, as the crate allows) into drafts.
+pub fn parse(body: &[u8]) -> Result<Vec<Draft>, ParseError> {
+    let channel = Channel::read_from(body)
+        .map_err(|e| ParseError::Malformed(format!("the body is not a readable RSS feed: {e}")))?;
+    Ok(channel.items.into_iter().map(draft).collect())
+}
+
+fn draft(item: Item) -> Draft {
+    let media = read_media(&item.extensions);
+    let dc = item.dublin_core_ext.unwrap_or_default();
+    let person = |name: String| Person {
+        name: Some(name),
+        ..Default::default()
+    };
+    let mut authors: Vec<Person> = dc.creators.into_iter().map(person).collect();
+    if authors.is_empty() {
+        // RSS `author` is "email (Name)"; keep the name when there is one.
+        if let Some(a) = item.author {
+            let name = match (a.find('('), a.rfind(')')) {
+                (Some(i), Some(j)) if i < j => a[i + 1..j].trim().to_owned(),
+                _ => a,
+            };
+            authors.push(person(name));
+        }
+    }
+    // With `content:encoded` beside it, `description` is a summary; alone, it is the content.
+    let (summary, content_html) = match (item.content, item.description) {
+        (Some(content), desc) => (desc.map(|d| html_to_text(&d)), Some(content)),
+        (None, desc) => (None, desc),
+    };
+    let mut attachments: Vec<Attachment> = item
+        .enclosure
+        .map(|e| Attachment {
+            url: e.url,
+            mime_type: e.mime_type,
+            title: None,
+            size_in_bytes: e.length.parse().ok().filter(|n| *n > 0),
+            duration_in_seconds: None,
+        })
+        .into_iter()
+        .collect();
+    attachments.extend(media.attachments);
+    let date_published = item
+        .pub_date
+        .map(DateText::Rfc822)
+        .or_else(|| dc.dates.into_iter().next().map(DateText::Rfc3339));
+    Draft {
+        id: item.guid.map(|g| g.value),
+        url: item.link,
+        title: item.title,
+        summary,
+        content_html,
+        image: media.image,
+        banner_image: media.thumbnail,
+        date_published,
+        authors,
+        contributors: dc.contributors.into_iter().map(person).collect(),
+        tags: item.categories.into_iter().map(|c| c.name).collect(),
+        language: dc.languages.into_iter().next(),
+        attachments,
+        source: item.source.map(|s| Source {
+            title: s.title,
+            url: s.url,
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,128 @@
+//! `/api/v1/channels`: create, list, show, patch and delete channels.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiJson, ApiPath, AppState};
+use crate::model::{Channel, ChannelPatch, NewChannel, channel_field, channel_link};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    slug: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    link: Option<String>,
+    language: Option<String>,
+}
+
+/// A channel with its feed URLs, as the API shows it.
+fn view(state: &AppState, c: &Channel) -> Value {
+    let mut v = serde_json::to_value(c).expect("channel serializes");
+    let feed = |f: &str| format!("{}/feeds/{}/{f}", state.config.base_url, c.slug);
+    v["feeds"] = json!({
+        "rss": feed("rss.xml"),
+        "atom": feed("atom.xml"),
+        "json": feed("feed.json"),
+    });
+    v
+}
+
+fn clean(field: &str, s: String) -> Result<String, ApiError> {
+    channel_field(field, s).map_err(ApiError::BadRequest)
+}
+
+fn clean_link(link: Option<String>) -> Result<Option<String>, ApiError> {
+    channel_link(link).map_err(ApiError::BadRequest)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateChannel>,
+) -> Result<Response, ApiError> {
+    let new = NewChannel::validate(
+        &body.slug,
+        body.title,
+        body.description,
+        body.link,
+        body.language,
+    )
+    .map_err(ApiError::BadRequest)?;
+    let channel = state.store.create_channel(&new).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, &channel))).into_response())
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let channels = state.store.channels().await?;
+    let items: Vec<Value> = channels.iter().map(|c| view(&state, c)).collect();
+    Ok(Json(json!({ "channels": items })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = state.channel(&slug).await?;
+    Ok(Json(view(&state, &channel)))
+}
+
+/// `null` clears an optional field; an absent field stays as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchChannel {
+    title: Option<String>,
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    link: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    language: Option<Option<String>>,
+}
+
+/// Marks a field that is present, even as `null`, as `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<PatchChannel>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = state.channel(&slug).await?;
+    let patch = ChannelPatch {
+        title: body.title.map(|t| clean("title", t)).transpose()?,
+        description: body
+            .description
+            .map(|d| clean("description", d))
+            .transpose()?,
+        link: body.link.map(clean_link).transpose()?,
+        language: body
+            .language
+            .map(|l| l.map(|l| clean("language", l)).transpose())
+            .transpose()?,
+    };
+    let updated = state
+        .store
+        .update_channel(&channel.slug, &patch)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no channel {slug:?}")))?;
+    Ok(Json(view(&state, &updated)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let channel = state.channel(&slug).await?;
+    state.store.delete_channel(&channel.slug).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,135 @@
+//! The public feeds: `/feeds/{slug}/rss.xml`, `atom.xml` and `feed.json`, served from the
+//! render cache with validators (ETag, Last-Modified), 304s and pre-compressed bodies.
+
+use axum::extract::State;
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, VARY,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{ApiError, ApiPath, ApiQuery, AppState};
+use crate::formats::FeedFormat;
+use crate::render::{DEFAULT_LIMIT, MAX_LIMIT, Rendered};
+
+#[derive(Deserialize)]
+pub struct FeedQuery {
+    limit: Option<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// The best encoding the client accepts (a `q=0` refuses one).
+fn negotiate(headers: &HeaderMap) -> Encoding {
+    let accepts = |name: &str| {
+        headers
+            .get_all(ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|part| {
+                let mut it = part.split(';');
+                let coding = it.next().unwrap_or("").trim();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                coding.eq_ignore_ascii_case(name) && q > 0.0
+            })
+    };
+    if accepts("br") {
+        Encoding::Brotli
+    } else if accepts("gzip") {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+/// RFC 9110: If-None-Match wins over If-Modified-Since; tags compare weakly.
+fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    if let Some(inm) = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        let ours = bare(&r.etag);
+        return inm.split(',').any(|t| t.trim() == "*" || bare(t) == ours);
+    }
+    headers
+        .get(IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .and_then(|since| since.duration_since(std::time::UNIX_EPOCH).ok())
+        .is_some_and(|since| r.modified <= since.as_secs() as i64)
+}
+
+pub async fn feed(
+    State(state): State<AppState>,
+    ApiPath((slug, file)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = FeedFormat::from_file_name(&file).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no feed {file:?}: channels have rss.xml, atom.xml and feed.json"
+        ))
+    })?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let channel = state.channel(&slug).await?;
+    let rendered = state
+        .feeds
+        .get(
+            &state.store,
+            &channel,
+            format,
+            limit,
+            &state.config.base_url,
+        )
+        .await?;
+
+    let mut h = HeaderMap::new();
+    h.insert(
+        ETAG,
+        HeaderValue::from_str(&rendered.etag).expect("hex etag"),
+    );
+    let modified =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(rendered.modified.max(0) as u64);
+    h.insert(
+        LAST_MODIFIED,
+        HeaderValue::from_str(&httpdate::fmt_http_date(modified)).expect("http date"),
+    );
+    h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    if not_modified(&headers, &rendered) {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    let body = match negotiate(&headers) {
+        Encoding::Brotli => {
+            h.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
+            rendered.brotli.clone()
+        }
+        Encoding::Gzip => {
+            h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            rendered.gzip.clone()
+        }
+        Encoding::Identity => rendered.body.clone(),
+    };
+    Ok((StatusCode::OK, h, body).into_response())
+}

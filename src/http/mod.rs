@@ -1,0 +1,123 @@
+//! The HTTP surface: public feeds, the health probe, and the token-protected `/api/v1`.
+//! Handlers stay thin: they parse the edge into types, call ingest, the store or the render
+//! cache, and map every failure through [`ApiError`].
+
+mod articles;
+mod auth;
+mod channels;
+pub mod error;
+mod feeds;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::model::{Channel, Slug};
+use crate::render::FeedCache;
+use crate::store::DynStore;
+pub use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub config: Arc<Config>,
+    pub feeds: Arc<FeedCache>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, config: Config) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            feeds: Arc::new(FeedCache::default()),
+        }
+    }
+
+    /// The channel a path names, or a 404 naming it.
+    async fn channel(&self, slug: &str) -> Result<Channel, ApiError> {
+        let not_found = || ApiError::NotFound(format!("no channel {slug:?}"));
+        let slug = Slug::parse(slug).map_err(|_| not_found())?;
+        self.store.channel(&slug).await?.ok_or_else(not_found)
+    }
+}
+
+/// `Path` whose rejection is an [`ApiError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// `Query` whose rejection is an [`ApiError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `Json` whose rejection is an [`ApiError`].
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/channels", get(channels::list).post(channels::create))
+        .route(
+            "/channels/{slug}",
+            get(channels::show)
+                .patch(channels::update)
+                .delete(channels::delete),
+        )
+        .route(
+            "/channels/{slug}/articles",
+            get(articles::list).post(articles::ingest),
+        )
+        .route(
+            "/channels/{slug}/articles/{id}",
+            get(articles::show)
+                .put(articles::put)
+                .delete(articles::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/feeds/{slug}/{file}", get(feeds::feed))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(state.config.max_body))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

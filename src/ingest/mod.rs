@@ -1,0 +1,256 @@
+//! The one ingest pipeline. Every input (HTTP API, CLI, and later the poller and WebSub) is
+//! parsed by `formats` into [`Draft`]s, which come here to be validated and normalized into
+//! [`Article`]s and written to the store in one transaction: a batch is all or nothing.
+
+pub mod normalize;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::formats::{self, InputKind, ParseError};
+use crate::model::{Article, Attachment, Channel, Image, Person, Source};
+use crate::store::{DynStore, Outcome, StoreError, Tombstones};
+
+/// A date as the input wrote it, before it is parsed.
+#[derive(Debug, Clone)]
+pub enum DateText {
+    Rfc3339(String),
+    Rfc822(String),
+}
+
+/// An item as a parser read it: the article model with nothing checked yet.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    pub id: Option<String>,
+    pub url: Option<String>,
+    pub external_url: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub image: Option<Image>,
+    pub banner_image: Option<String>,
+    pub date_published: Option<DateText>,
+    pub date_modified: Option<DateText>,
+    pub authors: Vec<Person>,
+    pub contributors: Vec<Person>,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub source: Option<Source>,
+}
+
+/// Why one item of a batch was refused: its index in the batch and the field at fault.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("item {index}: {field}: {message}")]
+pub struct ItemError {
+    pub index: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Invalid(#[from] ItemError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an ingest did, item by item.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Items whose article was deleted before: the tombstone keeps them out.
+    pub skipped_deleted: usize,
+    pub items: Vec<ReportItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportItem {
+    pub id: String,
+    pub outcome: Outcome,
+}
+
+impl Report {
+    pub fn new(articles: &[Article], outcomes: Vec<Outcome>) -> Report {
+        let mut r = Report::default();
+        for (a, outcome) in articles.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Created => r.created += 1,
+                Outcome::Updated => r.updated += 1,
+                Outcome::Unchanged => r.unchanged += 1,
+                Outcome::SkippedDeleted => r.skipped_deleted += 1,
+            }
+            r.items.push(ReportItem {
+                id: a.id.clone(),
+                outcome,
+            });
+        }
+        r
+    }
+}
+
+/// Parses a request or file body and ingests every item in it, all or nothing.
+pub async fn ingest_body(
+    store: &DynStore,
+    channel: &Channel,
+    kind: InputKind,
+    body: &[u8],
+) -> Result<Report, IngestError> {
+    let drafts = formats::parse(kind, body)?;
+    ingest_drafts(store, channel, drafts, Tombstones::Respect).await
+}
+
+/// Validates and normalizes drafts, then writes them in one transaction.
+pub async fn ingest_drafts(
+    store: &DynStore,
+    channel: &Channel,
+    drafts: Vec<Draft>,
+    tombstones: Tombstones,
+) -> Result<Report, IngestError> {
+    let articles = prepare(drafts, channel)?;
+    let outcomes = store
+        .upsert_articles(channel, &articles, tombstones)
+        .await?;
+    Ok(Report::new(&articles, outcomes))
+}
+
+/// Turns every draft into an article, or names the first item and field that is wrong.
+pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, ItemError> {
+    let channel_base = channel.link.as_deref().and_then(|l| Url::parse(l).ok());
+    drafts
+        .into_iter()
+        .enumerate()
+        .map(|(index, d)| {
+            article_from_draft(d, channel_base.as_ref()).map_err(|(field, message)| ItemError {
+                index,
+                field: field.to_owned(),
+                message,
+            })
+        })
+        .collect()
+}
+
+type FieldError = (&'static str, String);
+
+fn opt(s: Option<String>) -> Option<String> {
+    s.map(|mut s| {
+        normalize::xml_clean(&mut s);
+        s
+    })
+    .filter(|s| !s.trim().is_empty())
+}
+
+fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, FieldError> {
+    // The item's own URL is the base for every other relative reference in it.
+    let url = opt(d.url)
+        .map(|u| normalize::resolve(&u, channel_base))
+        .transpose()
+        .map_err(|e| ("url", e))?;
+    let base_owned = url.as_deref().and_then(|u| Url::parse(u).ok());
+    let base = base_owned.as_ref().or(channel_base);
+    let link = |field: &'static str, s: Option<String>| -> Result<Option<String>, FieldError> {
+        opt(s)
+            .map(|u| normalize::resolve(&u, base))
+            .transpose()
+            .map_err(|e| (field, e))
+    };
+    let person = |field: &'static str, p: Person| -> Result<Option<Person>, FieldError> {
+        let p = Person {
+            name: opt(p.name),
+            url: link(field, p.url)?,
+            avatar: link(field, p.avatar)?,
+        };
+        Ok((p != Person::default()).then_some(p))
+    };
+    let date = |field: &'static str, d: Option<DateText>| {
+        d.map(|d| match d {
+            DateText::Rfc3339(s) => normalize::rfc3339(&s),
+            DateText::Rfc822(s) => normalize::rfc822(&s),
+        })
+        .transpose()
+        .map_err(|e| (field, e))
+    };
+
+    let id = opt(d.id).or_else(|| url.clone()).ok_or((
+        "id",
+        "an item needs an id, or a url to derive it from".to_owned(),
+    ))?;
+    let title = opt(d.title);
+    let content_html = opt(d.content_html).map(|h| match base {
+        Some(b) => normalize::absolutize_html(&h, b),
+        None => h,
+    });
+    let content_text = opt(d.content_text);
+    if title.is_none() && content_html.is_none() && content_text.is_none() {
+        return Err((
+            "title",
+            "an item needs a title, content_html or content_text".to_owned(),
+        ));
+    }
+    let image = match d.image {
+        Some(i) => match link("image", Some(i.url))? {
+            Some(url) => Some(Image {
+                url,
+                caption: opt(i.caption),
+                credit: opt(i.credit),
+            }),
+            None => None,
+        },
+        None => None,
+    };
+    let mut attachments = Vec::with_capacity(d.attachments.len());
+    for a in d.attachments {
+        let Some(url) = link("attachments", Some(a.url))? else {
+            return Err(("attachments", "an attachment needs a url".to_owned()));
+        };
+        let mime_type = opt(Some(a.mime_type))
+            .ok_or(("attachments", format!("attachment {url} needs a mime_type")))?;
+        attachments.push(Attachment {
+            url,
+            mime_type,
+            title: opt(a.title),
+            size_in_bytes: a.size_in_bytes,
+            duration_in_seconds: a.duration_in_seconds,
+        });
+    }
+    let mut authors = Vec::new();
+    for p in d.authors {
+        authors.extend(person("authors", p)?);
+    }
+    let mut contributors = Vec::new();
+    for p in d.contributors {
+        contributors.extend(person("contributors", p)?);
+    }
+    let source = match d.source {
+        Some(s) => link("source", Some(s.url))?.map(|url| Source {
+            title: opt(s.title),
+            url,
+        }),
+        None => None,
+    };
+    Ok(Article {
+        id,
+        external_url: link("external_url", d.external_url)?,
+        title,
+        summary: opt(d.summary),
+        content_html,
+        content_text,
+        image,
+        banner_image: link("banner_image", d.banner_image)?,
+        date_published: date("date_published", d.date_published)?,
+        date_modified: date("date_modified", d.date_modified)?,
+        authors,
+        contributors,
+        tags: d.tags.into_iter().filter_map(|t| opt(Some(t))).collect(),
+        language: opt(d.language),
+        attachments,
+        source,
+        url,
+    })
+}

@@ -1,0 +1,14 @@
+//! syndic: ingest articles into SQLite and republish them as RSS 2.0, Atom 1.0 and JSON Feed
+//! 1.1. Data flows one way: input -> `formats` (parse) -> `ingest` -> `store` -> `render` ->
+//! `http`. `cli` ties the commands to those pieces; `main` only dispatches.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod formats;
+pub mod http;
+pub mod ingest;
+pub mod model;
+pub mod render;
+pub mod store;
+pub mod token;

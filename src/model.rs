@@ -1,0 +1,223 @@
+//! The one article model that every input format is parsed into and every output format is
+//! rendered from, plus the small validated types (`Slug`) that the edges parse into so that the
+//! inner code never re-checks them.
+
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A channel's URL name: lowercase ASCII letters, digits and inner hyphens, 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(s: &str) -> Result<Slug, String> {
+        let ok_len = (1..=64).contains(&s.len());
+        let ok_chars = s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok_len || !ok_chars || s.starts_with('-') || s.ends_with('-') {
+            return Err(format!(
+                "invalid slug {s:?}: use 1 to 64 lowercase letters, digits and inner hyphens"
+            ));
+        }
+        Ok(Slug(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A published channel: one set of articles, served as three feeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Channel {
+    #[serde(skip)]
+    pub id: i64,
+    pub slug: Slug,
+    pub title: String,
+    pub description: String,
+    pub link: Option<String>,
+    pub language: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When anything the feeds show last changed; the feeds' `Last-Modified`.
+    pub updated_at: DateTime<Utc>,
+    /// Bumped on every change of the channel or its articles; the render cache keys on it.
+    #[serde(skip)]
+    pub version: i64,
+}
+
+/// The fields a new channel is created with.
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub slug: Slug,
+    pub title: String,
+    pub description: String,
+    pub link: Option<String>,
+    pub language: Option<String>,
+}
+
+impl NewChannel {
+    /// Checks and cleans the fields a channel is created with (API and CLI alike).
+    pub fn validate(
+        slug: &str,
+        title: String,
+        description: String,
+        link: Option<String>,
+        language: Option<String>,
+    ) -> Result<NewChannel, String> {
+        Ok(NewChannel {
+            slug: Slug::parse(slug)?,
+            title: channel_field("title", title)?,
+            description: channel_field("description", description)?,
+            link: channel_link(link)?,
+            language: language.map(|l| channel_field("language", l)).transpose()?,
+        })
+    }
+}
+
+/// A channel's text field without XML-forbidden characters; a title must not be blank.
+pub fn channel_field(field: &str, mut s: String) -> Result<String, String> {
+    crate::ingest::normalize::xml_clean(&mut s);
+    if field == "title" && s.trim().is_empty() {
+        return Err("title must not be empty".into());
+    }
+    Ok(s)
+}
+
+/// A channel's site link: absolute, or none.
+pub fn channel_link(link: Option<String>) -> Result<Option<String>, String> {
+    match link.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) {
+        Some(l) if crate::ingest::normalize::is_absolute(&l) => Ok(Some(l)),
+        Some(l) => Err(format!("link {l:?} must be an absolute URL")),
+        None => Ok(None),
+    }
+}
+
+/// A partial update of a channel: `None` leaves a field as it is; `Some(None)` clears an
+/// optional one.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub link: Option<Option<String>>,
+    pub language: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Person {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub url: String,
+    pub mime_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_in_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_in_seconds: Option<u64>,
+}
+
+/// The lead image of an article, with what a print caption would say of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    pub url: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+/// Where an imported article came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub url: String,
+}
+
+/// An article as the ingest pipeline hands it to the store: normalized, every URL absolute,
+/// no character that XML 1.0 forbids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Article {
+    /// The guid: never changes once published.
+    pub id: String,
+    pub url: Option<String>,
+    pub external_url: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub image: Option<Image>,
+    pub banner_image: Option<String>,
+    pub date_published: Option<DateTime<FixedOffset>>,
+    pub date_modified: Option<DateTime<FixedOffset>>,
+    pub authors: Vec<Person>,
+    pub contributors: Vec<Person>,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub source: Option<Source>,
+}
+
+/// An article as the store holds it: with the dates syndic itself keeps.
+#[derive(Debug, Clone)]
+pub struct StoredArticle {
+    pub article: Article,
+    /// When syndic first saw the article; stands in for a missing `date_published`, forever.
+    pub first_seen_at: DateTime<Utc>,
+    /// Position in the channel's newest-first order (keyset cursor).
+    pub cursor: Cursor,
+}
+
+impl StoredArticle {
+    /// The publication date every feed shows: the article's own, or when it was first seen.
+    pub fn published(&self) -> DateTime<FixedOffset> {
+        self.article
+            .date_published
+            .unwrap_or_else(|| self.first_seen_at.fixed_offset())
+    }
+
+    /// The last-change date every feed shows: modified, else published.
+    pub fn updated(&self) -> DateTime<FixedOffset> {
+        self.article
+            .date_modified
+            .unwrap_or_else(|| self.published())
+    }
+}
+
+/// A position in a channel's newest-first order: the sort time (microseconds since the epoch)
+/// and the row id as tie-breaker, so that pages never skip nor repeat an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub sort_at: i64,
+    pub row: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.sort_at, self.row)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (a, b) = s.split_once('.')?;
+        Some(Cursor {
+            sort_at: a.parse().ok()?,
+            row: b.parse().ok()?,
+        })
+    }
+}

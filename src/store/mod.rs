@@ -1,0 +1,99 @@
+//! Storage behind one narrow interface. All SQL lives below this module; the rest of syndic
+//! sees only [`Store`]. SQLite is the embedded default; a PostgreSQL backend is meant to be a
+//! second implementation chosen from the database URL's scheme in [`open`].
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::model::{Article, Channel, ChannelPatch, Cursor, NewChannel, Slug, StoredArticle};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("channel {0} already exists")]
+    SlugTaken(Slug),
+    #[error("database URL {0:?} is not supported (use sqlite:PATH)")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What happened to each article of an upsert, in input order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// Deleted earlier: its tombstone kept it out.
+    SkippedDeleted,
+}
+
+/// How an upsert treats articles that were deleted before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tombstones {
+    /// Leave them deleted (bulk ingest, imports).
+    Respect,
+    /// Bring them back (an explicit PUT of that one article).
+    Restore,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_channel(&self, new: &NewChannel) -> Result<Channel>;
+    async fn channels(&self) -> Result<Vec<Channel>>;
+    async fn channel(&self, slug: &Slug) -> Result<Option<Channel>>;
+    async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>>;
+    async fn delete_channel(&self, slug: &Slug) -> Result<bool>;
+
+    /// Writes every article in one transaction: all or nothing.
+    async fn upsert_articles(
+        &self,
+        channel: &Channel,
+        articles: &[Article],
+        tombstones: Tombstones,
+    ) -> Result<Vec<Outcome>>;
+    async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>>;
+    /// Newest first, strictly after `before` in that order.
+    async fn articles(
+        &self,
+        channel: &Channel,
+        limit: u32,
+        before: Option<Cursor>,
+    ) -> Result<Vec<StoredArticle>>;
+    /// Deletes an article and leaves a tombstone; false when there was no such article.
+    async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool>;
+
+    async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64>;
+    /// True when an unrevoked token has this hash; records its use.
+    async fn token_valid(&self, token_hash: &str) -> Result<bool>;
+
+    /// Cheap liveness probe of the database.
+    async fn ping(&self) -> Result<()>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store the URL names, creating and migrating it as needed.
+pub async fn open(database_url: &str) -> Result<DynStore> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(database_url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+    }
+}
+
+/// The current time in the store's unit: microseconds since the Unix epoch.
+pub(crate) fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}

@@ -1,0 +1,475 @@
+//! The SQLite backend: one file in WAL mode, one writer connection (so concurrent writers
+//! queue instead of failing with SQLITE_BUSY) and a small pool of readers that never wait on it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{Outcome, Result, Store, StoreError, Tombstones, now_micros};
+use crate::model::{
+    Article, Channel, ChannelPatch, Cursor, Image, NewChannel, Slug, Source, StoredArticle,
+};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url` (`sqlite:PATH`).
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the client hears of it, even across power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    async fn channel_by_id(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<Channel>> {
+        let row = sqlx::query("SELECT * FROM channels WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.map(|r| channel_from_row(&r)).transpose()
+    }
+}
+
+fn micros_to_utc(us: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+fn channel_from_row(row: &SqliteRow) -> Result<Channel> {
+    let slug: String = row.try_get("slug")?;
+    Ok(Channel {
+        id: row.try_get("id")?,
+        slug: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        link: row.try_get("link")?,
+        language: row.try_get("language")?,
+        created_at: micros_to_utc(row.try_get("created_at")?),
+        updated_at: micros_to_utc(row.try_get("updated_at")?),
+        version: row.try_get("version")?,
+    })
+}
+
+fn parse_date(s: Option<String>) -> Result<Option<DateTime<FixedOffset>>> {
+    s.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map_err(|e| StoreError::Corrupt(format!("date {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("JSON column: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("model types serialize")
+}
+
+fn article_from_row(row: &SqliteRow) -> Result<StoredArticle> {
+    let image_url: Option<String> = row.try_get("image_url")?;
+    let source_url: Option<String> = row.try_get("source_url")?;
+    let article = Article {
+        id: row.try_get("guid")?,
+        url: row.try_get("url")?,
+        external_url: row.try_get("external_url")?,
+        title: row.try_get("title")?,
+        summary: row.try_get("summary")?,
+        content_html: row.try_get("content_html")?,
+        content_text: row.try_get("content_text")?,
+        image: match image_url {
+            Some(url) => Some(Image {
+                url,
+                caption: row.try_get("image_caption")?,
+                credit: row.try_get("image_credit")?,
+            }),
+            None => None,
+        },
+        banner_image: row.try_get("banner_image")?,
+        date_published: parse_date(row.try_get("date_published")?)?,
+        date_modified: parse_date(row.try_get("date_modified")?)?,
+        authors: parse_json(row.try_get("authors")?)?,
+        contributors: parse_json(row.try_get("contributors")?)?,
+        tags: parse_json(row.try_get("tags")?)?,
+        language: row.try_get("language")?,
+        attachments: parse_json(row.try_get("attachments")?)?,
+        source: match source_url {
+            Some(url) => Some(Source {
+                title: row.try_get("source_title")?,
+                url,
+            }),
+            None => None,
+        },
+    };
+    Ok(StoredArticle {
+        article,
+        first_seen_at: micros_to_utc(row.try_get("first_seen_at")?),
+        cursor: Cursor {
+            sort_at: row.try_get("sort_at")?,
+            row: row.try_get("id")?,
+        },
+    })
+}
+
+/// A digest of everything an article shows, so that re-posting it unchanged writes nothing.
+fn content_hash(article: &Article) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(article).expect("serializes"),
+    ))
+}
+
+fn rfc3339(d: &Option<DateTime<FixedOffset>>) -> Option<String> {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+async fn write_article(
+    tx: &mut Transaction<'_, Sqlite>,
+    channel_id: i64,
+    existing: Option<i64>,
+    a: &Article,
+    hash: &str,
+    now: i64,
+) -> Result<()> {
+    let published_us = a.date_published.map(|d| d.timestamp_micros());
+    let sql = if existing.is_some() {
+        "UPDATE articles SET url=?, external_url=?, title=?, summary=?, content_html=?,
+            content_text=?, image_url=?, image_caption=?, image_credit=?, banner_image=?,
+            date_published=?, date_modified=?, authors=?, contributors=?, tags=?, language=?,
+            attachments=?, source_title=?, source_url=?, updated_at=?,
+            sort_at=COALESCE(?, first_seen_at), content_hash=?
+         WHERE id=?"
+    } else {
+        "INSERT INTO articles (url, external_url, title, summary, content_html, content_text,
+            image_url, image_caption, image_credit, banner_image, date_published, date_modified,
+            authors, contributors, tags, language, attachments, source_title, source_url,
+            updated_at, sort_at, content_hash, channel_id, guid, first_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, ?), ?, ?, ?, ?)"
+    };
+    let image = a.image.as_ref();
+    let source = a.source.as_ref();
+    let mut q = sqlx::query(sql)
+        .bind(&a.url)
+        .bind(&a.external_url)
+        .bind(&a.title)
+        .bind(&a.summary)
+        .bind(&a.content_html)
+        .bind(&a.content_text)
+        .bind(image.map(|i| &i.url))
+        .bind(image.and_then(|i| i.caption.as_ref()))
+        .bind(image.and_then(|i| i.credit.as_ref()))
+        .bind(&a.banner_image)
+        .bind(rfc3339(&a.date_published))
+        .bind(rfc3339(&a.date_modified))
+        .bind(to_json(&a.authors))
+        .bind(to_json(&a.contributors))
+        .bind(to_json(&a.tags))
+        .bind(&a.language)
+        .bind(to_json(&a.attachments))
+        .bind(source.and_then(|s| s.title.as_ref()))
+        .bind(source.map(|s| &s.url))
+        .bind(now)
+        .bind(published_us);
+    q = match existing {
+        Some(id) => q.bind(hash).bind(id),
+        None => q
+            .bind(now)
+            .bind(hash)
+            .bind(channel_id)
+            .bind(&a.id)
+            .bind(now),
+    };
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn touch_channel(tx: &mut Transaction<'_, Sqlite>, channel_id: i64) -> Result<()> {
+    sqlx::query("UPDATE channels SET version = version + 1, updated_at = ? WHERE id = ?")
+        .bind(now_micros())
+        .bind(channel_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
+        let now = now_micros();
+        let mut tx = self.writer.begin().await?;
+        let res = sqlx::query(
+            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new.slug.as_str())
+        .bind(&new.title)
+        .bind(&new.description)
+        .bind(&new.link)
+        .bind(&new.language)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        let id = match res {
+            Ok(r) => r.last_insert_rowid(),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::SlugTaken(new.slug.clone()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let channel = Self::channel_by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        channel.ok_or_else(|| StoreError::Corrupt("channel vanished on insert".into()))
+    }
+
+    async fn channels(&self) -> Result<Vec<Channel>> {
+        let rows = sqlx::query("SELECT * FROM channels ORDER BY slug")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(channel_from_row).collect()
+    }
+
+    async fn channel(&self, slug: &Slug) -> Result<Option<Channel>> {
+        let row = sqlx::query("SELECT * FROM channels WHERE slug = ?")
+            .bind(slug.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| channel_from_row(&r)).transpose()
+    }
+
+    async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
+        let mut tx = self.writer.begin().await?;
+        let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM channels WHERE slug = ?")
+            .bind(slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // Each bound pair is (whether to set, new value), so one statement serves any patch.
+        sqlx::query(
+            "UPDATE channels SET
+                title = CASE WHEN ? THEN ? ELSE title END,
+                description = CASE WHEN ? THEN ? ELSE description END,
+                link = CASE WHEN ? THEN ? ELSE link END,
+                language = CASE WHEN ? THEN ? ELSE language END,
+                version = version + 1, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(patch.title.is_some())
+        .bind(&patch.title)
+        .bind(patch.description.is_some())
+        .bind(&patch.description)
+        .bind(patch.link.is_some())
+        .bind(patch.link.clone().flatten())
+        .bind(patch.language.is_some())
+        .bind(patch.language.clone().flatten())
+        .bind(now_micros())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let channel = Self::channel_by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    async fn delete_channel(&self, slug: &Slug) -> Result<bool> {
+        let res = sqlx::query("DELETE FROM channels WHERE slug = ?")
+            .bind(slug.as_str())
+            .execute(&self.writer)
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    async fn upsert_articles(
+        &self,
+        channel: &Channel,
+        articles: &[Article],
+        tombstones: Tombstones,
+    ) -> Result<Vec<Outcome>> {
+        let now = now_micros();
+        let mut outcomes = Vec::with_capacity(articles.len());
+        let mut tx = self.writer.begin().await?;
+        for a in articles {
+            let buried: bool = sqlx::query_scalar(
+                "SELECT EXISTS(SELECT 1 FROM tombstones WHERE channel_id = ? AND guid = ?)",
+            )
+            .bind(channel.id)
+            .bind(&a.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if buried {
+                if tombstones == Tombstones::Respect {
+                    outcomes.push(Outcome::SkippedDeleted);
+                    continue;
+                }
+                sqlx::query("DELETE FROM tombstones WHERE channel_id = ? AND guid = ?")
+                    .bind(channel.id)
+                    .bind(&a.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let existing: Option<(i64, String)> = sqlx::query_as(
+                "SELECT id, content_hash FROM articles WHERE channel_id = ? AND guid = ?",
+            )
+            .bind(channel.id)
+            .bind(&a.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let hash = content_hash(a);
+            let outcome = match &existing {
+                Some((_, old)) if *old == hash => Outcome::Unchanged,
+                Some(_) => Outcome::Updated,
+                None => Outcome::Created,
+            };
+            if outcome != Outcome::Unchanged {
+                write_article(&mut tx, channel.id, existing.map(|e| e.0), a, &hash, now).await?;
+            }
+            outcomes.push(outcome);
+        }
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Created | Outcome::Updated))
+        {
+            touch_channel(&mut tx, channel.id).await?;
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>> {
+        let row = sqlx::query("SELECT * FROM articles WHERE channel_id = ? AND guid = ?")
+            .bind(channel.id)
+            .bind(guid)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| article_from_row(&r)).transpose()
+    }
+
+    async fn articles(
+        &self,
+        channel: &Channel,
+        limit: u32,
+        before: Option<Cursor>,
+    ) -> Result<Vec<StoredArticle>> {
+        let before = before.unwrap_or(Cursor {
+            sort_at: i64::MAX,
+            row: i64::MAX,
+        });
+        let rows = sqlx::query(
+            "SELECT * FROM articles
+             WHERE channel_id = ? AND (sort_at < ? OR (sort_at = ? AND id < ?))
+             ORDER BY sort_at DESC, id DESC LIMIT ?",
+        )
+        .bind(channel.id)
+        .bind(before.sort_at)
+        .bind(before.sort_at)
+        .bind(before.row)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(article_from_row).collect()
+    }
+
+    async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let res = sqlx::query("DELETE FROM articles WHERE channel_id = ? AND guid = ?")
+            .bind(channel.id)
+            .bind(guid)
+            .execute(&mut *tx)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT OR REPLACE INTO tombstones (channel_id, guid, deleted_at) VALUES (?, ?, ?)",
+        )
+        .bind(channel.id)
+        .bind(guid)
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await?;
+        touch_channel(&mut tx, channel.id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64> {
+        let res =
+            sqlx::query("INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?)")
+                .bind(name)
+                .bind(token_hash)
+                .bind(now_micros())
+                .execute(&self.writer)
+                .await?;
+        Ok(res.last_insert_rowid())
+    }
+
+    async fn token_valid(&self, token_hash: &str) -> Result<bool> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(id.is_some())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_changes_with_content() {
+        let mut a = Article {
+            id: "x".into(),
+            url: None,
+            external_url: None,
+            title: Some("t".into()),
+            summary: None,
+            content_html: None,
+            content_text: None,
+            image: None,
+            banner_image: None,
+            date_published: None,
+            date_modified: None,
+            authors: vec![],
+            contributors: vec![],
+            tags: vec![],
+            language: None,
+            attachments: vec![],
+            source: None,
+        };
+        let h1 = content_hash(&a);
+        a.title = Some("u".into());
+        assert_ne!(h1, content_hash(&a));
+    }
+}
