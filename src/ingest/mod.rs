@@ -138,12 +138,19 @@ pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, It
 
 type FieldError = (&'static str, String);
 
+/// A text field as stored: XML-safe, without the leading and trailing white space that no
+/// reader shows (and the `rss` crate's reader drops), and absent when empty.
 fn opt(s: Option<String>) -> Option<String> {
-    s.map(|mut s| {
-        normalize::xml_clean(&mut s);
-        s
-    })
-    .filter(|s| !s.trim().is_empty())
+    let mut s = s?;
+    normalize::xml_clean(&mut s);
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == s.len() {
+        Some(s)
+    } else {
+        Some(trimmed.to_owned())
+    }
 }
 
 fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, FieldError> {

@@ -1,0 +1,70 @@
+//! The channels resource.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn create_show_patch_list_delete() {
+    let app = spawn_app().await;
+    let c = app
+        .create_channel("monde", json!({ "description": "Actualités", "link": "https://news.example.fr/", "language": "fr" }))
+        .await;
+    assert_eq!(c["slug"], "monde");
+    assert_eq!(c["feeds"]["rss"], app.url("/feeds/monde/rss.xml"));
+    let shown: Value = app
+        .api(reqwest::Method::GET, "/channels/monde")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["description"], "Actualités");
+
+    let r = app
+        .api(reqwest::Method::PATCH, "/channels/monde")
+        .json(&json!({ "link": null, "description": "Nouvelles" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let patched: Value = r.json().await.unwrap();
+    assert_eq!(patched["link"], Value::Null, "null clears");
+    assert_eq!(patched["language"], "fr", "absent stays");
+    assert_eq!(patched["description"], "Nouvelles");
+
+    app.create_channel("autre", json!({})).await;
+    let list: Value = app
+        .api(reqwest::Method::GET, "/channels")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slugs: Vec<&str> = list["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["autre", "monde"]);
+
+    app.ingest("monde", &json!({ "id": "x", "title": "x" }))
+        .await;
+    let r = app
+        .api(reqwest::Method::DELETE, "/channels/monde")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.feed("monde", "rss.xml").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The slug is free again, and the new channel starts empty.
+    app.create_channel("monde", json!({})).await;
+    assert!(app.all_articles("monde").await.is_empty());
+}

@@ -1,0 +1,248 @@
+//! The real `syndic` binary: every command, its output and its exit code.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::seed::{SEED_URL, seed_item};
+
+const BIN: &str = env!("CARGO_BIN_EXE_syndic");
+
+/// Runs `syndic` in `dir` with only the settings given, so a developer's .env cannot leak in.
+fn syndic(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("SYNDIC_BIND")
+        .env_remove("SYNDIC_BASE_URL")
+        .env("SYNDIC_BASE_URL", "https://feeds.example.org")
+        .output()
+        .expect("run syndic")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn fails(out: &Output, needle: &str) {
+    assert!(
+        !out.status.success(),
+        "expected failure, got {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+}
+
+#[test]
+fn commands_work_end_to_end_on_the_default_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
+    assert!(
+        d.join("syndic.db").exists(),
+        "the default database is syndic.db in the working directory"
+    );
+
+    let out = ok(&syndic(
+        d,
+        &[
+            "channel",
+            "add",
+            "monde",
+            "--title",
+            "Le monde",
+            "--language",
+            "fr",
+        ],
+    ));
+    assert!(
+        out.contains("https://feeds.example.org/feeds/monde/rss.xml"),
+        "{out}"
+    );
+    fails(
+        &syndic(d, &["channel", "add", "monde", "--title", "Again"]),
+        "already exists",
+    );
+    fails(
+        &syndic(d, &["channel", "add", "Bad Slug", "--title", "x"]),
+        "invalid slug",
+    );
+    assert!(ok(&syndic(d, &["channel", "list"])).starts_with("monde\tLe monde\t"));
+
+    let token = ok(&syndic(d, &["token", "create", "--name", "ci"]));
+    let lines: Vec<&str> = token.lines().collect();
+    assert_eq!(lines.len(), 1, "only the token on stdout");
+    assert!(lines[0].starts_with("syndic_") && lines[0].len() > 40);
+    let db = std::fs::read(d.join("syndic.db")).unwrap();
+    assert!(
+        !db.windows(lines[0].len()).any(|w| w == lines[0].as_bytes()),
+        "never stored in clear"
+    );
+
+    std::fs::write(d.join("seed.json"), seed_item().to_string()).unwrap();
+    let out = ok(&syndic(d, &["ingest", "monde", "seed.json"]));
+    assert!(out.contains("created 1"), "{out}");
+    let out = ok(&syndic(d, &["ingest", "monde", "seed.json"]));
+    assert!(out.contains("created 0, updated 0, unchanged 1"), "{out}");
+
+    // One bad file among good ones: nothing is written, the message names file, item, field.
+    std::fs::write(d.join("good.json"), r#"{"id":"good","title":"Good"}"#).unwrap();
+    std::fs::write(
+        d.join("bad.json"),
+        r#"[{"id":"x","title":"x"},{"id":"y","title":"y","date_published":"2025-01-01 10:00"}]"#,
+    )
+    .unwrap();
+    fails(
+        &syndic(d, &["ingest", "monde", "good.json", "bad.json"]),
+        "bad.json: item 1: date_published",
+    );
+    fails(
+        &syndic(d, &["ingest", "monde", "missing.json"]),
+        "missing.json",
+    );
+    fails(
+        &syndic(d, &["ingest", "nope", "good.json"]),
+        "no channel \"nope\"",
+    );
+
+    let json = ok(&syndic(d, &["render", "monde", "--format", "json"]));
+    let feed: Value = serde_json::from_str(&json).unwrap();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "good.json was not written");
+    assert_eq!(items[0]["id"], SEED_URL);
+    assert_eq!(
+        feed["feed_url"],
+        "https://feeds.example.org/feeds/monde/feed.json"
+    );
+    let rss = ok(&syndic(d, &["render", "monde", "--format", "rss"]));
+    assert!(rss::Channel::read_from(rss.as_bytes()).is_ok());
+    let atom = ok(&syndic(
+        d,
+        &["render", "monde", "--format", "atom", "--limit", "1"],
+    ));
+    assert!(atom_syndication::Feed::read_from(atom.as_bytes()).is_ok());
+    fails(&syndic(d, &["render", "monde", "--limit", "0"]), "--limit");
+    fails(&syndic(d, &["render", "monde", "--format", "pdf"]), "pdf");
+}
+
+#[test]
+fn ingest_reads_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
+    let mut child = Command::new(BIN)
+        .args(["ingest", "news", "-"])
+        .current_dir(d)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rss = r#"<rss version="2.0"><channel><title>t</title><link>https://x.example/</link><description/>
+<item><title>From stdin</title><link>https://x.example/1</link></item></channel></rss>"#;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(rss.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(ok(&out).contains("created 1"));
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["channel", "add", "--help"],
+        vec!["channel", "list", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["ingest", "--help"],
+        vec!["render", "--help"],
+    ] {
+        let out = ok(&syndic(dir.path(), &args));
+        assert!(out.contains("Usage"), "{args:?}: {out}");
+    }
+    let out = syndic(dir.path(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `syndic serve` on an ephemeral port: it creates and migrates its database, answers, and
+/// stops cleanly on SIGTERM.
+#[test]
+fn serve_runs_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SYNDIC_BASE_URL")
+        .env("SYNDIC_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "syndic=info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    for _ in 0..50 {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_owned);
+            break;
+        }
+    }
+    let addr = addr.expect("serve logs its address");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        let mut status = None;
+        for _ in 0..50 {
+            if let Ok(r) = reqwest::get(format!("http://{addr}/healthz")).await {
+                status = Some(r.status());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        status
+    });
+    assert_eq!(status, Some(reqwest::StatusCode::OK));
+    assert!(dir.path().join("syndic.db").exists());
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut exit = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().unwrap() {
+            exit = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exit = exit.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("serve did not stop on SIGTERM");
+    });
+    assert!(exit.success(), "{exit:?}");
+}

@@ -1,0 +1,284 @@
+//! Every error answer: its status, a JSON body naming the problem, and nothing written.
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, ETAG};
+use serde_json::{Value, json};
+
+use crate::helpers::{MAX_BODY, assert_error, spawn_app};
+
+#[tokio::test]
+async fn the_api_needs_a_valid_token_and_feeds_do_not() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let url = app.url("/api/v1/channels");
+    let r = app.client.get(&url).send().await.unwrap();
+    assert!(r.headers().contains_key("www-authenticate"));
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for header in [
+        "Bearer nope",
+        "Bearer ",
+        "Basic Zm9vOmJhcg==",
+        app.token.as_str(),
+    ] {
+        let r = app
+            .client
+            .get(&url)
+            .header(AUTHORIZATION, header)
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let r = app
+        .client
+        .post(app.url("/api/v1/channels/news/articles"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(json!({"id": "x", "title": "x"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert!(app.all_articles("news").await.is_empty());
+    // The scheme is case-insensitive.
+    let r = app
+        .client
+        .get(&url)
+        .header(AUTHORIZATION, format!("bearer {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.feed("news", "rss.xml").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_things_are_404_and_taken_slugs_409() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let get = |p: &str| app.api(reqwest::Method::GET, p).send();
+    assert_error(
+        get("/channels/nope").await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        get("/channels/nope/articles").await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.article("news", "missing").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.post_json("nope", &json!({"id": "a", "title": "t"}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        get("/no/such/route").await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let r = app
+        .api(reqwest::Method::DELETE, "/channels/news/articles/missing")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+
+    let r = app
+        .api(reqwest::Method::POST, "/channels")
+        .json(&json!({ "slug": "news", "title": "Again" }))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(r, StatusCode::CONFLICT, "conflict").await;
+    assert!(body["message"].as_str().unwrap().contains("news"));
+
+    let r = app.client.put(app.url("/healthz")).send().await.unwrap();
+    assert_error(r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn bad_channel_fields_are_400() {
+    let app = spawn_app().await;
+    for body in [
+        json!({ "slug": "Bad Slug", "title": "x" }),
+        json!({ "slug": "ok", "title": "  " }),
+        json!({ "slug": "ok", "title": "x", "link": "/relative" }),
+        json!({ "slug": "ok", "title": "x", "colour": "blue" }),
+        json!({ "title": "x" }),
+    ] {
+        let r = app
+            .api(reqwest::Method::POST, "/channels")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let r = app
+        .api(reqwest::Method::POST, "/channels")
+        .header(CONTENT_TYPE, "text/plain")
+        .body("slug=x")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ingest_rejects_what_it_cannot_read() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let r = app.post_raw("news", "text/plain", "hello").await;
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let r = app
+        .api(reqwest::Method::POST, "/channels/news/articles")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    for (ct, body) in [
+        ("application/json", "{\"id\": "),
+        ("application/json", "42"),
+        ("application/rss+xml", "<rss><channel><item>"),
+        ("application/atom+xml", "not xml"),
+        ("application/xml", "<html><body/></html>"),
+    ] {
+        let r = app.post_raw("news", ct, body).await;
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let huge = format!("[{{\"id\":\"x\",\"title\":\"{}\"}}]", "a".repeat(MAX_BODY));
+    let r = app.post_raw("news", "application/json", huge).await;
+    let body = assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(body["limit"], MAX_BODY);
+    assert!(app.all_articles("news").await.is_empty());
+}
+
+/// One bad item refuses the whole batch, names the item and the field, and writes nothing:
+/// not the good items before it, not even the channel's version.
+#[tokio::test]
+async fn a_rejected_batch_writes_nothing() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    app.ingest(
+        "news",
+        &json!({ "id": "kept", "title": "Kept", "date_published": "2025-01-01T00:00:00Z" }),
+    )
+    .await;
+    let etag = app.feed("news", "rss.xml").await.headers()[ETAG].clone();
+    let version = app.db_count("SELECT version FROM channels").await;
+
+    let cases: Vec<(Value, usize, &str)> = vec![
+        (
+            json!([{ "id": "a", "title": "A" }, { "id": "b", "title": "B", "date_published": "2025-09-16T18:42:00" }]),
+            1,
+            "date_published",
+        ),
+        (
+            json!([{ "id": "a", "title": "A" }, { "id": "b", "title": "B" }, { "id": "c", "date_modified": "tomorrow", "title": "C" }]),
+            2,
+            "date_modified",
+        ),
+        (json!([{ "title": "no id, no url" }]), 0, "id"),
+        (
+            json!([{ "id": "a", "title": "A" }, { "id": "empty" }]),
+            1,
+            "title",
+        ),
+        (
+            json!([{ "id": "a", "title": "A", "url": "/relative" }]),
+            0,
+            "url",
+        ),
+        (
+            json!([{ "id": "a", "title": "A", "url": "https://example.org/a" }, { "id": "b", "title": "B", "image": "/img.jpg" }]),
+            1,
+            "image",
+        ),
+        (
+            json!([{ "id": "a", "title": "A", "attachments": [{ "url": "https://example.org/a.mp3" }] }]),
+            0,
+            "attachments[0]",
+        ),
+        (json!([{ "id": "a", "title": 5 }]), 0, "title"),
+        (
+            json!({ "version": "https://jsonfeed.org/version/1.1", "items": [{ "id": "a", "title": "A" }, 7] }),
+            1,
+            "",
+        ),
+    ];
+    for (body, index, field) in cases {
+        let r = app.post_json("news", &body).await;
+        let err = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_item").await;
+        assert_eq!(err["index"], index, "{err}");
+        assert_eq!(err["field"], field, "{err}");
+    }
+    let articles = app.all_articles("news").await;
+    assert_eq!(articles.len(), 1);
+    assert_eq!(articles[0]["id"], "kept");
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 1);
+    assert_eq!(app.db_count("SELECT version FROM channels").await, version);
+    let r = app.feed("news", "rss.xml").await;
+    assert_eq!(r.headers()[ETAG], etag, "the channel did not change");
+}
+
+#[tokio::test]
+async fn put_checks_the_id_and_content_type() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let r = app
+        .api(reqwest::Method::PUT, "/channels/news/articles/a")
+        .json(&json!({ "id": "b", "title": "B" }))
+        .send()
+        .await
+        .unwrap();
+    let err = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_item").await;
+    assert_eq!(err["field"], "id");
+    let r = app
+        .api(reqwest::Method::PUT, "/channels/news/articles/a")
+        .header(CONTENT_TYPE, "application/rss+xml")
+        .body("<rss/>")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let r = app
+        .api(reqwest::Method::PUT, "/channels/news/articles/a")
+        .json(&json!([{ "title": "A" }, { "title": "B" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(app.all_articles("news").await.is_empty());
+}

@@ -1,0 +1,300 @@
+//! Serving feeds: content types, validators and 304s, compression, limits, order, and the
+//! render cache following every change.
+
+use std::io::Read;
+
+use reqwest::StatusCode;
+use reqwest::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, assert_well_formed, spawn_app};
+
+fn item(n: u32) -> Value {
+    json!({
+        "id": format!("urn:example:{n}"),
+        "url": format!("https://example.org/a/{n}"),
+        "title": format!("Article {n}"),
+        "content_html": format!("<p>Body {n}</p>"),
+        "date_published": format!("2025-01-{:02}T10:00:00Z", n),
+    })
+}
+
+async fn app_with_items(n: u32) -> TestApp {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let items: Vec<Value> = (1..=n).map(item).collect();
+    app.ingest("news", &Value::Array(items)).await;
+    app
+}
+
+#[tokio::test]
+async fn feeds_have_their_content_types_and_validators() {
+    let app = app_with_items(3).await;
+    for (file, ct) in [
+        ("rss.xml", "application/rss+xml; charset=utf-8"),
+        ("atom.xml", "application/atom+xml; charset=utf-8"),
+        ("feed.json", "application/feed+json; charset=utf-8"),
+    ] {
+        let r = app.feed("news", file).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_TYPE], ct);
+        assert!(r.headers()[ETAG].to_str().unwrap().starts_with("W/\""));
+        assert!(r.headers().contains_key(LAST_MODIFIED));
+        let body = r.text().await.unwrap();
+        if file.ends_with(".xml") {
+            assert!(body.starts_with(r#"<?xml version="1.0" encoding="utf-8"?>"#));
+            assert_eq!(body.matches("<?xml").count(), 1);
+            assert_well_formed(&body);
+        } else {
+            serde_json::from_str::<Value>(&body).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn conditional_requests_get_304_until_the_channel_changes() {
+    let app = app_with_items(2).await;
+    let url = app.url("/feeds/news/rss.xml");
+    let first = app.client.get(&url).send().await.unwrap();
+    let etag = first.headers()[ETAG].clone();
+    let last_modified = first.headers()[LAST_MODIFIED].clone();
+
+    let r = app
+        .client
+        .get(&url)
+        .header(IF_NONE_MATCH, etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(r.headers()[ETAG], etag);
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    // A strong form of the same tag, and a list, match too.
+    let strong = etag.to_str().unwrap().trim_start_matches("W/").to_owned();
+    let r = app
+        .client
+        .get(&url)
+        .header(IF_NONE_MATCH, format!("\"zzz\", {strong}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+
+    let r = app
+        .client
+        .get(&url)
+        .header(IF_MODIFIED_SINCE, last_modified.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    let r = app
+        .client
+        .get(&url)
+        .header(IF_NONE_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // A change renders a new feed with a new tag; the old one no longer matches.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.ingest("news", &item(9)).await;
+    let r = app
+        .client
+        .get(&url)
+        .header(IF_NONE_MATCH, etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_ne!(r.headers()[ETAG], etag);
+    assert!(r.text().await.unwrap().contains("Article 9"));
+    let r = app
+        .client
+        .get(&url)
+        .header(IF_MODIFIED_SINCE, last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "Last-Modified moved on");
+}
+
+#[tokio::test]
+async fn gzip_and_brotli_carry_the_same_feed() {
+    let app = app_with_items(5).await;
+    let url = app.url("/feeds/news/atom.xml");
+    let plain = app.client.get(&url).send().await.unwrap();
+    assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+    let plain = plain.bytes().await.unwrap();
+
+    let r = app
+        .client
+        .get(&url)
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
+    let mut gunzipped = Vec::new();
+    flate2::read::GzDecoder::new(&r.bytes().await.unwrap()[..])
+        .read_to_end(&mut gunzipped)
+        .unwrap();
+    assert_eq!(gunzipped, plain);
+
+    let r = app
+        .client
+        .get(&url)
+        .header(ACCEPT_ENCODING, "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[CONTENT_ENCODING], "br");
+    let mut unbrotli = Vec::new();
+    brotli::BrotliDecompress(&mut &r.bytes().await.unwrap()[..], &mut unbrotli).unwrap();
+    assert_eq!(unbrotli, plain);
+
+    let r = app
+        .client
+        .get(&url)
+        .header(ACCEPT_ENCODING, "br;q=0, gzip;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get(CONTENT_ENCODING).is_none());
+}
+
+#[tokio::test]
+async fn newest_first_with_a_limit() {
+    let app = app_with_items(7).await;
+    let feed: Value = app.feed("news", "feed.json").await.json().await.unwrap();
+    let ids: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "urn:example:7",
+            "urn:example:6",
+            "urn:example:5",
+            "urn:example:4",
+            "urn:example:3",
+            "urn:example:2",
+            "urn:example:1"
+        ]
+    );
+    let r = app
+        .client
+        .get(app.url("/feeds/news/feed.json?limit=2"))
+        .send()
+        .await
+        .unwrap();
+    let feed: Value = r.json().await.unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 2);
+    assert_eq!(feed["items"][0]["id"], "urn:example:7");
+    let xml = app
+        .client
+        .get(app.url("/feeds/news/rss.xml?limit=3"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        rss::Channel::read_from(xml.as_bytes()).unwrap().items.len(),
+        3
+    );
+    for bad in ["0", "501", "x"] {
+        let r = app
+            .client
+            .get(app.url(&format!("/feeds/news/rss.xml?limit={bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_channel_or_feed_name_is_a_json_404() {
+    let app = app_with_items(1).await;
+    assert_error(
+        app.feed("nope", "rss.xml").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.feed("news", "rss2.xml").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.feed("NOT A SLUG", "rss.xml").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn channel_edits_show_in_the_feeds_at_once() {
+    let app = app_with_items(1).await;
+    let before = app.feed_text("news", "rss.xml").await;
+    assert!(before.contains("<title>Channel news</title>"));
+    let r = app
+        .api(reqwest::Method::PATCH, "/channels/news")
+        .json(&json!({ "title": "Les nouvelles", "language": "fr" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let after = app.feed_text("news", "rss.xml").await;
+    assert!(after.contains("<title>Les nouvelles</title>"), "{after}");
+    assert!(after.contains("<language>fr</language>"));
+    let atom = app.feed_text("news", "atom.xml").await;
+    assert!(atom.contains("xml:lang=\"fr\""));
+}
+
+/// Without a date of its own, an article shows the time it was first seen: the same on every
+/// render and after every update, never "now".
+#[tokio::test]
+async fn undated_articles_keep_their_first_seen_date() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let undated = json!({ "id": "undated-1", "title": "No date" });
+    app.ingest("news", &undated).await;
+    let date_of = |feed: &Value| {
+        feed["items"][0]["date_published"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first: Value = app.feed("news", "feed.json").await.json().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.ingest(
+        "news",
+        &json!({ "id": "undated-1", "title": "No date, edited" }),
+    )
+    .await;
+    let second: Value = app.feed("news", "feed.json").await.json().await.unwrap();
+    assert_eq!(second["items"][0]["title"], "No date, edited");
+    assert_eq!(date_of(&first), date_of(&second));
+    let xml = app.feed_text("news", "rss.xml").await;
+    let pub_date = rss::Channel::read_from(xml.as_bytes()).unwrap().items[0]
+        .pub_date
+        .clone()
+        .unwrap();
+    let parsed = chrono::DateTime::parse_from_rfc2822(&pub_date).unwrap();
+    let json_date = chrono::DateTime::parse_from_rfc3339(&date_of(&second)).unwrap();
+    assert_eq!(parsed.timestamp(), json_date.timestamp());
+}

@@ -1,0 +1,223 @@
+//! `spawn_app()` and the `TestApp` helpers every test uses.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use syndic::config::Config;
+use syndic::http::{self, AppState};
+use syndic::store;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub token: String,
+    pub db_path: PathBuf,
+    _dir: TempDir,
+}
+
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// A fresh database, a real server on 127.0.0.1:0, and a token for the API.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("syndic.db");
+    let database_url = format!("sqlite:{}", db_path.display());
+    let store = store::open(&database_url).await.expect("open store");
+    let (token, hash) = syndic::token::generate();
+    store.create_token("tests", &hash).await.expect("token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let config = Config {
+        database_url,
+        bind: addr,
+        base_url: format!("http://{addr}"),
+        max_body: MAX_BODY,
+    };
+    let state = AppState::new(store.clone(), config);
+    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    let app = TestApp {
+        base: format!("http://{addr}"),
+        client: Client::new(),
+        token,
+        db_path,
+        _dir: dir,
+    };
+    app.wait_healthy().await;
+    app
+}
+
+impl TestApp {
+    async fn wait_healthy(&self) {
+        for _ in 0..100 {
+            let r = self.client.get(self.url("/healthz")).send().await;
+            if r.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+    }
+
+    /// Creates a channel; `extra` adds fields such as link and language.
+    pub async fn create_channel(&self, slug: &str, extra: Value) -> Value {
+        let mut body = json!({ "slug": slug, "title": format!("Channel {slug}") });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let r = self
+            .api(reqwest::Method::POST, "/channels")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        r.json().await.unwrap()
+    }
+
+    pub async fn post_raw(
+        &self,
+        slug: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.api(reqwest::Method::POST, &format!("/channels/{slug}/articles"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, slug: &str, body: &Value) -> Response {
+        self.post_raw(slug, "application/json", body.to_string())
+            .await
+    }
+
+    /// Posts and expects success; returns the ingest report.
+    pub async fn ingest(&self, slug: &str, body: &Value) -> Value {
+        let r = self.post_json(slug, body).await;
+        let status = r.status();
+        let report: Value = r.json().await.unwrap();
+        assert!(status.is_success(), "{status}: {report}");
+        report
+    }
+
+    pub async fn feed(&self, slug: &str, file: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/feeds/{slug}/{file}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn feed_text(&self, slug: &str, file: &str) -> String {
+        let r = self.feed(slug, file).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    }
+
+    pub async fn article(&self, slug: &str, id: &str) -> Response {
+        self.api(
+            reqwest::Method::GET,
+            &format!("/channels/{slug}/articles/{}", encode(id)),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// Every article of a channel, walking the API's pages.
+    pub async fn all_articles(&self, slug: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut before: Option<String> = None;
+        for _ in 0..1000 {
+            let mut path = format!("/channels/{slug}/articles?limit=2");
+            if let Some(b) = &before {
+                path.push_str(&format!("&before={b}"));
+            }
+            let page: Value = self
+                .api(reqwest::Method::GET, &path)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => before = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+        panic!("pagination did not end");
+    }
+}
+
+impl TestApp {
+    /// A count straight from the database file, bypassing the server.
+    pub async fn db_count(&self, sql: &'static str) -> i64 {
+        let url = format!("sqlite:{}", self.db_path.display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    }
+}
+
+/// Percent-encodes a path segment (guids are often URLs).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Asserts an error answer: the status and a JSON body whose `error` is `code`.
+pub async fn assert_error(r: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(r.status(), status);
+    let ct = r.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// Fails unless `xml` is a well-formed XML document (roxmltree is strict about characters).
+pub fn assert_well_formed(xml: &str) {
+    if let Err(e) = roxmltree::Document::parse(xml) {
+        panic!("not well-formed XML: {e}\n{xml}");
+    }
+}
+
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

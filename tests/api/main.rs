@@ -1,0 +1,11 @@
+//! One integration-test binary: every test spawns the real router on an ephemeral loopback
+//! port over a fresh SQLite file, or runs the real `syndic` binary.
+
+mod helpers;
+
+mod channels;
+mod cli;
+mod errors;
+mod feeds;
+mod ingest;
+mod seed;
