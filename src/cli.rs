@@ -96,9 +96,15 @@ pub async fn run(cli: Cli) -> Result<()> {
     let store = store::open(&config.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
+    let result = dispatch(cli.command, &store, config).await;
+    store.close().await;
+    result
+}
+
+async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match cli.command {
-        Command::Serve => serve(store, config).await?,
+    match command {
+        Command::Serve => serve(store.clone(), config).await?,
         Command::Migrate => writeln!(out, "database {} is up to date", config.database_url)?,
         Command::Channel(ChannelCommand::Add {
             slug,
@@ -136,7 +142,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             writeln!(out, "{token}")?;
         }
         Command::Ingest { slug, files } => {
-            let report = ingest_files(&store, &slug, &files).await?;
+            let report = ingest_files(store, &slug, &files).await?;
             writeln!(
                 out,
                 "created {}, updated {}, unchanged {}, skipped {} (deleted before)",
@@ -151,7 +157,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if !(1..=MAX_LIMIT).contains(&limit) {
                 bail!("--limit must be between 1 and {MAX_LIMIT}");
             }
-            let channel = find_channel(&store, &slug).await?;
+            let channel = find_channel(store, &slug).await?;
             let articles = store.articles(&channel, limit, None).await?;
             let doc = FeedDoc {
                 channel: &channel,

@@ -101,6 +101,14 @@ fn entry(s: &StoredArticle) -> Entry {
             lang: lang.map(str::to_owned),
             ..Default::default()
         }),
+        // RFC 4287: an entry with no content needs an alternate link; without a URL either,
+        // its summary or title stands in as text content.
+        (None, None) if a.url.is_none() => Some(Content {
+            value: a.summary.clone().or_else(|| a.title.clone()),
+            content_type: Some("text".into()),
+            lang: lang.map(str::to_owned),
+            ..Default::default()
+        }),
         (None, None) => None,
     };
     let mut extensions = ExtensionMap::new();

@@ -14,12 +14,22 @@ use super::media::{self, media_bridge};
 use super::{FeedDoc, FeedFormat, GENERATOR, NS_ATOM, NS_MEDIA, ParseError, VERSION};
 use crate::ingest::normalize::html_to_text;
 use crate::ingest::{DateText, Draft};
-use crate::model::{Attachment, Person, Source, StoredArticle};
+use crate::model::{Article, Attachment, Person, Source, StoredArticle};
 
 media_bridge!(Extension, ExtensionMap);
 
 fn escape_html(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
+}
+
+/// `description` is HTML in every reader, so plain text is escaped to stay text. An item
+/// needs a title or a description: without either, the full HTML stands in.
+fn description(a: &Article) -> Option<String> {
+    a.summary
+        .as_deref()
+        .or(a.content_text.as_deref())
+        .map(escape_html)
+        .or_else(|| a.title.is_none().then(|| a.content_html.clone()).flatten())
 }
 
 fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
@@ -32,12 +42,7 @@ fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
             permalink: a.url.as_deref() == Some(a.id.as_str()),
         }),
         pub_date: Some(s.published().to_rfc2822()),
-        // `description` is HTML in every reader: plain text is escaped to stay text.
-        description: a
-            .summary
-            .as_deref()
-            .or(a.content_text.as_deref())
-            .map(escape_html),
+        description: description(a),
         content: a.content_html.clone(),
         categories: a
             .tags

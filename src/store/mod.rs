@@ -80,6 +80,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> Result<()>;
+
+    /// Closes every connection, so that the database is left checkpointed and tidy.
+    async fn close(&self);
 }
 
 pub type DynStore = Arc<dyn Store>;

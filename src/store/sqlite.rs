@@ -441,6 +441,11 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
 }
 
 #[cfg(test)]

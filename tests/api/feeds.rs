@@ -298,3 +298,50 @@ async fn undated_articles_keep_their_first_seen_date() {
     let json_date = chrono::DateTime::parse_from_rfc3339(&date_of(&second)).unwrap();
     assert_eq!(parsed.timestamp(), json_date.timestamp());
 }
+
+/// RSS wants a title or a description on every item; Atom wants content or an alternate
+/// link on every entry, and an author for each: sparse articles still get them.
+#[tokio::test]
+async fn sparse_articles_still_make_valid_items() {
+    let app = spawn_app().await;
+    app.create_channel("sparse", json!({})).await;
+    app.ingest(
+        "sparse",
+        &json!([
+            { "id": "only-html", "content_html": "<p>Only HTML</p>" },
+            { "id": "only-title", "title": "Only a title" },
+        ]),
+    )
+    .await;
+    let xml = app.feed_text("sparse", "rss.xml").await;
+    let channel = rss::Channel::read_from(xml.as_bytes()).unwrap();
+    for it in &channel.items {
+        assert!(it.title.is_some() || it.description.is_some(), "{it:?}");
+    }
+    let html_item = channel
+        .items
+        .iter()
+        .find(|i| i.guid.as_ref().unwrap().value == "only-html")
+        .unwrap();
+    assert_eq!(html_item.description.as_deref(), Some("<p>Only HTML</p>"));
+
+    let xml = app.feed_text("sparse", "atom.xml").await;
+    let feed = atom_syndication::Feed::read_from(xml.as_bytes()).unwrap();
+    for e in &feed.entries {
+        assert!(
+            e.content.is_some() || e.links.iter().any(|l| l.rel == "alternate"),
+            "{e:?}"
+        );
+    }
+    let titled = feed
+        .entries
+        .iter()
+        .find(|e| e.title.value == "Only a title")
+        .unwrap();
+    assert_eq!(
+        titled.content.as_ref().unwrap().value.as_deref(),
+        Some("Only a title")
+    );
+    assert_eq!(feed.authors.len(), 1);
+    assert_eq!(feed.authors[0].name, "Channel sparse");
+}
