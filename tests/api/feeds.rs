@@ -4,10 +4,7 @@
 use std::io::Read;
 
 use reqwest::StatusCode;
-use reqwest::header::{
-    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED,
-};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, assert_well_formed, spawn_app};
@@ -57,18 +54,14 @@ async fn feeds_have_their_content_types_and_validators() {
 #[tokio::test]
 async fn conditional_requests_get_304_until_the_channel_changes() {
     let app = app_with_items(2).await;
-    let url = app.url("/feeds/news/rss.xml");
-    let first = app.client.get(&url).send().await.unwrap();
+    let path = "/feeds/news/rss.xml";
+    let first = app.get_with(path, &[]).await;
     let etag = first.headers()[ETAG].clone();
     let last_modified = first.headers()[LAST_MODIFIED].clone();
 
     let r = app
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, etag.clone())
-        .send()
-        .await
-        .unwrap();
+        .get_with(path, &[("if-none-match", etag.to_str().unwrap())])
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(r.headers()[ETAG], etag);
     assert!(r.bytes().await.unwrap().is_empty());
@@ -76,69 +69,47 @@ async fn conditional_requests_get_304_until_the_channel_changes() {
     // A strong form of the same tag, and a list, match too.
     let strong = etag.to_str().unwrap().trim_start_matches("W/").to_owned();
     let r = app
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, format!("\"zzz\", {strong}"))
-        .send()
-        .await
-        .unwrap();
+        .get_with(path, &[("if-none-match", &format!("\"zzz\", {strong}"))])
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
     let r = app
-        .client
-        .get(&url)
-        .header(IF_MODIFIED_SINCE, last_modified.clone())
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            path,
+            &[("if-modified-since", last_modified.to_str().unwrap())],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
-    let r = app
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, "\"other\"")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with(path, &[("if-none-match", "\"other\"")]).await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // A change renders a new feed with a new tag; the old one no longer matches.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     app.ingest("news", &item(9)).await;
     let r = app
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, etag.clone())
-        .send()
-        .await
-        .unwrap();
+        .get_with(path, &[("if-none-match", etag.to_str().unwrap())])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_ne!(r.headers()[ETAG], etag);
     assert!(r.text().await.unwrap().contains("Article 9"));
     let r = app
-        .client
-        .get(&url)
-        .header(IF_MODIFIED_SINCE, last_modified)
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            path,
+            &[("if-modified-since", last_modified.to_str().unwrap())],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK, "Last-Modified moved on");
 }
 
 #[tokio::test]
 async fn gzip_and_brotli_carry_the_same_feed() {
     let app = app_with_items(5).await;
-    let url = app.url("/feeds/news/atom.xml");
-    let plain = app.client.get(&url).send().await.unwrap();
+    let path = "/feeds/news/atom.xml";
+    let plain = app.get_with(path, &[]).await;
     assert!(plain.headers().get(CONTENT_ENCODING).is_none());
     let plain = plain.bytes().await.unwrap();
 
-    let r = app
-        .client
-        .get(&url)
-        .header(ACCEPT_ENCODING, "gzip")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with(path, &[("accept-encoding", "gzip")]).await;
     assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
     let mut gunzipped = Vec::new();
     flate2::read::GzDecoder::new(&r.bytes().await.unwrap()[..])
@@ -146,25 +117,15 @@ async fn gzip_and_brotli_carry_the_same_feed() {
         .unwrap();
     assert_eq!(gunzipped, plain);
 
-    let r = app
-        .client
-        .get(&url)
-        .header(ACCEPT_ENCODING, "gzip, br")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with(path, &[("accept-encoding", "gzip, br")]).await;
     assert_eq!(r.headers()[CONTENT_ENCODING], "br");
     let mut unbrotli = Vec::new();
     brotli::BrotliDecompress(&mut &r.bytes().await.unwrap()[..], &mut unbrotli).unwrap();
     assert_eq!(unbrotli, plain);
 
     let r = app
-        .client
-        .get(&url)
-        .header(ACCEPT_ENCODING, "br;q=0, gzip;q=0")
-        .send()
-        .await
-        .unwrap();
+        .get_with(path, &[("accept-encoding", "br;q=0, gzip;q=0")])
+        .await;
     assert!(r.headers().get(CONTENT_ENCODING).is_none());
 }
 

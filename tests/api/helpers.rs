@@ -131,6 +131,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A GET of a path with extra request headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = self.client.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
     pub async fn feed_text(&self, slug: &str, file: &str) -> String {
         let r = self.feed(slug, file).await;
         assert_eq!(r.status(), StatusCode::OK);
