@@ -2,8 +2,10 @@
 -- Times are integers: microseconds since the Unix epoch, UTC. Article dates keep the zone they
 -- were published with, as RFC 3339 text, beside the integer sort key.
 
+-- AUTOINCREMENT: a deleted channel's id is never reused, so nothing keyed on it (the render
+-- cache) can mistake a new channel for the old one.
 CREATE TABLE channels (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     slug        TEXT NOT NULL UNIQUE,
     title       TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',

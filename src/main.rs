@@ -8,8 +8,16 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    // A missing .env is normal; settings may come from the environment alone.
-    let _ = dotenvy::dotenv();
+    // A missing .env is normal (settings may come from the environment alone); a broken one
+    // is not.
+    if let Err(e) =
+        dotenvy::dotenv()
+            .map(drop)
+            .or_else(|e| if e.not_found() { Ok(()) } else { Err(e) })
+    {
+        eprintln!("error: cannot read .env: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = syndic::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

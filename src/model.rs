@@ -79,7 +79,7 @@ impl NewChannel {
             title: channel_field("title", title)?,
             description: channel_field("description", description)?,
             link: channel_link(link)?,
-            language: language.map(|l| channel_field("language", l)).transpose()?,
+            language: channel_language(language)?,
         })
     }
 }
@@ -93,8 +93,16 @@ pub fn channel_field(field: &str, mut s: String) -> Result<String, String> {
     Ok(s)
 }
 
+/// A channel's language code, or none when blank.
+pub fn channel_language(language: Option<String>) -> Result<Option<String>, String> {
+    let Some(l) = language else { return Ok(None) };
+    let l = channel_field("language", l)?.trim().to_owned();
+    Ok((!l.is_empty()).then_some(l))
+}
+
 /// A channel's site link: absolute, or none.
 pub fn channel_link(link: Option<String>) -> Result<Option<String>, String> {
+    let link = link.map(|l| channel_field("link", l)).transpose()?;
     match link.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) {
         Some(l) if crate::ingest::normalize::is_absolute(&l) => Ok(Some(l)),
         Some(l) => Err(format!("link {l:?} must be an absolute URL")),
@@ -110,6 +118,15 @@ pub struct ChannelPatch {
     pub description: Option<String>,
     pub link: Option<Option<String>>,
     pub language: Option<Option<String>>,
+}
+
+impl ChannelPatch {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.description.is_none()
+            && self.link.is_none()
+            && self.language.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,10 +1,11 @@
-//! Rendered feeds, kept in memory. A feed is rendered (and compressed with gzip and brotli)
-//! once per change of its channel, keyed on the channel's version, and then served as bytes:
-//! a request for an unchanged feed costs one indexed read of the channel row.
+//! Rendered feeds, kept in memory. A feed is rendered once per change of its channel, keyed
+//! on the channel's version, and then served as bytes: a request for an unchanged feed costs
+//! one indexed read of the channel row. Its gzip and brotli forms are made on first demand and
+//! kept beside it.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -15,25 +16,50 @@ use crate::store::{DynStore, StoreError};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
-/// Past this many cached renders the cache starts afresh.
-const MAX_ENTRIES: usize = 512;
+/// Renders kept per channel (formats times `?limit=` values); past it the oldest goes, so
+/// cycling through limits cannot grow the cache.
+const PER_CHANNEL: usize = 8;
+
+/// A content coding the feeds are served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// Which of a render's compressed forms to fill.
+type Cell = fn(&Rendered) -> &OnceLock<Bytes>;
 
 pub struct Rendered {
     pub version: i64,
     pub body: Bytes,
-    pub gzip: Bytes,
-    pub brotli: Bytes,
-    /// A weak validator: the three encodings are the same feed.
+    /// A weak validator: the encodings are the same feed.
     pub etag: String,
     /// Seconds since the epoch of the channel's last change.
     pub modified: i64,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
 }
 
-type Key = (i64, FeedFormat, u32);
-
-#[derive(Default)]
-pub struct FeedCache {
-    entries: Mutex<HashMap<Key, Arc<Rendered>>>,
+impl Rendered {
+    /// The body in the given coding, compressing it (once, off the async threads) if needed.
+    pub async fn encoded(self: &Arc<Self>, encoding: Encoding) -> Bytes {
+        let (cell, compress): (Cell, fn(&[u8]) -> Bytes) = match encoding {
+            Encoding::Identity => return self.body.clone(),
+            Encoding::Gzip => (|r| &r.gzip, gzip),
+            Encoding::Brotli => (|r| &r.brotli, brotli),
+        };
+        if let Some(done) = cell(self).get() {
+            return done.clone();
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            cell(&this).get_or_init(|| compress(&this.body)).clone()
+        })
+        .await
+        .expect("compression task panicked")
+    }
 }
 
 fn gzip(data: &[u8]) -> Bytes {
@@ -53,6 +79,15 @@ fn brotli(data: &[u8]) -> Bytes {
     out.into()
 }
 
+type Key = (i64, FeedFormat, u32);
+
+#[derive(Default)]
+pub struct FeedCache {
+    /// Each render with the order it was made in, for eviction.
+    entries: Mutex<HashMap<Key, (Arc<Rendered>, u64)>>,
+    made: std::sync::atomic::AtomicU64,
+}
+
 impl FeedCache {
     /// The feed as it is now, rendered only when the channel changed since the last render.
     pub async fn get(
@@ -65,7 +100,7 @@ impl FeedCache {
     ) -> Result<Arc<Rendered>, StoreError> {
         let key = (channel.id, format, limit);
         let cached = self.entries.lock().expect("lock").get(&key).cloned();
-        if let Some(hit) = cached.filter(|hit| hit.version == channel.version) {
+        if let Some((hit, _)) = cached.filter(|(hit, _)| hit.version == channel.version) {
             return Ok(hit);
         }
         let articles = store.articles(channel, limit, None).await?;
@@ -83,27 +118,46 @@ impl FeedCache {
                 version: channel.version,
                 etag: format!("W/\"{}\"", hex::encode(&digest[..12])),
                 modified: channel.updated_at.timestamp(),
-                gzip: gzip(&body),
-                brotli: brotli(&body),
                 body: body.into(),
+                gzip: OnceLock::new(),
+                brotli: OnceLock::new(),
             }
         })
         .await
         .expect("render task panicked");
         let rendered = Arc::new(rendered);
+        let seq = self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut entries = self.entries.lock().expect("lock");
         // Renders of older versions of this channel will never be served again.
-        entries.retain(|k, r| k.0 != key.0 || r.version >= rendered.version);
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
+        entries.retain(|k, (r, _)| k.0 != key.0 || r.version >= rendered.version);
         // A slower render of an older version must not replace a newer one.
-        let newer = entries
+        if entries
             .get(&key)
-            .is_some_and(|r| r.version > rendered.version);
-        if !newer {
-            entries.insert(key, rendered.clone());
+            .is_some_and(|(r, _)| r.version > rendered.version)
+        {
+            return Ok(rendered);
         }
+        let mine: Vec<(Key, u64)> = entries
+            .iter()
+            .filter(|(k, _)| k.0 == key.0 && **k != key)
+            .map(|(k, (_, s))| (*k, *s))
+            .collect();
+        if let Some((oldest, _)) = mine
+            .iter()
+            .min_by_key(|(_, s)| *s)
+            .filter(|_| mine.len() >= PER_CHANNEL)
+        {
+            entries.remove(oldest);
+        }
+        entries.insert(key, (rendered.clone(), seq));
         Ok(rendered)
+    }
+
+    /// Drops every render of a channel (it was deleted).
+    pub fn forget(&self, channel_id: i64) {
+        self.entries
+            .lock()
+            .expect("lock")
+            .retain(|k, _| k.0 != channel_id);
     }
 }

@@ -14,8 +14,9 @@ use atom_syndication::{
 
 use super::media::{self, media_bridge};
 use super::{FeedDoc, FeedFormat, GENERATOR, NS_MEDIA, ParseError, VERSION, XML_DECL};
+use crate::ingest::normalize::html_to_text;
 use crate::ingest::{DateText, Draft};
-use crate::model::{Attachment, Person, Source, StoredArticle};
+use crate::model::{Article, Attachment, Person, Source, StoredArticle};
 
 media_bridge!(Extension, ExtensionMap);
 
@@ -65,6 +66,31 @@ fn link(rel: &str, href: &str, mime: Option<&str>) -> Link {
         mime_type: mime.map(str::to_owned),
         ..Default::default()
     }
+}
+
+/// Atom wants a title that is not blank: an untitled article gets the start of its text.
+fn entry_title(a: &Article) -> String {
+    if let Some(t) = &a.title {
+        return t.clone();
+    }
+    let text = match (&a.summary, &a.content_text, &a.content_html) {
+        (Some(s), _, _) | (None, Some(s), _) => s.clone(),
+        (None, None, Some(h)) => html_to_text(h),
+        (None, None, None) => String::new(),
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut title = String::new();
+    for w in words.iter() {
+        if title.chars().count() + w.chars().count() > 80 {
+            title.push('…');
+            break;
+        }
+        if !title.is_empty() {
+            title.push(' ');
+        }
+        title.push_str(w);
+    }
+    title
 }
 
 fn entry(s: &StoredArticle) -> Entry {
@@ -122,7 +148,7 @@ fn entry(s: &StoredArticle) -> Entry {
     push_ext(&mut extensions, els);
     Entry {
         id: entry_id(&a.id),
-        title: text(a.title.as_deref().unwrap_or(""), lang),
+        title: text(&entry_title(a), lang),
         updated: s.updated(),
         published: Some(s.published()),
         authors: a.authors.iter().filter_map(person).collect(),

@@ -280,7 +280,18 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         feed_url: doc.self_url(FeedFormat::Json),
         description: &doc.channel.description,
         language: doc.channel.language.as_deref(),
-        items: doc.articles.iter().map(OutItem::new).collect(),
+        items: doc
+            .articles
+            .iter()
+            .map(|s| {
+                let mut item = OutItem::new(s);
+                // JSON Feed 1.1 requires content_html or content_text on every item.
+                if item.content_html.is_none() && item.content_text.is_none() {
+                    item.content_text = Some(item.summary.unwrap_or(""));
+                }
+                item
+            })
+            .collect(),
     };
     serde_json::to_vec(&feed).expect("feed serializes")
 }

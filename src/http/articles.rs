@@ -130,6 +130,10 @@ pub async fn put(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let channel = state.channel(&slug).await?;
+    let id = id.trim().to_owned();
+    if id.is_empty() {
+        return Err(ApiError::NotFound("an article id is needed".into()));
+    }
     if body_kind(&headers)? != InputKind::Json {
         return Err(ApiError::UnsupportedMediaType(
             "PUT takes one JSON Feed item as application/json".into(),
@@ -141,9 +145,9 @@ pub async fn put(
         return Err(ApiError::BadRequest("PUT takes exactly one item".into()));
     }
     let draft = &mut drafts[0];
-    match &draft.id {
+    match draft.id.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
         None => draft.id = Some(id.clone()),
-        Some(given) if *given != id => {
+        Some(given) if given != id => {
             return Err(ApiError::InvalidItem(ItemError {
                 index: 0,
                 field: "id".into(),

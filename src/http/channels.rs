@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson, ApiPath, AppState};
-use crate::model::{Channel, ChannelPatch, NewChannel, channel_field, channel_link};
+use crate::model::{
+    Channel, ChannelPatch, NewChannel, channel_field, channel_language, channel_link,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,9 +109,12 @@ pub async fn update(
         link: body.link.map(clean_link).transpose()?,
         language: body
             .language
-            .map(|l| l.map(|l| clean("language", l)).transpose())
+            .map(|l| channel_language(l).map_err(ApiError::BadRequest))
             .transpose()?,
     };
+    if patch.is_empty() {
+        return Ok(Json(view(&state, &channel)));
+    }
     let updated = state
         .store
         .update_channel(&channel.slug, &patch)
@@ -124,5 +129,6 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let channel = state.channel(&slug).await?;
     state.store.delete_channel(&channel.slug).await?;
+    state.feeds.forget(channel.id);
     Ok(StatusCode::NO_CONTENT)
 }

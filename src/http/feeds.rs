@@ -12,44 +12,44 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::formats::FeedFormat;
-use crate::render::{DEFAULT_LIMIT, MAX_LIMIT, Rendered};
+use crate::render::{DEFAULT_LIMIT, Encoding, MAX_LIMIT, Rendered};
 
 #[derive(Deserialize)]
 pub struct FeedQuery {
     limit: Option<u32>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Brotli,
-    Gzip,
-    Identity,
-}
-
-/// The best encoding the client accepts (a `q=0` refuses one).
+/// The coding to answer in: the client's highest `q` among br and gzip (`*` standing for
+/// both), brotli on a tie; identity when it refuses both or names neither.
 fn negotiate(headers: &HeaderMap) -> Encoding {
-    let accepts = |name: &str| {
-        headers
-            .get_all(ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|part| {
-                let mut it = part.split(';');
-                let coding = it.next().unwrap_or("").trim();
-                let q = it
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                coding.eq_ignore_ascii_case(name) && q > 0.0
-            })
-    };
-    if accepts("br") {
-        Encoding::Brotli
-    } else if accepts("gzip") {
-        Encoding::Gzip
-    } else {
+    let (mut br, mut gz, mut star) = (None::<f32>, None::<f32>, None::<f32>);
+    for part in headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "br" => br = Some(q),
+            "gzip" | "x-gzip" => gz = Some(q),
+            "*" => star = Some(q),
+            _ => {}
+        }
+    }
+    let br = br.or(star).unwrap_or(0.0);
+    let gz = gz.or(star).unwrap_or(0.0);
+    if br <= 0.0 && gz <= 0.0 {
         Encoding::Identity
+    } else if br >= gz {
+        Encoding::Brotli
+    } else {
+        Encoding::Gzip
     }
 }
 
@@ -120,16 +120,12 @@ pub async fn feed(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    let body = match negotiate(&headers) {
-        Encoding::Brotli => {
-            h.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
-            rendered.brotli.clone()
-        }
-        Encoding::Gzip => {
-            h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            rendered.gzip.clone()
-        }
-        Encoding::Identity => rendered.body.clone(),
+    let encoding = negotiate(&headers);
+    match encoding {
+        Encoding::Brotli => h.insert(CONTENT_ENCODING, HeaderValue::from_static("br")),
+        Encoding::Gzip => h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+        Encoding::Identity => None,
     };
+    let body = rendered.encoded(encoding).await;
     Ok((StatusCode::OK, h, body).into_response())
 }

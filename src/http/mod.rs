@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/feeds/{slug}/{file}", get(feeds::feed))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
@@ -109,6 +110,15 @@ pub fn router(state: AppState) -> Router {
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready to serve: the database answers (it was migrated when it was opened).
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "database not ready");
+        ApiError::Unavailable("the database does not answer".into())
+    })?;
+    Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

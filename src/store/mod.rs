@@ -75,7 +75,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool>;
 
     async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64>;
-    /// True when an unrevoked token has this hash; records its use.
+    /// True when an unrevoked token has this hash.
     async fn token_valid(&self, token_hash: &str) -> Result<bool>;
 
     /// Cheap liveness probe of the database.

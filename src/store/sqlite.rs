@@ -312,7 +312,10 @@ impl Store for SqliteStore {
         let now = now_micros();
         let mut outcomes = Vec::with_capacity(articles.len());
         let mut tx = self.writer.begin().await?;
-        for a in articles {
+        for (i, a) in articles.iter().enumerate() {
+            // Articles of one batch are first seen a microsecond apart, in feed order (the
+            // first is the newest), so undated ones keep a stable order and distinct dates.
+            let now = now + (articles.len() - 1 - i) as i64;
             let buried: bool = sqlx::query_scalar(
                 "SELECT EXISTS(SELECT 1 FROM tombstones WHERE channel_id = ? AND guid = ?)",
             )

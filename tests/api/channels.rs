@@ -34,6 +34,22 @@ async fn create_show_patch_list_delete() {
     assert_eq!(patched["link"], Value::Null, "null clears");
     assert_eq!(patched["language"], "fr", "absent stays");
     assert_eq!(patched["description"], "Nouvelles");
+    let patch = |body: Value| {
+        app.api(reqwest::Method::PATCH, "/channels/monde")
+            .json(&body)
+            .send()
+    };
+    let patched: Value = patch(json!({ "language": "" }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["language"], Value::Null, "a blank language is none");
+    let before = app.feed("monde", "atom.xml").await.headers()["etag"].clone();
+    assert_eq!(patch(json!({})).await.unwrap().status(), StatusCode::OK);
+    let after = app.feed("monde", "atom.xml").await.headers()["etag"].clone();
+    assert_eq!(after, before, "an empty patch changes nothing");
 
     app.create_channel("autre", json!({})).await;
     let list: Value = app
@@ -64,7 +80,10 @@ async fn create_show_patch_list_delete() {
         app.feed("monde", "rss.xml").await.status(),
         StatusCode::NOT_FOUND
     );
-    // The slug is free again, and the new channel starts empty.
+    // The slug is free again, and the new channel starts empty: in its feeds too.
     app.create_channel("monde", json!({})).await;
     assert!(app.all_articles("monde").await.is_empty());
+    let rss = app.feed_text("monde", "rss.xml").await;
+    assert!(rss.contains("<title>Channel monde</title>"), "{rss}");
+    assert!(!rss.contains("<item>"));
 }

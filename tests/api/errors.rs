@@ -103,6 +103,8 @@ async fn unknown_things_are_404_and_taken_slugs_409() {
     let body = assert_error(r, StatusCode::CONFLICT, "conflict").await;
     assert!(body["message"].as_str().unwrap().contains("news"));
 
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let r = app.client.put(app.url("/healthz")).send().await.unwrap();
     assert_error(r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }

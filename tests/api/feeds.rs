@@ -127,6 +127,18 @@ async fn gzip_and_brotli_carry_the_same_feed() {
         .get_with(path, &[("accept-encoding", "br;q=0, gzip;q=0")])
         .await;
     assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    let r = app
+        .get_with(path, &[("accept-encoding", "gzip;q=1, br;q=0.5")])
+        .await;
+    assert_eq!(
+        r.headers()[CONTENT_ENCODING],
+        "gzip",
+        "the client's preference wins"
+    );
+    let r = app.get_with(path, &[("accept-encoding", "*")]).await;
+    assert_eq!(r.headers()[CONTENT_ENCODING], "br");
+    let r = app.get_with(path, &[("accept-encoding", "identity")]).await;
+    assert!(r.headers().get(CONTENT_ENCODING).is_none());
 }
 
 #[tokio::test]
@@ -294,6 +306,11 @@ async fn sparse_articles_still_make_valid_items() {
             "{e:?}"
         );
     }
+    let untitled = feed.entries.iter().find(|e| e.title.value == "Only HTML");
+    assert!(
+        untitled.is_some(),
+        "an untitled entry is titled from its text"
+    );
     let titled = feed
         .entries
         .iter()
@@ -305,4 +322,12 @@ async fn sparse_articles_still_make_valid_items() {
     );
     assert_eq!(feed.authors.len(), 1);
     assert_eq!(feed.authors[0].name, "Channel sparse");
+    // Undated articles of one batch: distinct dates, in the order they came (first = newest).
+    assert_ne!(feed.entries[0].updated, feed.entries[1].updated);
+    let json: Value = app.feed("sparse", "feed.json").await.json().await.unwrap();
+    assert_eq!(json["items"][0]["id"], "only-html");
+    assert_eq!(
+        json["items"][1]["content_text"], "",
+        "JSON Feed items always carry content"
+    );
 }
