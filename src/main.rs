@@ -10,13 +10,12 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     // A missing .env is normal (settings may come from the environment alone); a broken one
     // is not.
-    if let Err(e) =
-        dotenvy::dotenv()
-            .map(drop)
-            .or_else(|e| if e.not_found() { Ok(()) } else { Err(e) })
-    {
-        eprintln!("error: cannot read .env: {e}");
-        return ExitCode::FAILURE;
+    match dotenvy::dotenv() {
+        Err(e) if !e.not_found() => {
+            eprintln!("error: cannot read .env: {e}");
+            return ExitCode::FAILURE;
+        }
+        _ => {}
     }
     let cli = syndic::cli::Cli::parse();
     tracing_subscriber::fmt()
