@@ -9,6 +9,7 @@ pub mod formats;
 pub mod http;
 pub mod ingest;
 pub mod model;
+pub mod poll;
 pub mod render;
 pub mod store;
 pub mod token;

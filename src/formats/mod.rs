@@ -5,6 +5,7 @@
 pub mod atom;
 pub mod jsonfeed;
 mod media;
+pub mod opml;
 pub mod rss;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat};

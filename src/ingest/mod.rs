@@ -11,11 +11,13 @@ use crate::formats::{self, InputKind, ParseError};
 use crate::model::{Article, Attachment, Channel, Image, Person, Source};
 use crate::store::{DynStore, Outcome, StoreError, Tombstones};
 
-/// A date as the input wrote it, before it is parsed.
+/// A date as the input gave it: text to parse strictly (API, CLI), or a date an upstream
+/// parser already read leniently.
 #[derive(Debug, Clone)]
 pub enum DateText {
     Rfc3339(String),
     Rfc822(String),
+    Parsed(chrono::DateTime<chrono::FixedOffset>),
 }
 
 /// An item as a parser read it: the article model with nothing checked yet.
@@ -179,6 +181,7 @@ fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, F
         d.map(|d| match d {
             DateText::Rfc3339(s) => normalize::rfc3339(&s),
             DateText::Rfc822(s) => normalize::rfc822(&s),
+            DateText::Parsed(d) => Ok(d),
         })
         .transpose()
         .map_err(|e| (field, e))

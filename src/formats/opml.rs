@@ -1,0 +1,1 @@
+//! OPML 2.0 (placeholder; being written).

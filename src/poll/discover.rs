@@ -1,0 +1,1 @@
+//! Feed autodiscovery in HTML pages (placeholder; being written).

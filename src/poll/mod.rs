@@ -1,0 +1,5 @@
+//! Polling upstream feeds: fetch politely and safely, parse what is really out there, and
+//! import the items through the one ingest pipeline.
+
+pub mod discover;
+pub mod parse;

@@ -1,0 +1,1 @@
+//! Reading upstream feeds as they really are (placeholder; being written).
