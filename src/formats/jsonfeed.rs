@@ -63,7 +63,7 @@ struct InItem {
 
 /// Drops `\uD800`-style escapes of lone surrogates, which JSON allows and no Rust string (nor
 /// XML document) can hold; a paired escape is kept.
-fn drop_lone_surrogates(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn drop_lone_surrogates(text: &str) -> std::borrow::Cow<'_, str> {
     fn escape_at(b: &[u8], i: usize) -> Option<u16> {
         let hex = b.get(i..i + 6)?;
         if hex[0] != b'\\' || hex[1] != b'u' {
