@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -10,7 +11,9 @@ use crate::config::Config;
 use crate::formats::{self, FeedDoc, FeedFormat, InputKind};
 use crate::http::{self, AppState};
 use crate::ingest::{self, Report};
-use crate::model::{NewChannel, Slug};
+use crate::model::{NewChannel, Slug, Subscription};
+use crate::poll::poller::Poller;
+use crate::poll::{schedule, subscribe};
 use crate::render::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::store::{self, DynStore, Tombstones};
 use crate::token;
@@ -46,6 +49,42 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Subscribe a channel to an upstream feed (or to the first feed an HTML page advertises).
+    Subscribe {
+        /// The feed's URL, or a page that links to its feeds.
+        url: String,
+        /// The channel the feed's items are imported into.
+        #[arg(long)]
+        channel: String,
+        /// How often to poll: 5m to 24h (the upstream's ttl and cache hints may adjust it).
+        #[arg(long, default_value = "30m", value_parser = parse_every)]
+        every: Duration,
+    },
+    /// List every subscription with its fetch state.
+    Subscriptions,
+    /// Remove a subscription (the articles it imported stay).
+    Unsubscribe {
+        /// The subscription's id, as `syndic subscriptions` shows it.
+        id: i64,
+    },
+    /// Poll upstream feeds in the foreground: every due subscription, on and on.
+    Poll {
+        /// Poll what is due once, print what happened, and exit (for cron and tests).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Subscribe a channel to every feed of an OPML file (nested folders included).
+    ImportOpml {
+        /// The OPML file; `-` reads standard input.
+        file: PathBuf,
+        #[arg(long)]
+        channel: String,
+        /// How often to poll each feed.
+        #[arg(long, default_value = "30m", value_parser = parse_every)]
+        every: Duration,
+    },
+    /// Write every subscription and every published channel as OPML 2.0 to standard output.
+    ExportOpml,
     /// Write a channel's feed to standard output.
     Render {
         /// The channel's slug.
@@ -89,6 +128,10 @@ pub enum TokenCommand {
         #[arg(long, default_value = "")]
         name: String,
     },
+}
+
+fn parse_every(s: &str) -> Result<Duration, String> {
+    schedule::parse_interval(s)
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -149,6 +192,95 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
                 report.created, report.updated, report.unchanged, report.skipped_deleted
             )?;
         }
+        Command::Subscribe {
+            url,
+            channel,
+            every,
+        } => {
+            let channel = find_channel(store, &channel).await?;
+            let poller = Poller::new(store.clone(), &config)?;
+            let done = subscribe::subscribe(store, &poller, &channel, &url, every).await?;
+            let s = &done.subscription;
+            writeln!(
+                out,
+                "subscribed #{} {} to {} ({})",
+                s.id,
+                s.channel,
+                s.url,
+                s.title.as_deref().unwrap_or("untitled")
+            )?;
+            if done.discovered.len() > 1 {
+                writeln!(out, "the page also advertises:")?;
+                for d in &done.discovered[1..] {
+                    writeln!(out, "  {} ({})", d.url, d.title.as_deref().unwrap_or(""))?;
+                }
+            }
+            writeln!(
+                out,
+                "it is due now: `syndic serve` or `syndic poll --once` imports it"
+            )?;
+        }
+        Command::Subscriptions => {
+            write_subscriptions(&mut out, &store.subscriptions().await?)?;
+        }
+        Command::Unsubscribe { id } => {
+            if !store.delete_subscription(id).await? {
+                bail!("no subscription #{id}");
+            }
+            writeln!(out, "unsubscribed #{id}")?;
+        }
+        Command::Poll { once } => {
+            let poller = Poller::new(store.clone(), &config)?;
+            if once {
+                let reports = poller.poll_due().await?;
+                let failed = reports.iter().filter(|r| r.error.is_some()).count();
+                for r in &reports {
+                    writeln!(
+                        out,
+                        "#{} {} {}: created {}, updated {}{}",
+                        r.subscription,
+                        r.url,
+                        r.status,
+                        r.created,
+                        r.updated,
+                        r.error
+                            .as_deref()
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default()
+                    )?;
+                }
+                writeln!(out, "polled {}, failed {failed}", reports.len())?;
+            } else {
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                let task = tokio::spawn(poller.run(rx));
+                shutdown_signal().await;
+                let _ = tx.send(true);
+                let _ = task.await;
+            }
+        }
+        Command::ImportOpml {
+            file,
+            channel,
+            every,
+        } => {
+            let channel = find_channel(store, &channel).await?;
+            let body = read_input(&file)?;
+            let r = subscribe::import_opml(store, &channel, &body, every)
+                .await
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            writeln!(
+                out,
+                "subscribed {} to {} new feeds ({} already subscribed)",
+                channel.slug, r.created, r.existing
+            )?;
+        }
+        Command::ExportOpml => {
+            out.write_all(
+                subscribe::export_opml(store, &config.base_url)
+                    .await?
+                    .as_bytes(),
+            )?;
+        }
         Command::Render {
             slug,
             format,
@@ -168,6 +300,64 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+fn write_subscriptions(out: &mut impl Write, subs: &[Subscription]) -> Result<()> {
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut rows = vec![
+        [
+            "ID",
+            "CHANNEL",
+            "URL",
+            "LAST FETCH",
+            "NEXT FETCH",
+            "STATUS",
+            "ERRORS",
+            "ITEMS",
+            "LAST ERROR",
+        ]
+        .map(String::from),
+    ];
+    for s in subs {
+        let status = match (&s.last_status, s.enabled) {
+            (_, false) => "disabled".to_owned(),
+            (Some(st), true) => st.clone(),
+            (None, true) => "new".to_owned(),
+        };
+        rows.push([
+            s.id.to_string(),
+            s.channel.to_string(),
+            s.url.clone(),
+            when(s.last_fetch_at),
+            if s.enabled {
+                when(Some(s.next_fetch_at))
+            } else {
+                "-".into()
+            },
+            status,
+            s.error_count.to_string(),
+            s.items_imported.to_string(),
+            s.last_error
+                .clone()
+                .or_else(|| s.disabled_reason.clone())
+                .unwrap_or_default(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..9)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        writeln!(out, "{}", line.join("  ").trim_end())?;
+    }
     Ok(())
 }
 
@@ -214,7 +404,16 @@ async fn serve(store: DynStore, config: Config) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
-    http::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    let poller = Poller::new(store.clone(), &config)?;
+    // One signal stops both: HTTP finishes its requests in flight, the poller its round.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let polling = tokio::spawn(poller.clone().run(stopped));
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    http::serve(listener, AppState::new(store, config, poller), signal).await?;
+    let _ = polling.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the default `.env.example` documents.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -16,6 +17,30 @@ pub struct Config {
     /// Public URL of this server, no trailing slash: self links are built from it.
     pub base_url: String,
     pub max_body: usize,
+    /// Fetch from loopback and private addresses too (tests, intranets).
+    pub allow_private_upstreams: bool,
+    /// Fetches in flight at once, in all, and per upstream host.
+    pub poll_concurrency: usize,
+    pub poll_per_host: usize,
+    pub fetch_timeout: Duration,
+    pub fetch_max_body: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        let bind: SocketAddr = DEFAULT_BIND.parse().expect("default bind");
+        Config {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            bind,
+            base_url: base_url_for(bind),
+            max_body: DEFAULT_MAX_BODY,
+            allow_private_upstreams: false,
+            poll_concurrency: 32,
+            poll_per_host: 2,
+            fetch_timeout: Duration::from_secs(30),
+            fetch_max_body: DEFAULT_MAX_BODY,
+        }
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -46,11 +71,40 @@ impl Config {
                 .with_context(|| format!("SYNDIC_MAX_BODY {v:?}: use bytes, or KiB/MiB"))?,
             None => DEFAULT_MAX_BODY,
         };
+        let d = Config::default();
+        let count = |name: &str, default: usize| -> Result<usize> {
+            match var(name) {
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("{name} {v:?} must be a positive number")),
+                None => Ok(default),
+            }
+        };
         Ok(Config {
             database_url,
             bind,
             base_url,
             max_body,
+            allow_private_upstreams: match var("SYNDIC_ALLOW_PRIVATE_UPSTREAMS").as_deref() {
+                None | Some("false" | "0" | "no") => false,
+                Some("true" | "1" | "yes") => true,
+                Some(v) => bail!("SYNDIC_ALLOW_PRIVATE_UPSTREAMS {v:?} must be true or false"),
+            },
+            poll_concurrency: count("SYNDIC_POLL_CONCURRENCY", d.poll_concurrency)?,
+            poll_per_host: count("SYNDIC_POLL_PER_HOST", d.poll_per_host)?,
+            fetch_timeout: Duration::from_secs(count(
+                "SYNDIC_FETCH_TIMEOUT",
+                d.fetch_timeout.as_secs() as usize,
+            )? as u64),
+            fetch_max_body: match var("SYNDIC_FETCH_MAX_BODY") {
+                Some(v) => parse_size(&v).with_context(|| {
+                    format!("SYNDIC_FETCH_MAX_BODY {v:?}: use bytes, or KiB/MiB")
+                })?,
+                None => d.fetch_max_body,
+            },
         })
     }
 }

@@ -217,6 +217,61 @@ impl StoredArticle {
     }
 }
 
+/// An upstream feed polled into a channel, with its fetch state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscription {
+    pub id: i64,
+    #[serde(skip)]
+    pub channel_id: i64,
+    pub channel: Slug,
+    pub url: String,
+    pub original_url: String,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    #[serde(serialize_with = "secs")]
+    pub interval: std::time::Duration,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    #[serde(skip)]
+    pub etag: Option<String>,
+    #[serde(skip)]
+    pub last_modified: Option<String>,
+    #[serde(skip)]
+    pub body_hash: Option<String>,
+    pub last_fetch_at: Option<DateTime<Utc>>,
+    pub next_fetch_at: DateTime<Utc>,
+    pub last_status: Option<String>,
+    pub error_count: u32,
+    pub last_error: Option<String>,
+    pub items_imported: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+fn secs<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+/// A new subscription: it is due at once.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub channel_id: i64,
+    /// Where to fetch.
+    pub url: String,
+    /// What the person gave (a page, or a URL that has moved since).
+    pub original_url: String,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub interval: std::time::Duration,
+}
+
+/// An imported article with the keys that identify its upstream item across polls, most
+/// reliable first.
+#[derive(Debug, Clone)]
+pub struct KeyedArticle {
+    pub keys: Vec<String>,
+    pub article: Article,
+}
+
 /// A position in a channel's newest-first order: the sort time (microseconds since the epoch)
 /// and the row id as tie-breaker, so that pages never skip nor repeat an article.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -115,10 +115,15 @@ impl InputKind {
         if t.starts_with('{') || t.starts_with('[') {
             return Some(InputKind::Json);
         }
-        // The first element that is not the prolog, a comment or a processing instruction.
+        // The first element that is not the prolog, a comment, a doctype or a processing
+        // instruction (a comment may itself hold a `<`, so it is skipped whole).
         let mut rest = t;
         while let Some(pos) = rest.find('<') {
             rest = &rest[pos + 1..];
+            if let Some(comment) = rest.strip_prefix("!--") {
+                rest = comment.split_once("-->").map_or("", |(_, after)| after);
+                continue;
+            }
             if rest.starts_with('?') || rest.starts_with('!') {
                 continue;
             }
@@ -179,3 +184,22 @@ pub const NS_CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
 /// The generator name both XML formats carry.
 pub const GENERATOR: &str = "syndic";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod tests {
+    use super::InputKind;
+
+    #[test]
+    fn sniffing_skips_prolog_comments_and_doctype() {
+        let rss = b"<?xml version=\"1.0\"?>\n<!-- a <comment> with <rss> in it -->\n<!DOCTYPE rss>\n<rss version=\"2.0\"/>";
+        assert_eq!(InputKind::sniff(rss), Some(InputKind::Rss));
+        let atom = b"\xef\xbb\xbf<!-- <rss> --><feed xmlns=\"http://www.w3.org/2005/Atom\"/>";
+        assert_eq!(InputKind::sniff(atom), Some(InputKind::Atom));
+        assert_eq!(
+            InputKind::sniff(b"  [ {\"id\": 1} ]"),
+            Some(InputKind::Json)
+        );
+        assert_eq!(InputKind::sniff(b"<html><body/></html>"), None);
+        assert_eq!(InputKind::sniff(b"<!-- unterminated <rss>"), None);
+    }
+}

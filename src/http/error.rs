@@ -32,6 +32,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    BadGateway(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -54,6 +56,7 @@ impl ApiError {
             ApiError::InvalidItem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_item"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -90,6 +93,18 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("a channel with slug {slug:?} already exists"))
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::poll::subscribe::SubscribeError> for ApiError {
+    fn from(e: crate::poll::subscribe::SubscribeError) -> ApiError {
+        use crate::poll::subscribe::SubscribeError as E;
+        match e {
+            E::BadUrl(m) => ApiError::BadRequest(m),
+            e @ E::Exists { .. } => ApiError::Conflict(e.to_string()),
+            e @ E::Upstream { .. } => ApiError::BadGateway(e.to_string()),
+            E::Store(s) => s.into(),
         }
     }
 }

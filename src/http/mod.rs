@@ -7,6 +7,7 @@ mod auth;
 mod channels;
 pub mod error;
 mod feeds;
+mod subscriptions;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tracing::Level;
 
 use crate::config::Config;
 use crate::model::{Channel, Slug};
+use crate::poll::poller::Poller;
 use crate::render::FeedCache;
 use crate::store::DynStore;
 pub use error::ApiError;
@@ -31,14 +33,16 @@ pub struct AppState {
     pub store: DynStore,
     pub config: Arc<Config>,
     pub feeds: Arc<FeedCache>,
+    pub poller: Arc<Poller>,
 }
 
 impl AppState {
-    pub fn new(store: DynStore, config: Config) -> AppState {
+    pub fn new(store: DynStore, config: Config, poller: Arc<Poller>) -> AppState {
         AppState {
             store,
             config: Arc::new(config),
             feeds: Arc::new(FeedCache::default()),
+            poller,
         }
     }
 
@@ -83,6 +87,18 @@ pub fn router(state: AppState) -> Router {
             get(articles::show)
                 .put(articles::put)
                 .delete(articles::delete),
+        )
+        .route(
+            "/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::show).delete(subscriptions::delete),
+        )
+        .route(
+            "/subscriptions/{id}/poll",
+            axum::routing::post(subscriptions::poll_now),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

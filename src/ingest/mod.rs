@@ -138,6 +138,32 @@ pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, It
         .collect()
 }
 
+/// Prepares the items of an upstream feed one by one: an invalid item is left out (and
+/// reported) instead of refusing the feed, HTML is sanitized, and every article records where
+/// it came from.
+pub fn prepare_upstream(
+    drafts: Vec<Draft>,
+    channel: &Channel,
+    source: &Source,
+) -> (Vec<(usize, Article)>, Vec<ItemError>) {
+    let channel_base = channel.link.as_deref().and_then(|l| Url::parse(l).ok());
+    let mut ok = Vec::with_capacity(drafts.len());
+    let mut bad = Vec::new();
+    for (index, mut d) in drafts.into_iter().enumerate() {
+        d.content_html = d.content_html.map(|h| normalize::sanitize_html(&h));
+        d.source = Some(source.clone());
+        match article_from_draft(d, channel_base.as_ref()) {
+            Ok(a) => ok.push((index, a)),
+            Err((field, message)) => bad.push(ItemError {
+                index,
+                field: field.to_owned(),
+                message,
+            }),
+        }
+    }
+    (ok, bad)
+}
+
 type FieldError = (&'static str, String);
 
 /// A text field as stored: XML-safe, without the leading and trailing white space that no

@@ -130,6 +130,28 @@ pub fn absolutize_html(html: &str, base: &Url) -> String {
     rewrite_str(html, settings).unwrap_or_else(|_| html.to_owned())
 }
 
+/// The sanitizer for HTML from upstream feeds: ammonia's defaults (no script, style, event
+/// handler, form or `javascript:` URL) plus the media elements articles carry.
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static BUILDER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let mut b = ammonia::Builder::default();
+        b.add_tags(["picture", "source", "video", "audio", "track"])
+            .add_tag_attributes("img", ["srcset", "sizes", "loading"])
+            .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
+            .add_tag_attributes("video", ["src", "poster", "controls", "width", "height"])
+            .add_tag_attributes("audio", ["src", "controls"])
+            .add_tag_attributes("track", ["src", "kind", "srclang", "label"]);
+        b
+    })
+}
+
+/// Makes upstream HTML safe to republish: whatever a reader would run is removed; images,
+/// links, tables and figures stay.
+pub fn sanitize_html(html: &str) -> String {
+    sanitizer().clean(html).to_string()
+}
+
 /// The text of an HTML fragment: tags dropped, entities decoded, script and style left out.
 pub fn html_to_text(html: &str) -> String {
     if !html.contains(['<', '&']) {
@@ -200,6 +222,32 @@ mod tests {
             resolve("c", Some(&base)).unwrap(),
             "https://example.org/a/c"
         );
+    }
+
+    #[test]
+    fn sanitizer_removes_what_would_run() {
+        let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:alert(1)">j</a> <img src="https://e.org/i.jpg" onerror="x()"></p><form action="/f"><input></form><style>p{}</style><figure><figcaption>c</figcaption></figure><table><tr><td>1</td></tr></table>"#;
+        let clean = sanitize_html(dirty);
+        for bad in [
+            "script",
+            "onclick",
+            "onerror",
+            "javascript:",
+            "<form",
+            "<style",
+            "<input",
+        ] {
+            assert!(!clean.contains(bad), "{bad} in {clean}");
+        }
+        for good in [
+            "<img src=\"https://e.org/i.jpg\"",
+            "<figure>",
+            "<figcaption>",
+            "<table>",
+            "<td>1</td>",
+        ] {
+            assert!(clean.contains(good), "{good} missing from {clean}");
+        }
     }
 
     #[test]

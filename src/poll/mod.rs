@@ -2,4 +2,9 @@
 //! import the items through the one ingest pipeline.
 
 pub mod discover;
+pub mod fetch;
+pub mod guard;
 pub mod parse;
+pub mod poller;
+pub mod schedule;
+pub mod subscribe;

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::model::{Article, Channel, ChannelPatch, Cursor, NewChannel, Slug, StoredArticle};
+use crate::model::{
+    Article, Channel, ChannelPatch, Cursor, KeyedArticle, NewChannel, NewSubscription, Slug,
+    StoredArticle, Subscription,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -77,6 +80,30 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64>;
     /// True when an unrevoked token has this hash.
     async fn token_valid(&self, token_hash: &str) -> Result<bool>;
+
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription>;
+    async fn subscriptions(&self) -> Result<Vec<Subscription>>;
+    async fn subscription(&self, id: i64) -> Result<Option<Subscription>>;
+    /// The subscription of a channel to a URL (current or original), if any.
+    async fn find_subscription(&self, channel: &Channel, url: &str)
+    -> Result<Option<Subscription>>;
+    async fn delete_subscription(&self, id: i64) -> Result<bool>;
+    /// Enabled subscriptions whose next fetch is due, soonest first.
+    async fn due_subscriptions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<Subscription>>;
+    /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
+    async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
+    /// Imports one fetch's items in one transaction: each item whose keys match an item seen
+    /// before updates that article; the others are created. Tombstones are respected.
+    async fn import_items(
+        &self,
+        subscription: &Subscription,
+        channel: &Channel,
+        items: Vec<KeyedArticle>,
+    ) -> Result<Vec<(String, Outcome)>>;
 
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> Result<()>;

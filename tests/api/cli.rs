@@ -246,3 +246,129 @@ fn serve_runs_and_stops_on_sigterm() {
     });
     assert!(exit.success(), "{exit:?}");
 }
+
+/// The poller's commands against a real upstream on loopback: subscribe, list, poll once,
+/// OPML in and out, unsubscribe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_commands_end_to_end() {
+    let up = crate::upstream::spawn_upstream().await;
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        &crate::upstream::rss_feed("Upstream News", &[("a", "Alpha", "https://u.example/a")]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let run = |args: Vec<String>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(&args)
+                .current_dir(&d)
+                .env_remove("DATABASE_URL")
+                .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true")
+                .output()
+                .expect("run syndic")
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    ok(&run(s(&["channel", "add", "planet", "--title", "Planet"]))
+        .await
+        .unwrap());
+    let out = ok(
+        &run(s(&["subscribe", &up.url("/x/page"), "--channel", "planet"]))
+            .await
+            .unwrap(),
+    );
+    assert!(
+        out.contains(&format!("subscribed #1 planet to {}", up.url("/f/news"))),
+        "{out}"
+    );
+    assert!(
+        out.contains(&up.url("/f/atom")),
+        "the other advertised feeds are listed: {out}"
+    );
+    fails(
+        &run(s(&["subscribe", &up.url("/f/news"), "--channel", "planet"]))
+            .await
+            .unwrap(),
+        "already has subscription #1",
+    );
+    fails(
+        &run(s(&["subscribe", "ftp://x", "--channel", "planet"]))
+            .await
+            .unwrap(),
+        "http",
+    );
+    fails(
+        &run(s(&[
+            "subscribe",
+            &up.url("/f/news"),
+            "--channel",
+            "planet",
+            "--every",
+            "10s",
+        ]))
+        .await
+        .unwrap(),
+        "5m",
+    );
+
+    let out = ok(&run(s(&["poll", "--once"])).await.unwrap());
+    assert!(out.contains("imported: created 1"), "{out}");
+    assert!(out.contains("polled 1, failed 0"), "{out}");
+    let out = ok(&run(s(&["poll", "--once"])).await.unwrap());
+    assert!(out.contains("polled 0"), "nothing is due: {out}");
+
+    let table = ok(&run(s(&["subscriptions"])).await.unwrap());
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("ID")
+            && lines[0].contains("NEXT FETCH")
+            && lines[0].contains("LAST ERROR")
+    );
+    assert!(
+        lines[1].contains(&up.url("/f/news")) && lines[1].contains("200"),
+        "{table}"
+    );
+
+    let opml = format!(
+        r#"<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>
+<outline text="Tech"><outline text="Deep"><outline type="rss" text="Nested" xmlUrl="{}"/></outline></outline>
+<outline type="rss" text="Again" xmlUrl="{}"/></body></opml>"#,
+        up.url("/f/other"),
+        up.url("/f/news")
+    );
+    std::fs::write(d.join("in.opml"), opml).unwrap();
+    let out = ok(&run(s(&["import-opml", "in.opml", "--channel", "planet"]))
+        .await
+        .unwrap());
+    assert!(out.contains("1 new feeds (1 already subscribed)"), "{out}");
+    let exported = ok(&run(s(&["export-opml"])).await.unwrap());
+    let doc = roxmltree::Document::parse(&exported).unwrap();
+    let urls: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| n.attribute("xmlUrl"))
+        .collect();
+    assert!(
+        urls.contains(&up.url("/f/news").as_str()) && urls.contains(&up.url("/f/other").as_str()),
+        "{exported}"
+    );
+    assert!(
+        urls.iter().any(|u| u.ends_with("/feeds/planet/rss.xml")),
+        "published channels are listed"
+    );
+
+    ok(&run(s(&["unsubscribe", "1"])).await.unwrap());
+    fails(
+        &run(s(&["unsubscribe", "1"])).await.unwrap(),
+        "no subscription #1",
+    );
+    let json = ok(&run(s(&["render", "planet", "--format", "json"]))
+        .await
+        .unwrap());
+    assert!(
+        json.contains("Alpha"),
+        "imported articles stay after unsubscribing"
+    );
+}

@@ -8,6 +8,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use syndic::config::Config;
 use syndic::http::{self, AppState};
+use syndic::poll::poller::Poller;
 use syndic::store;
 use tempfile::TempDir;
 
@@ -21,8 +22,17 @@ pub struct TestApp {
 
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// A fresh database, a real server on 127.0.0.1:0, and a token for the API.
+/// The cap on upstream bodies in tests (after decompression).
+pub const FETCH_MAX_BODY: usize = 1024 * 1024;
+
+/// A fresh database, a real server on 127.0.0.1:0, and a token for the API. Upstreams on
+/// loopback are allowed, since the tests' upstream servers live there.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(true).await
+}
+
+/// As [`spawn_app`], choosing whether private upstream addresses are allowed.
+pub async fn spawn_app_with(allow_private_upstreams: bool) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("syndic.db");
     let database_url = format!("sqlite:{}", db_path.display());
@@ -38,12 +48,23 @@ pub async fn spawn_app() -> TestApp {
         bind: addr,
         base_url: format!("http://{addr}"),
         max_body: MAX_BODY,
+        allow_private_upstreams,
+        fetch_timeout: std::time::Duration::from_secs(2),
+        fetch_max_body: FETCH_MAX_BODY,
+        ..Config::default()
     };
-    let state = AppState::new(store.clone(), config);
+    let poller = Poller::new(store.clone(), &config).expect("poller");
+    let state = AppState::new(store.clone(), config, poller);
     tokio::spawn(http::serve(listener, state, std::future::pending()));
     let app = TestApp {
         base: format!("http://{addr}"),
-        client: Client::new(),
+        // Raw bodies: the tests check content coding themselves.
+        client: Client::builder()
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .build()
+            .unwrap(),
         token,
         db_path,
         _dir: dir,

@@ -8,4 +8,6 @@ mod cli;
 mod errors;
 mod feeds;
 mod ingest;
+mod poll;
 mod seed;
+mod upstream;

@@ -15,8 +15,11 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Outcome, Result, Store, StoreError, Tombstones, now_micros};
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, Image, NewChannel, Slug, Source, StoredArticle,
+    Article, Channel, ChannelPatch, Cursor, Image, KeyedArticle, NewChannel, NewSubscription, Slug,
+    Source, StoredArticle, Subscription,
 };
+
+mod subs;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -214,6 +217,64 @@ async fn touch_channel(tx: &mut Transaction<'_, Sqlite>, channel_id: i64) -> Res
     Ok(())
 }
 
+/// Upserts articles inside a transaction and bumps the channel when anything changed.
+async fn upsert_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    channel_id: i64,
+    articles: &[Article],
+    tombstones: Tombstones,
+) -> Result<Vec<Outcome>> {
+    let now = now_micros();
+    let mut outcomes = Vec::with_capacity(articles.len());
+    for (i, a) in articles.iter().enumerate() {
+        // Articles of one batch are first seen a microsecond apart, in feed order (the
+        // first is the newest), so undated ones keep a stable order and distinct dates.
+        let now = now + (articles.len() - 1 - i) as i64;
+        let buried: bool = sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM tombstones WHERE channel_id = ? AND guid = ?)",
+        )
+        .bind(channel_id)
+        .bind(&a.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if buried {
+            if tombstones == Tombstones::Respect {
+                outcomes.push(Outcome::SkippedDeleted);
+                continue;
+            }
+            sqlx::query("DELETE FROM tombstones WHERE channel_id = ? AND guid = ?")
+                .bind(channel_id)
+                .bind(&a.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let existing: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, content_hash FROM articles WHERE channel_id = ? AND guid = ?",
+        )
+        .bind(channel_id)
+        .bind(&a.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let hash = content_hash(a);
+        let outcome = match &existing {
+            Some((_, old)) if *old == hash => Outcome::Unchanged,
+            Some(_) => Outcome::Updated,
+            None => Outcome::Created,
+        };
+        if outcome != Outcome::Unchanged {
+            write_article(tx, channel_id, existing.map(|e| e.0), a, &hash, now).await?;
+        }
+        outcomes.push(outcome);
+    }
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Created | Outcome::Updated))
+    {
+        touch_channel(tx, channel_id).await?;
+    }
+    Ok(outcomes)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
@@ -309,55 +370,8 @@ impl Store for SqliteStore {
         articles: &[Article],
         tombstones: Tombstones,
     ) -> Result<Vec<Outcome>> {
-        let now = now_micros();
-        let mut outcomes = Vec::with_capacity(articles.len());
         let mut tx = self.writer.begin().await?;
-        for (i, a) in articles.iter().enumerate() {
-            // Articles of one batch are first seen a microsecond apart, in feed order (the
-            // first is the newest), so undated ones keep a stable order and distinct dates.
-            let now = now + (articles.len() - 1 - i) as i64;
-            let buried: bool = sqlx::query_scalar(
-                "SELECT EXISTS(SELECT 1 FROM tombstones WHERE channel_id = ? AND guid = ?)",
-            )
-            .bind(channel.id)
-            .bind(&a.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if buried {
-                if tombstones == Tombstones::Respect {
-                    outcomes.push(Outcome::SkippedDeleted);
-                    continue;
-                }
-                sqlx::query("DELETE FROM tombstones WHERE channel_id = ? AND guid = ?")
-                    .bind(channel.id)
-                    .bind(&a.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let existing: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, content_hash FROM articles WHERE channel_id = ? AND guid = ?",
-            )
-            .bind(channel.id)
-            .bind(&a.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let hash = content_hash(a);
-            let outcome = match &existing {
-                Some((_, old)) if *old == hash => Outcome::Unchanged,
-                Some(_) => Outcome::Updated,
-                None => Outcome::Created,
-            };
-            if outcome != Outcome::Unchanged {
-                write_article(&mut tx, channel.id, existing.map(|e| e.0), a, &hash, now).await?;
-            }
-            outcomes.push(outcome);
-        }
-        if outcomes
-            .iter()
-            .any(|o| matches!(o, Outcome::Created | Outcome::Updated))
-        {
-            touch_channel(&mut tx, channel.id).await?;
-        }
+        let outcomes = upsert_in_tx(&mut tx, channel.id, articles, tombstones).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -443,6 +457,53 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        subs::create(&self.writer, new).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        subs::list(&self.reader, None).await
+    }
+
+    async fn subscription(&self, id: i64) -> Result<Option<Subscription>> {
+        Ok(subs::list(&self.reader, Some(id)).await?.pop())
+    }
+
+    async fn find_subscription(
+        &self,
+        channel: &Channel,
+        url: &str,
+    ) -> Result<Option<Subscription>> {
+        subs::find(&self.reader, channel.id, url).await
+    }
+
+    async fn delete_subscription(&self, id: i64) -> Result<bool> {
+        subs::delete(&self.writer, id).await
+    }
+
+    async fn due_subscriptions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Subscription>> {
+        subs::due(&self.reader, now, limit).await
+    }
+
+    async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
+        subs::save_state(&self.writer, s).await
+    }
+
+    async fn import_items(
+        &self,
+        subscription: &Subscription,
+        channel: &Channel,
+        items: Vec<KeyedArticle>,
+    ) -> Result<Vec<(String, Outcome)>> {
+        let mut tx = self.writer.begin().await?;
+        let articles = subs::resolve_keys(&mut tx, subscription.id, items).await?;
+        let plain: Vec<Article> = articles.iter().map(|k| k.article.clone()).collect();
+        let outcomes = upsert_in_tx(&mut tx, channel.id, &plain, Tombstones::Respect).await?;
+        subs::record_keys(&mut tx, subscription.id, &articles, &outcomes).await?;
+        tx.commit().await?;
+        Ok(plain.into_iter().map(|a| a.id).zip(outcomes).collect())
     }
 
     async fn close(&self) {

@@ -1,0 +1,79 @@
+//! `/api/v1/subscriptions`: subscribe a channel to an upstream feed, list, show, remove, and
+//! poll one now.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiJson, ApiPath, AppState};
+use crate::model::Subscription;
+use crate::poll::{schedule, subscribe};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    url: String,
+    channel: String,
+    /// "30m", "2h"…; the default is 30 minutes.
+    every: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateSubscription>,
+) -> Result<Response, ApiError> {
+    let channel = state.channel(&body.channel).await?;
+    let every = match body.every.as_deref() {
+        Some(e) => schedule::parse_interval(e).map_err(ApiError::BadRequest)?,
+        None => schedule::DEFAULT_INTERVAL,
+    };
+    let done =
+        subscribe::subscribe(&state.store, &state.poller, &channel, &body.url, every).await?;
+    Ok((StatusCode::CREATED, Json(done)).into_response())
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let subs = state.store.subscriptions().await?;
+    Ok(Json(json!({ "subscriptions": subs })))
+}
+
+async fn find(state: &AppState, id: i64) -> Result<Subscription, ApiError> {
+    state
+        .store
+        .subscription(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no subscription #{id}")))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Subscription>, ApiError> {
+    Ok(Json(find(&state, id).await?))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.delete_subscription(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no subscription #{id}")))
+    }
+}
+
+/// Polls one subscription now, due or not (a disabled one too: that is how a person retries
+/// a feed that answered 410), and answers with what the poll did.
+pub async fn poll_now(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let sub = find(&state, id).await?;
+    let report = state.poller.poll(sub).await?;
+    let sub = find(&state, id).await?;
+    Ok(Json(json!({ "poll": report, "subscription": sub })))
+}

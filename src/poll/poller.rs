@@ -1,0 +1,408 @@
+//! The poller: picks the subscriptions that are due, fetches each within a global and a
+//! per-host limit, imports what changed through the ingest pipeline, and stores when to come
+//! back. One round is `poll_due`; `run` repeats rounds until shutdown.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::fetch::{FetchConfig, FetchError, Fetched, FetchedKind, Fetcher, Validators};
+use super::guard::Guard;
+use super::parse::{UpstreamFeed, parse_feed};
+use super::{discover, schedule};
+use crate::config::Config;
+use crate::ingest::{self, Draft};
+use crate::model::{KeyedArticle, Source, Subscription};
+use crate::store::{DynStore, Outcome, StoreError};
+
+/// Due subscriptions are read in pages of this many.
+const PAGE: u32 = 512;
+
+/// What one poll of one subscription did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PollReport {
+    pub subscription: i64,
+    pub url: String,
+    /// `imported`, `not_modified`, `unchanged`, `gone`, `retry_later` or `error`.
+    pub status: &'static str,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub skipped_deleted: usize,
+    /// Items left out because they were invalid, with why.
+    pub invalid: Vec<String>,
+    pub error: Option<String>,
+    pub moved_to: Option<String>,
+    pub next_fetch_at: DateTime<Utc>,
+}
+
+pub struct Poller {
+    store: DynStore,
+    fetcher: Fetcher,
+    global: Arc<Semaphore>,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Poller {
+    pub fn new(store: DynStore, config: &Config) -> Result<Arc<Poller>, reqwest::Error> {
+        let fetcher = Fetcher::new(fetch_config(config))?;
+        Ok(Arc::new(Poller {
+            store,
+            fetcher,
+            global: Arc::new(Semaphore::new(config.poll_concurrency)),
+            per_host: config.poll_per_host,
+            hosts: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
+    fn host_limit(&self, url: &str) -> Arc<Semaphore> {
+        let host = Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut hosts = self.hosts.lock().expect("lock");
+        hosts
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .clone()
+    }
+
+    /// Polls every subscription that is due now, then returns what each poll did.
+    pub async fn poll_due(self: &Arc<Self>) -> Result<Vec<PollReport>, StoreError> {
+        let started = Utc::now();
+        let mut reports = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let due = self.store.due_subscriptions(started, PAGE).await?;
+            // A subscription polled in this round is due again only in the future, so pages
+            // shrink; the seen-set guards against one that is due again at once.
+            let fresh: Vec<Subscription> = due.into_iter().filter(|s| seen.insert(s.id)).collect();
+            if fresh.is_empty() {
+                return Ok(reports);
+            }
+            let mut tasks = tokio::task::JoinSet::new();
+            for sub in fresh {
+                let this = self.clone();
+                tasks.spawn(async move { this.poll(sub).await });
+            }
+            while let Some(done) = tasks.join_next().await {
+                match done {
+                    Ok(Ok(report)) => reports.push(report),
+                    Ok(Err(e)) => tracing::error!(error = %e, "poll could not be recorded"),
+                    Err(e) => tracing::error!(error = %e, "poll task failed"),
+                }
+            }
+        }
+    }
+
+    /// Polls rounds until `shutdown` says stop. A round in progress is abandoned then: each
+    /// poll's writes are one transaction, so an interrupted poll leaves nothing half-done and
+    /// its subscription is simply still due.
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let round = tokio::select! {
+                r = self.poll_due() => r,
+                _ = shutdown.changed() => return,
+            };
+            match round {
+                Ok(reports) if !reports.is_empty() => {
+                    tracing::info!(polled = reports.len(), "poll round done")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "poll round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Fetches and imports one subscription now, whether or not it is due.
+    pub async fn poll(&self, mut sub: Subscription) -> Result<PollReport, StoreError> {
+        let host = self.host_limit(&sub.url);
+        // Host first, then global: a task waiting for a busy host holds no global slot.
+        let _host = host.acquire_owned().await.expect("semaphore open");
+        let _slot = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore open");
+        let started = std::time::Instant::now();
+        let now = Utc::now();
+        let mut report = PollReport {
+            subscription: sub.id,
+            url: sub.url.clone(),
+            status: "error",
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            skipped_deleted: 0,
+            invalid: Vec::new(),
+            error: None,
+            moved_to: None,
+            next_fetch_at: now,
+        };
+        let validators = Validators {
+            etag: sub.etag.clone(),
+            last_modified: sub.last_modified.clone(),
+        };
+        let result = match Url::parse(&sub.url) {
+            Ok(url) => self.fetcher.fetch(&url, &validators).await,
+            Err(e) => Err(FetchError::Transport(format!("bad URL {:?}: {e}", sub.url))),
+        };
+        sub.last_fetch_at = Some(now);
+        let next_ok = match result {
+            Err(e) => {
+                sub.last_status = Some(match &e {
+                    FetchError::Status(code) => code.to_string(),
+                    _ => "error".into(),
+                });
+                Err((e.to_string(), None))
+            }
+            Ok(fetched) => self.handle(&mut sub, fetched, &mut report).await?,
+        };
+        match next_ok {
+            Ok(interval) => {
+                sub.error_count = 0;
+                sub.last_error = None;
+                // A feed that answered 410 and works again (polled by hand) is back.
+                sub.enabled = true;
+                sub.disabled_reason = None;
+                report.next_fetch_at = now + chrono_dur(schedule::spread(interval, rand::random()));
+            }
+            Err((message, retry_after)) => {
+                sub.error_count = sub.error_count.saturating_add(1);
+                // Retry-After is honoured, though never as a tight loop.
+                let wait = retry_after
+                    .map(|d| d.max(Duration::from_secs(60)))
+                    .unwrap_or_else(|| {
+                        schedule::backoff(sub.interval, sub.error_count, rand::random())
+                    });
+                report.next_fetch_at = now + chrono_dur(wait.min(schedule::MAX_INTERVAL));
+                sub.last_error = Some(message.clone());
+                report.error = Some(message);
+            }
+        }
+        sub.next_fetch_at = report.next_fetch_at;
+        self.store.save_subscription_state(&sub).await?;
+        tracing::info!(
+            subscription = sub.id,
+            url = %sub.url,
+            status = report.status,
+            created = report.created,
+            updated = report.updated,
+            error = report.error.as_deref().unwrap_or(""),
+            ms = started.elapsed().as_millis() as u64,
+            "polled"
+        );
+        Ok(report)
+    }
+
+    /// Acts on a fetch; `Ok(interval)` on success, `Err((why, retry_after))` on failure.
+    async fn handle(
+        &self,
+        sub: &mut Subscription,
+        fetched: Fetched,
+        report: &mut PollReport,
+    ) -> Result<Result<Duration, (String, Option<Duration>)>, StoreError> {
+        if let Some(moved) = fetched.moved_to.as_ref().filter(|m| m.as_str() != sub.url) {
+            sub.url = moved.to_string();
+            report.moved_to = Some(sub.url.clone());
+        }
+        let base = sub.interval;
+        Ok(match fetched.kind {
+            FetchedKind::NotModified => {
+                sub.last_status = Some("304".into());
+                report.status = "not_modified";
+                Ok(schedule::next_interval(base, &[fetched.max_age]))
+            }
+            FetchedKind::Gone => {
+                sub.enabled = false;
+                sub.disabled_reason = Some(format!(
+                    "410 Gone on {}: the upstream says the feed is gone for good",
+                    Utc::now().format("%Y-%m-%d")
+                ));
+                sub.last_status = Some("410".into());
+                report.status = "gone";
+                Err(("HTTP 410 Gone: subscription disabled".into(), None))
+            }
+            FetchedKind::RetryLater {
+                status,
+                retry_after,
+            } => {
+                sub.last_status = Some(status.to_string());
+                report.status = "retry_later";
+                let msg = match retry_after {
+                    Some(d) => format!("HTTP {status}, Retry-After {}s", d.as_secs()),
+                    None => format!("HTTP {status}"),
+                };
+                Err((msg, retry_after))
+            }
+            FetchedKind::Body {
+                body,
+                content_type,
+                validators,
+            } => {
+                let hash = hex::encode(Sha256::digest(&body));
+                sub.etag = validators.etag;
+                sub.last_modified = validators.last_modified;
+                sub.last_status = Some("200".into());
+                if sub.body_hash.as_deref() == Some(hash.as_str()) {
+                    report.status = "unchanged";
+                    return Ok(Ok(schedule::next_interval(base, &[fetched.max_age])));
+                }
+                if discover::is_html(&body, content_type.as_deref()) {
+                    return Ok(Err((
+                        "not a feed: the URL serves an HTML page".into(),
+                        None,
+                    )));
+                }
+                let feed = match parse_feed(&body, content_type.as_deref(), &fetched.final_url) {
+                    Ok(feed) => feed,
+                    Err(e) => return Ok(Err((format!("unreadable feed: {e}"), None))),
+                };
+                let hints = [feed.ttl, feed.update_period, fetched.max_age];
+                self.import(sub, feed, report).await?;
+                sub.body_hash = Some(hash);
+                report.status = "imported";
+                Ok(schedule::next_interval(base, &hints))
+            }
+        })
+    }
+
+    async fn import(
+        &self,
+        sub: &mut Subscription,
+        feed: UpstreamFeed,
+        report: &mut PollReport,
+    ) -> Result<(), StoreError> {
+        if feed.title.is_some() {
+            sub.title = feed.title.clone();
+        }
+        if feed.site_url.is_some() {
+            sub.site_url = feed.site_url.clone();
+        }
+        let Some(channel) = self.store.channel(&sub.channel).await? else {
+            return Ok(());
+        };
+        let source = Source {
+            title: sub.title.clone(),
+            url: sub.url.clone(),
+        };
+        let keyed = identify(sub, feed.items);
+        let (keys, drafts): (Vec<Vec<String>>, Vec<Draft>) = keyed.into_iter().unzip();
+        let (ok, bad) = ingest::prepare_upstream(drafts, &channel, &source);
+        report.invalid = bad.iter().map(ToString::to_string).collect();
+        let items: Vec<KeyedArticle> = ok
+            .into_iter()
+            .map(|(i, article)| KeyedArticle {
+                keys: keys[i].clone(),
+                article,
+            })
+            .collect();
+        let outcomes = self.store.import_items(sub, &channel, items).await?;
+        for (_, o) in outcomes {
+            match o {
+                Outcome::Created => report.created += 1,
+                Outcome::Updated => report.updated += 1,
+                Outcome::Unchanged => report.unchanged += 1,
+                Outcome::SkippedDeleted => report.skipped_deleted += 1,
+            }
+        }
+        sub.items_imported += report.created as i64;
+        Ok(())
+    }
+}
+
+/// Gives every item its identity keys (guid, then link, then a hash of title and content)
+/// and the id its article gets if it is new. A guid that repeats within one document is no
+/// identity at all (some feeds put the same one on every item), so it is not used there.
+fn identify(sub: &Subscription, items: Vec<Draft>) -> Vec<(Vec<String>, Draft)> {
+    let mut guid_count: HashMap<String, usize> = HashMap::new();
+    for d in &items {
+        if let Some(g) = d.id.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+            *guid_count.entry(g.to_owned()).or_default() += 1;
+        }
+    }
+    items
+        .into_iter()
+        .map(|mut d| {
+            let guid =
+                d.id.as_deref()
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty() && guid_count.get(*g) == Some(&1))
+                    .map(str::to_owned);
+            let link = d
+                .url
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned);
+            let mut hasher = Sha256::new();
+            for part in [&d.title, &d.summary, &d.content_html, &d.content_text] {
+                hasher.update(part.as_deref().unwrap_or("").as_bytes());
+                hasher.update([0]);
+            }
+            let hash = hex::encode(&hasher.finalize()[..16]);
+            let mut keys = Vec::with_capacity(3);
+            if let Some(g) = &guid {
+                keys.push(format!("guid:{g}"));
+            }
+            if let Some(l) = &link {
+                keys.push(format!("link:{l}"));
+            }
+            keys.push(format!("hash:{hash}"));
+            // A new article's id: a guid that is already a global IRI, else the link, else an
+            // id derived from the subscription and the item's first key (stable forever).
+            d.id = Some(match (&guid, &link) {
+                (Some(g), _) if crate::formats::atom::entry_id(g) == *g => g.clone(),
+                (_, Some(l)) => l.clone(),
+                _ => format!(
+                    "urn:uuid:{}",
+                    uuid::Uuid::new_v5(
+                        &uuid::Uuid::NAMESPACE_URL,
+                        format!("{}#{}", sub.original_url, keys[0]).as_bytes()
+                    )
+                ),
+            });
+            (keys, d)
+        })
+        .collect()
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))
+}
+
+/// The fetch settings a [`Config`] implies.
+pub fn fetch_config(config: &Config) -> FetchConfig {
+    FetchConfig {
+        user_agent: format!(
+            "syndic/{} (feed poller; +{})",
+            env!("CARGO_PKG_VERSION"),
+            config.base_url
+        ),
+        connect_timeout: Duration::from_secs(10).min(config.fetch_timeout),
+        timeout: config.fetch_timeout,
+        max_body: config.fetch_max_body,
+        guard: Guard {
+            allow_private: config.allow_private_upstreams,
+        },
+    }
+}

@@ -1,0 +1,203 @@
+//! The SQLite side of subscriptions: their rows, their fetch state, and the keys that
+//! recognise an upstream item on every later poll.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{micros_to_utc, now_micros};
+use crate::model::{KeyedArticle, NewSubscription, Slug, Subscription};
+use crate::store::{Outcome, Result, StoreError};
+
+/// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT s.*, c.slug FROM subscriptions s JOIN channels c ON c.id = s.channel_id",
+            $tail
+        )
+    };
+}
+
+fn from_row(row: &SqliteRow) -> Result<Subscription> {
+    let slug: String = row.try_get("slug")?;
+    let last_fetch: Option<i64> = row.try_get("last_fetch_at")?;
+    let interval: i64 = row.try_get("interval_secs")?;
+    let errors: i64 = row.try_get("error_count")?;
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        channel_id: row.try_get("channel_id")?,
+        channel: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
+        url: row.try_get("url")?,
+        original_url: row.try_get("original_url")?,
+        title: row.try_get("title")?,
+        site_url: row.try_get("site_url")?,
+        interval: Duration::from_secs(interval.max(0) as u64),
+        enabled: row.try_get("enabled")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        etag: row.try_get("etag")?,
+        last_modified: row.try_get("last_modified")?,
+        body_hash: row.try_get("body_hash")?,
+        last_fetch_at: last_fetch.map(micros_to_utc),
+        next_fetch_at: micros_to_utc(row.try_get("next_fetch_at")?),
+        last_status: row.try_get("last_status")?,
+        error_count: errors.clamp(0, u32::MAX as i64) as u32,
+        last_error: row.try_get("last_error")?,
+        items_imported: row.try_get("items_imported")?,
+        created_at: micros_to_utc(row.try_get("created_at")?),
+    })
+}
+
+pub async fn create(pool: &SqlitePool, new: &NewSubscription) -> Result<Subscription> {
+    let now = now_micros();
+    let id = sqlx::query(
+        "INSERT INTO subscriptions (channel_id, url, original_url, title, site_url,
+            interval_secs, next_fetch_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.channel_id)
+    .bind(&new.url)
+    .bind(&new.original_url)
+    .bind(&new.title)
+    .bind(&new.site_url)
+    .bind(new.interval.as_secs() as i64)
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .last_insert_rowid();
+    list(pool, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("subscription vanished on insert".into()))
+}
+
+pub async fn list(pool: &SqlitePool, id: Option<i64>) -> Result<Vec<Subscription>> {
+    let rows = match id {
+        Some(id) => {
+            sqlx::query(select!(" WHERE s.id = ?"))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        }
+        None => {
+            sqlx::query(select!(" ORDER BY s.id"))
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn find(pool: &SqlitePool, channel_id: i64, url: &str) -> Result<Option<Subscription>> {
+    let row = sqlx::query(select!(
+        " WHERE s.channel_id = ? AND (s.url = ? OR s.original_url = ?) LIMIT 1"
+    ))
+    .bind(channel_id)
+    .bind(url)
+    .bind(url)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+pub async fn delete(pool: &SqlitePool, id: i64) -> Result<bool> {
+    let res = sqlx::query("DELETE FROM subscriptions WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+pub async fn due(pool: &SqlitePool, now: DateTime<Utc>, limit: u32) -> Result<Vec<Subscription>> {
+    let rows = sqlx::query(select!(
+        " WHERE s.enabled = 1 AND s.next_fetch_at <= ? ORDER BY s.next_fetch_at LIMIT ?"
+    ))
+    .bind(now.timestamp_micros())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn save_state(pool: &SqlitePool, s: &Subscription) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET url = ?, title = ?, site_url = ?, enabled = ?,
+            disabled_reason = ?, etag = ?, last_modified = ?, body_hash = ?, last_fetch_at = ?,
+            next_fetch_at = ?, last_status = ?, error_count = ?, last_error = ?
+         WHERE id = ?",
+    )
+    .bind(&s.url)
+    .bind(&s.title)
+    .bind(&s.site_url)
+    .bind(s.enabled)
+    .bind(&s.disabled_reason)
+    .bind(&s.etag)
+    .bind(&s.last_modified)
+    .bind(&s.body_hash)
+    .bind(s.last_fetch_at.map(|t| t.timestamp_micros()))
+    .bind(s.next_fetch_at.timestamp_micros())
+    .bind(&s.last_status)
+    .bind(s.error_count as i64)
+    .bind(&s.last_error)
+    .bind(s.id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives each item the id of the article an earlier poll made of it, when one of its keys
+/// was seen before.
+pub async fn resolve_keys(
+    tx: &mut Transaction<'_, Sqlite>,
+    subscription_id: i64,
+    mut items: Vec<KeyedArticle>,
+) -> Result<Vec<KeyedArticle>> {
+    for item in &mut items {
+        for key in &item.keys {
+            let known: Option<String> = sqlx::query_scalar(
+                "SELECT guid FROM subscription_items WHERE subscription_id = ? AND item_key = ?",
+            )
+            .bind(subscription_id)
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(guid) = known {
+                item.article.id = guid;
+                break;
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Remembers every key of every item, and counts the articles created.
+pub async fn record_keys(
+    tx: &mut Transaction<'_, Sqlite>,
+    subscription_id: i64,
+    items: &[KeyedArticle],
+    outcomes: &[Outcome],
+) -> Result<()> {
+    for item in items {
+        for key in &item.keys {
+            sqlx::query(
+                "INSERT OR IGNORE INTO subscription_items (subscription_id, item_key, guid)
+                 VALUES (?, ?, ?)",
+            )
+            .bind(subscription_id)
+            .bind(key)
+            .bind(&item.article.id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let created = outcomes.iter().filter(|o| **o == Outcome::Created).count() as i64;
+    sqlx::query("UPDATE subscriptions SET items_imported = items_imported + ? WHERE id = ?")
+        .bind(created)
+        .bind(subscription_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

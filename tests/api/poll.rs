@@ -1,0 +1,509 @@
+//! The poller against a real upstream server on 127.0.0.1: imports, conditional requests,
+//! dedupe, redirects, errors and backoff, discovery, and the private-address guard.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::upstream::{UpstreamServer, rss_feed, spawn_upstream};
+
+async fn subscribe(app: &TestApp, url: &str) -> Value {
+    let r = app
+        .api(Method::POST, "/subscriptions")
+        .json(&json!({ "url": url, "channel": "planet" }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn poll(app: &TestApp, id: i64) -> Value {
+    let r = app
+        .api(Method::POST, &format!("/subscriptions/{id}/poll"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn setup() -> (TestApp, UpstreamServer) {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        &rss_feed(
+            "Upstream News",
+            &[
+                ("n-3", "Third", "https://upstream.example/3"),
+                ("n-2", "Second", "https://upstream.example/2"),
+                ("n-1", "First", "https://upstream.example/1"),
+            ],
+        ),
+    );
+    (app, up)
+}
+
+fn sub_id(v: &Value) -> i64 {
+    v["subscription"]["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn polls_import_once_then_ask_conditionally_and_write_nothing() {
+    let (app, up) = setup().await;
+    let sub = subscribe(&app, &up.url("/f/news")).await;
+    assert_eq!(sub["subscription"]["title"], "Upstream News");
+    let id = sub_id(&sub);
+
+    let first = poll(&app, id).await;
+    assert_eq!(first["poll"]["status"], "imported", "{first}");
+    assert_eq!(first["poll"]["created"], 3);
+    assert_eq!(first["subscription"]["items_imported"], 3);
+    assert_eq!(first["subscription"]["error_count"], 0);
+    let version = app.db_count("SELECT version FROM channels").await;
+
+    let second = poll(&app, id).await;
+    assert_eq!(second["poll"]["status"], "not_modified", "{second}");
+    let requests = up.seen("/f/news");
+    let last = requests.last().unwrap();
+    assert!(
+        last.if_none_match.is_some(),
+        "the second poll is conditional"
+    );
+    assert!(last.if_modified_since.is_some());
+    assert!(last.user_agent.as_deref().unwrap().starts_with("syndic/"));
+    assert_eq!(
+        app.db_count("SELECT version FROM channels").await,
+        version,
+        "a 304 writes nothing"
+    );
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 3);
+
+    // What was imported is republished, sanitized, with its origin.
+    let xml = app.feed_text("planet", "rss.xml").await;
+    let channel = rss::Channel::read_from(xml.as_bytes()).unwrap();
+    assert_eq!(channel.items.len(), 3);
+    let it = &channel.items[0];
+    assert_eq!(it.title.as_deref(), Some("Third"));
+    let source = it.source.as_ref().unwrap();
+    assert_eq!(source.url, up.url("/f/news"));
+    assert_eq!(source.title.as_deref(), Some("Upstream News"));
+    assert!(!xml.contains("alert(1)"), "upstream script is gone: {xml}");
+    let json: Value = app.feed("planet", "feed.json").await.json().await.unwrap();
+    assert_eq!(
+        json["items"][0]["_syndic"]["source"]["url"],
+        up.url("/f/news")
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_body_without_validators_writes_nothing() {
+    let (app, up) = setup().await;
+    let id = sub_id(&subscribe(&app, &up.url("/plain/news")).await);
+    assert_eq!(poll(&app, id).await["poll"]["status"], "imported");
+    let version = app.db_count("SELECT version FROM channels").await;
+    let again = poll(&app, id).await;
+    assert_eq!(again["poll"]["status"], "unchanged", "{again}");
+    assert_eq!(app.db_count("SELECT version FROM channels").await, version);
+}
+
+#[tokio::test]
+async fn changed_items_update_and_nothing_duplicates_across_polls() {
+    let (app, up) = setup().await;
+    let id = sub_id(&subscribe(&app, &up.url("/f/news")).await);
+    poll(&app, id).await;
+    // The upstream edits one item and adds another.
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        &rss_feed(
+            "Upstream News",
+            &[
+                ("n-4", "Fourth", "https://upstream.example/4"),
+                ("n-3", "Third, corrected", "https://upstream.example/3"),
+                ("n-2", "Second", "https://upstream.example/2"),
+                ("n-1", "First", "https://upstream.example/1"),
+            ],
+        ),
+    );
+    let r = poll(&app, id).await;
+    assert_eq!(r["poll"]["status"], "imported", "{r}");
+    assert_eq!(
+        (r["poll"]["created"].as_u64(), r["poll"]["updated"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 4);
+    let titles: Vec<String> = app
+        .all_articles("planet")
+        .await
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(titles.contains(&"Third, corrected".to_owned()));
+
+    // An article deleted in syndic stays deleted, however often the upstream repeats it.
+    let a = app.article("planet", "https://upstream.example/1").await;
+    assert_eq!(a.status(), StatusCode::OK);
+    let path = format!(
+        "/channels/planet/articles/{}",
+        crate::helpers::encode("https://upstream.example/1")
+    );
+    app.api(Method::DELETE, &path).send().await.unwrap();
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        &rss_feed(
+            "Upstream News",
+            &[("n-1", "First again", "https://upstream.example/1")],
+        ),
+    );
+    let r = poll(&app, id).await;
+    assert_eq!(r["poll"]["skipped_deleted"], 1, "{r}");
+    assert_eq!(
+        app.article("planet", "https://upstream.example/1")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_guid_repeated_on_every_item_still_yields_every_item() {
+    let (app, up) = setup().await;
+    up.set_feed(
+        "same-guid",
+        "application/rss+xml",
+        &rss_feed(
+            "Lazy",
+            &[
+                ("x", "One", "https://lazy.example/1"),
+                ("x", "Two", "https://lazy.example/2"),
+                ("x", "Three", "https://lazy.example/3"),
+            ],
+        ),
+    );
+    let id = sub_id(&subscribe(&app, &up.url("/f/same-guid")).await);
+    assert_eq!(poll(&app, id).await["poll"]["created"], 3);
+    up.set_feed(
+        "same-guid",
+        "application/rss+xml",
+        &rss_feed(
+            "Lazy",
+            &[
+                ("x", "Zero", "https://lazy.example/0"),
+                ("x", "One", "https://lazy.example/1"),
+                ("x", "Two", "https://lazy.example/2"),
+                ("x", "Three", "https://lazy.example/3"),
+            ],
+        ),
+    );
+    let r = poll(&app, id).await;
+    assert_eq!(r["poll"]["created"], 1, "{r}");
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 4);
+}
+
+#[tokio::test]
+async fn permanent_redirects_move_the_subscription_and_temporary_ones_do_not() {
+    let (app, up) = setup().await;
+    let permanent = sub_id(&subscribe(&app, &up.url("/x/moved308")).await);
+    let temporary = sub_id(&subscribe(&app, &up.url("/x/temp")).await);
+    // Subscribing follows a permanent move at once.
+    let s: Value = app
+        .api(Method::GET, &format!("/subscriptions/{permanent}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["url"], up.url("/f/news"));
+    assert_eq!(s["original_url"], up.url("/x/moved308"));
+    let r = poll(&app, temporary).await;
+    assert_eq!(r["poll"]["status"], "imported", "{r}");
+    assert_eq!(
+        r["subscription"]["url"],
+        up.url("/x/temp"),
+        "302 keeps the URL"
+    );
+    assert!(r["poll"]["moved_to"].is_null());
+}
+
+#[tokio::test]
+async fn a_move_found_while_polling_is_stored() {
+    let (app, up) = setup().await;
+    let id = sub_id(&subscribe(&app, &up.url("/f/news")).await);
+    // The stored URL now answers 301 (as if the feed moved after subscribing).
+    app.db_count("SELECT 1").await;
+    let url = up.url("/x/moved");
+    set_url(&app, id, &url).await;
+    let r = poll(&app, id).await;
+    assert_eq!(r["poll"]["moved_to"], up.url("/f/news"), "{r}");
+    assert_eq!(r["subscription"]["url"], up.url("/f/news"));
+}
+
+async fn set_url(app: &TestApp, id: i64, url: &str) {
+    let db = format!("sqlite:{}", app.db_path.display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE subscriptions SET url = ? WHERE id = ?")
+        .bind(url)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// Subscribes to a working feed, then points the subscription at a misbehaving path and polls.
+async fn poll_misbehaving(app: &TestApp, up: &UpstreamServer, path: &str) -> Value {
+    // A query string of its own makes each one a distinct subscription of the same feed.
+    let id = sub_id(&subscribe(app, &up.url(&format!("/f/news?for={path}"))).await);
+    set_url(app, id, &up.url(path)).await;
+    poll(app, id).await
+}
+
+#[tokio::test]
+async fn gone_disables_and_errors_back_off() {
+    let (app, up) = setup().await;
+    let r = poll_misbehaving(&app, &up, "/x/gone").await;
+    assert_eq!(r["poll"]["status"], "gone");
+    assert_eq!(r["subscription"]["enabled"], false);
+    assert!(
+        r["subscription"]["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410")
+    );
+    let due: i64 = app
+        .db_count("SELECT count(*) FROM subscriptions WHERE enabled = 1")
+        .await;
+    assert_eq!(due, 0, "a gone feed is not polled again");
+
+    let r = poll_misbehaving(&app, &up, "/x/limited").await;
+    assert_eq!(r["poll"]["status"], "retry_later");
+    let wait = seconds_until(&r["subscription"]["next_fetch_at"]);
+    assert!(
+        (100..=125).contains(&wait),
+        "Retry-After 120 honoured: {wait}s"
+    );
+    let r = poll_misbehaving(&app, &up, "/x/unavailable").await;
+    let wait = seconds_until(&r["subscription"]["next_fetch_at"]);
+    assert!(
+        (3500..=3605).contains(&wait),
+        "Retry-After 3600 honoured: {wait}s"
+    );
+
+    let (app, up) = setup().await;
+    let id = sub_id(&subscribe(&app, &up.url("/f/news")).await);
+    set_url(&app, id, &up.url("/x/error")).await;
+    let mut waits = Vec::new();
+    for n in 1..=3 {
+        let r = poll(&app, id).await;
+        assert_eq!(r["subscription"]["error_count"], n);
+        assert_eq!(r["subscription"]["last_error"], "HTTP 500");
+        assert_eq!(r["subscription"]["last_status"], "500");
+        waits.push(seconds_until(&r["subscription"]["next_fetch_at"]));
+    }
+    // 30 min, 60 min, 120 min, each ±20%.
+    assert!((1400..=2200).contains(&waits[0]), "{waits:?}");
+    assert!(
+        waits[1] > waits[0] && waits[2] > waits[1],
+        "backoff grows: {waits:?}"
+    );
+    // A success resets the count.
+    set_url(&app, id, &up.url("/f/news")).await;
+    let r = poll(&app, id).await;
+    assert_eq!(r["subscription"]["error_count"], 0);
+    assert!(r["subscription"]["last_error"].is_null());
+}
+
+fn seconds_until(v: &Value) -> i64 {
+    let t = chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    (t.timestamp() - chrono::Utc::now().timestamp()).max(0)
+}
+
+#[tokio::test]
+async fn misbehaving_upstreams_are_errors_not_hangs() {
+    let (app, up) = setup().await;
+    for (path, needle) in [
+        ("/x/loop", "more than 5 redirects"),
+        ("/x/slow", "timed out"),
+        ("/x/endless", "larger than"),
+        ("/x/bomb", "larger than"),
+        ("/x/malformed", "unreadable feed"),
+        ("/x/empty-page", "HTML page"),
+        ("/x/nothing-here", "HTTP 404"),
+    ] {
+        let r = poll_misbehaving(&app, &up, path).await;
+        assert_eq!(r["poll"]["status"], "error", "{path}: {r}");
+        let err = r["subscription"]["last_error"].as_str().unwrap_or("");
+        assert!(err.contains(needle), "{path}: {err:?} lacks {needle:?}");
+        assert_eq!(r["subscription"]["error_count"], 1);
+    }
+}
+
+#[tokio::test]
+async fn a_page_url_subscribes_to_its_first_feed() {
+    let (app, up) = setup().await;
+    up.set_feed("atom", "application/atom+xml", r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id><updated>2025-09-16T00:00:00Z</updated></feed>"#);
+    let s = subscribe(&app, &up.url("/x/page")).await;
+    assert_eq!(s["subscription"]["url"], up.url("/f/news"));
+    let found: Vec<&str> = s["discovered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [up.url("/f/news"), up.url("/f/atom")]);
+    let r = app
+        .api(Method::POST, "/subscriptions")
+        .json(&json!({ "url": up.url("/x/empty-page"), "channel": "planet" }))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(r, StatusCode::BAD_GATEWAY, "upstream_failed").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("no feed"),
+        "{body}"
+    );
+    // The same feed twice in one channel is a conflict.
+    let r = app
+        .api(Method::POST, "/subscriptions")
+        .json(&json!({ "url": up.url("/f/news"), "channel": "planet" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_without_the_setting() {
+    let app = spawn_app_with(false).await;
+    app.create_channel("planet", json!({})).await;
+    let up = spawn_upstream().await;
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        &rss_feed("N", &[("a", "A", "https://u.example/a")]),
+    );
+    for url in [
+        up.url("/f/news"),
+        up.url("/f/news").replace("127.0.0.1", "localhost"),
+    ] {
+        let r = app
+            .api(Method::POST, "/subscriptions")
+            .json(&json!({ "url": url, "channel": "planet" }))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(r, StatusCode::BAD_GATEWAY, "upstream_failed").await;
+        let msg = body["message"].as_str().unwrap();
+        assert!(msg.contains("private or local"), "{url}: {msg}");
+    }
+    assert!(
+        up.seen("/f/news").is_empty(),
+        "no request reached the upstream"
+    );
+    for bad in ["file:///etc/passwd", "not a url"] {
+        let r = app
+            .api(Method::POST, "/subscriptions")
+            .json(&json!({ "url": bad, "channel": "planet" }))
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_list_show_delete() {
+    let (app, up) = setup().await;
+    let id = sub_id(&subscribe(&app, &up.url("/f/news")).await);
+    let list: Value = app
+        .api(Method::GET, "/subscriptions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["subscriptions"][0]["id"], id);
+    assert_eq!(list["subscriptions"][0]["channel"], "planet");
+    assert_eq!(list["subscriptions"][0]["interval"], 1800);
+    let r = app
+        .api(Method::DELETE, &format!("/subscriptions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .api(Method::GET, &format!("/subscriptions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let r = app
+        .api(Method::POST, "/subscriptions")
+        .json(&json!({ "url": up.url("/f/news"), "channel": "nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let r = app
+        .api(Method::POST, "/subscriptions")
+        .json(&json!({ "url": up.url("/f/news"), "channel": "planet", "every": "1m" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+#[tokio::test]
+async fn poll_due_polls_every_due_subscription_within_limits() {
+    let (app, up) = setup().await;
+    for i in 0..6 {
+        up.set_feed(
+            &format!("f{i}"),
+            "application/rss+xml",
+            &rss_feed(
+                &format!("Feed {i}"),
+                &[(&format!("g{i}"), "T", &format!("https://u.example/{i}"))],
+            ),
+        );
+        subscribe(&app, &up.url(&format!("/f/f{i}"))).await;
+    }
+    let store = syndic::store::open(&format!("sqlite:{}", app.db_path.display()))
+        .await
+        .unwrap();
+    let config = syndic::config::Config {
+        allow_private_upstreams: true,
+        poll_per_host: 1,
+        poll_concurrency: 2,
+        ..Default::default()
+    };
+    let poller = syndic::poll::poller::Poller::new(store.clone(), &config).unwrap();
+    let reports = poller.poll_due().await.unwrap();
+    assert_eq!(reports.len(), 6);
+    assert!(
+        reports.iter().all(|r| r.status == "imported"),
+        "{reports:?}"
+    );
+    assert!(
+        poller.poll_due().await.unwrap().is_empty(),
+        "nothing is due right after"
+    );
+    let next = app
+        .db_count("SELECT min(next_fetch_at) FROM subscriptions")
+        .await;
+    let ttl_60m = chrono::Utc::now().timestamp_micros() + 50 * 60 * 1_000_000;
+    assert!(
+        next > ttl_60m,
+        "the upstream's ttl of 60 minutes stretched the 30 minute interval"
+    );
+}

@@ -1,0 +1,260 @@
+//! A real upstream server on 127.0.0.1 for the poller's tests: it serves fixture feeds and
+//! misbehaves on purpose (slow, endless, gzip bomb, errors, redirects), and logs what each
+//! request asked, so tests can check the conditional headers syndic sent.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// One request as the upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Upstream {
+    /// Feed bodies by path; tests change them to simulate new content.
+    pub feeds: Mutex<HashMap<String, (String, String)>>,
+    pub seen: Mutex<Vec<Seen>>,
+}
+
+pub struct UpstreamServer {
+    pub base: String,
+    pub state: Arc<Upstream>,
+}
+
+impl UpstreamServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Serves `body` at `/f/{name}` with the given content type (ETag = hash of the body).
+    pub fn set_feed(&self, name: &str, content_type: &str, body: &str) {
+        self.state
+            .feeds
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), (content_type.to_owned(), body.to_owned()));
+    }
+
+    pub fn seen(&self, path: &str) -> Vec<Seen> {
+        self.state
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+fn log(state: &Upstream, path: &str, headers: &HeaderMap) {
+    let h = |n: header::HeaderName| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    state.seen.lock().unwrap().push(Seen {
+        path: path.to_owned(),
+        if_none_match: h(header::IF_NONE_MATCH),
+        if_modified_since: h(header::IF_MODIFIED_SINCE),
+        user_agent: h(header::USER_AGENT),
+    });
+}
+
+/// Fixture feeds with validators: 304 when the client already has this body.
+async fn feed(
+    State(st): State<Arc<Upstream>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    log(&st, &format!("/f/{name}"), &headers);
+    let Some((ct, body)) = st.feeds.lock().unwrap().get(&name).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!(
+        "\"{:x}\"",
+        body.len() * 31 + body.bytes().map(|b| b as usize).sum::<usize>()
+    );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::ETAG, etag),
+            (
+                header::LAST_MODIFIED,
+                "Tue, 16 Sep 2025 10:00:00 GMT".to_owned(),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The same fixtures without any validator: only the body hash can tell it is unchanged.
+async fn plain(
+    State(st): State<Arc<Upstream>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    log(&st, &format!("/plain/{name}"), &headers);
+    match st.feeds.lock().unwrap().get(&name).cloned() {
+        Some((ct, body)) => ([(header::CONTENT_TYPE, ct)], body).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn misbehave(
+    State(st): State<Arc<Upstream>>,
+    Path(what): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    log(&st, &format!("/x/{what}"), &headers);
+    let redirect = |status: StatusCode, to: &str| {
+        (
+            status,
+            [(header::LOCATION, HeaderValue::from_str(to).unwrap())],
+        )
+            .into_response()
+    };
+    match what.as_str() {
+        "moved" => redirect(StatusCode::MOVED_PERMANENTLY, "/f/news"),
+        "moved308" => redirect(StatusCode::PERMANENT_REDIRECT, "/x/moved"),
+        "temp" => redirect(StatusCode::FOUND, "/f/news"),
+        "loop" => redirect(StatusCode::FOUND, "/x/loop"),
+        "gone" => StatusCode::GONE.into_response(),
+        "limited" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "120")],
+        )
+            .into_response(),
+        "unavailable" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "3600")],
+        )
+            .into_response(),
+        "error" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            StatusCode::OK.into_response()
+        }
+        "endless" => {
+            // Far past any cap, but finite: the loop stops by itself if nobody stops reading.
+            let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+            let stream = Repeat { chunk, left: 2048 };
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        "bomb" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let zeros = vec![b' '; 1024 * 1024];
+            for _ in 0..32 {
+                enc.write_all(&zeros).unwrap();
+            }
+            let gz = enc.finish().unwrap();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/rss+xml"),
+                    (header::CONTENT_ENCODING, "gzip"),
+                ],
+                gz,
+            )
+                .into_response()
+        }
+        "malformed" => (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            "This is no feed at all, whatever its Content-Type says.",
+        )
+            .into_response(),
+        "page" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            r#"<!doctype html><html><head><title>Site</title>
+<link rel="alternate" type="application/rss+xml" title="Main feed" href="/f/news">
+<link rel="alternate" type="application/atom+xml" title="Atom" href="/f/atom">
+</head><body><p>Hello</p></body></html>"#,
+        )
+            .into_response(),
+        "empty-page" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            "<!doctype html><html><head><title>No feeds</title></head><body></body></html>",
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A finite stream of one chunk repeated: "endless" for any sane cap, yet it ends by itself.
+struct Repeat {
+    chunk: bytes::Bytes,
+    left: usize,
+}
+
+impl futures_core::Stream for Repeat {
+    type Item = Result<bytes::Bytes, std::io::Error>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.left -= 1;
+        std::task::Poll::Ready(Some(Ok(self.chunk.clone())))
+    }
+}
+
+pub async fn spawn_upstream() -> UpstreamServer {
+    let state = Arc::new(Upstream::default());
+    let app = Router::new()
+        .route("/f/{name}", axum::routing::get(feed))
+        .route("/plain/{name}", axum::routing::get(plain))
+        .route("/x/{what}", axum::routing::get(misbehave))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    UpstreamServer {
+        base: format!("http://{addr}"),
+        state,
+    }
+}
+
+/// An RSS 2.0 feed of `items` (guid, title, link), newest first.
+pub fn rss_feed(title: &str, items: &[(&str, &str, &str)]) -> String {
+    let mut s = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>{title}</title><link>https://upstream.example/</link><description>d</description><ttl>60</ttl>"#
+    );
+    for (guid, t, link) in items {
+        // A date of the item's own, so that adding an item leaves the others unchanged.
+        let day = guid.bytes().map(|b| b as usize).sum::<usize>() % 28 + 1;
+        s.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{guid}</guid><title>{t}</title><link>{link}</link><pubDate>Tue, {:02} Sep 2025 10:00:00 +0000</pubDate><description>&lt;p&gt;Body of {t}&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;</description></item>",
+            day
+        ));
+    }
+    s.push_str("</channel></rss>");
+    s
+}
