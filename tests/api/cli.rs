@@ -255,7 +255,7 @@ async fn subscription_commands_end_to_end() {
     up.set_feed(
         "news",
         "application/rss+xml",
-        &crate::upstream::rss_feed("Upstream News", &[("a", "Alpha", "https://u.example/a")]),
+        crate::upstream::rss_feed("Upstream News", &[("a", "Alpha", "https://u.example/a")]),
     );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();

@@ -38,7 +38,7 @@ async fn setup() -> (TestApp, UpstreamServer) {
     up.set_feed(
         "news",
         "application/rss+xml",
-        &rss_feed(
+        rss_feed(
             "Upstream News",
             &[
                 ("n-3", "Third", "https://upstream.example/3"),
@@ -122,7 +122,7 @@ async fn changed_items_update_and_nothing_duplicates_across_polls() {
     up.set_feed(
         "news",
         "application/rss+xml",
-        &rss_feed(
+        rss_feed(
             "Upstream News",
             &[
                 ("n-4", "Fourth", "https://upstream.example/4"),
@@ -158,7 +158,7 @@ async fn changed_items_update_and_nothing_duplicates_across_polls() {
     up.set_feed(
         "news",
         "application/rss+xml",
-        &rss_feed(
+        rss_feed(
             "Upstream News",
             &[("n-1", "First again", "https://upstream.example/1")],
         ),
@@ -179,7 +179,7 @@ async fn a_guid_repeated_on_every_item_still_yields_every_item() {
     up.set_feed(
         "same-guid",
         "application/rss+xml",
-        &rss_feed(
+        rss_feed(
             "Lazy",
             &[
                 ("x", "One", "https://lazy.example/1"),
@@ -193,7 +193,7 @@ async fn a_guid_repeated_on_every_item_still_yields_every_item() {
     up.set_feed(
         "same-guid",
         "application/rss+xml",
-        &rss_feed(
+        rss_feed(
             "Lazy",
             &[
                 ("x", "Zero", "https://lazy.example/0"),
@@ -245,6 +245,17 @@ async fn a_move_found_while_polling_is_stored() {
     let r = poll(&app, id).await;
     assert_eq!(r["poll"]["moved_to"], up.url("/f/news"), "{r}");
     assert_eq!(r["subscription"]["url"], up.url("/f/news"));
+}
+
+async fn set_all_due(app: &TestApp) {
+    let db = format!("sqlite:{}", app.db_path.display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE subscriptions SET next_fetch_at = 0, etag = NULL, body_hash = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 async fn set_url(app: &TestApp, id: i64, url: &str) {
@@ -390,7 +401,7 @@ async fn private_addresses_are_refused_without_the_setting() {
     up.set_feed(
         "news",
         "application/rss+xml",
-        &rss_feed("N", &[("a", "A", "https://u.example/a")]),
+        rss_feed("N", &[("a", "A", "https://u.example/a")]),
     );
     for url in [
         up.url("/f/news"),
@@ -471,13 +482,15 @@ async fn poll_due_polls_every_due_subscription_within_limits() {
         up.set_feed(
             &format!("f{i}"),
             "application/rss+xml",
-            &rss_feed(
+            rss_feed(
                 &format!("Feed {i}"),
                 &[(&format!("g{i}"), "T", &format!("https://u.example/{i}"))],
             ),
         );
-        subscribe(&app, &up.url(&format!("/f/f{i}"))).await;
+        subscribe(&app, &up.url(&format!("/slow/f{i}"))).await;
     }
+    use std::sync::atomic::Ordering::SeqCst;
+    up.state.max_in_flight.store(0, SeqCst);
     let store = syndic::store::open(&format!("sqlite:{}", app.db_path.display()))
         .await
         .unwrap();
@@ -494,6 +507,8 @@ async fn poll_due_polls_every_due_subscription_within_limits() {
         reports.iter().all(|r| r.status == "imported"),
         "{reports:?}"
     );
+    let most = up.state.max_in_flight.load(SeqCst);
+    assert_eq!(most, 1, "one host, one fetch at a time (per-host limit 1)");
     assert!(
         poller.poll_due().await.unwrap().is_empty(),
         "nothing is due right after"
@@ -501,9 +516,82 @@ async fn poll_due_polls_every_due_subscription_within_limits() {
     let next = app
         .db_count("SELECT min(next_fetch_at) FROM subscriptions")
         .await;
+    // With room for three per host, three go at once, never more.
+    set_all_due(&app).await;
+    let config = syndic::config::Config {
+        poll_per_host: 3,
+        poll_concurrency: 8,
+        ..config
+    };
+    let poller = syndic::poll::poller::Poller::new(store.clone(), &config).unwrap();
+    up.state.max_in_flight.store(0, SeqCst);
+    assert_eq!(poller.poll_due().await.unwrap().len(), 6);
+    assert_eq!(up.state.max_in_flight.load(SeqCst), 3);
     let ttl_60m = chrono::Utc::now().timestamp_micros() + 50 * 60 * 1_000_000;
     assert!(
         next > ttl_60m,
         "the upstream's ttl of 60 minutes stretched the 30 minute interval"
     );
+}
+
+/// Feeds of every format and encoding, served over HTTP as an upstream would, come in with
+/// their text decoded right.
+#[tokio::test]
+async fn every_format_and_encoding_is_imported_right() {
+    let (app, up) = setup().await;
+    let dir = crate::helpers::manifest_dir().join("tests/fixtures/upstream");
+    let cases = [
+        (
+            "cp1252-entities.xml",
+            "application/rss+xml",
+            "Crème brûlée\u{a0}: la recette… l’originale",
+        ),
+        ("koi8r.xml", "application/rss+xml", "Привет, мир"),
+        (
+            "latin1-header-beats-prolog.xml",
+            "application/rss+xml; charset=iso-8859-1",
+            "Déjà vu",
+        ),
+        (
+            "rss091-netscape.xml",
+            "application/rss+xml",
+            "Lété à Paris — 30°C",
+        ),
+        ("utf16le-bom-atom.xml", "application/atom+xml", "Grüße"),
+        ("utf16be-nobom-rss.xml", "application/rss+xml", "Señor"),
+        (
+            "feedrs-rss1-rdf-debian.xml",
+            "application/rdf+xml",
+            "Updated Debian 11: 11.6 released",
+        ),
+        (
+            "feedrs-jsonfeed-1.0.json",
+            "application/json",
+            "How Jeff Bezos’s iPhone X Was Hacked",
+        ),
+        ("atom03.xml", "application/atom+xml", ""),
+    ];
+    for (i, (file, ct, title)) in cases.iter().enumerate() {
+        let body = std::fs::read(dir.join(file)).unwrap();
+        up.set_feed(&format!("fixture{i}"), ct, body);
+        let id = sub_id(&subscribe(&app, &up.url(&format!("/f/fixture{i}"))).await);
+        let r = poll(&app, id).await;
+        assert_eq!(r["poll"]["status"], "imported", "{file}: {r}");
+        assert!(r["poll"]["created"].as_u64().unwrap() >= 1, "{file}: {r}");
+        if !title.is_empty() {
+            let titles: Vec<String> = app
+                .all_articles("planet")
+                .await
+                .iter()
+                .filter_map(|a| a["title"].as_str().map(str::to_owned))
+                .collect();
+            assert!(
+                titles.iter().any(|t| t == title),
+                "{file}: {title:?} not in {titles:?}"
+            );
+        }
+    }
+    // Every feed of the channel stays well-formed with all of that in it.
+    crate::helpers::assert_well_formed(&app.feed_text("planet", "rss.xml").await);
+    crate::helpers::assert_well_formed(&app.feed_text("planet", "atom.xml").await);
 }

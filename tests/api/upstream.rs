@@ -25,8 +25,11 @@ pub struct Seen {
 #[derive(Default)]
 pub struct Upstream {
     /// Feed bodies by path; tests change them to simulate new content.
-    pub feeds: Mutex<HashMap<String, (String, String)>>,
+    pub feeds: Mutex<HashMap<String, (String, Vec<u8>)>>,
     pub seen: Mutex<Vec<Seen>>,
+    /// Requests to `/slow/…` in flight now, and the most there ever were at once.
+    pub in_flight: std::sync::atomic::AtomicUsize,
+    pub max_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 pub struct UpstreamServer {
@@ -40,12 +43,11 @@ impl UpstreamServer {
     }
 
     /// Serves `body` at `/f/{name}` with the given content type (ETag = hash of the body).
-    pub fn set_feed(&self, name: &str, content_type: &str, body: &str) {
-        self.state
-            .feeds
-            .lock()
-            .unwrap()
-            .insert(name.to_owned(), (content_type.to_owned(), body.to_owned()));
+    pub fn set_feed(&self, name: &str, content_type: &str, body: impl AsRef<[u8]>) {
+        self.state.feeds.lock().unwrap().insert(
+            name.to_owned(),
+            (content_type.to_owned(), body.as_ref().to_vec()),
+        );
     }
 
     pub fn seen(&self, path: &str) -> Vec<Seen> {
@@ -87,7 +89,7 @@ async fn feed(
     };
     let etag = format!(
         "\"{:x}\"",
-        body.len() * 31 + body.bytes().map(|b| b as usize).sum::<usize>()
+        body.len() * 31 + body.iter().map(|b| *b as usize).sum::<usize>()
     );
     if headers
         .get(header::IF_NONE_MATCH)
@@ -121,6 +123,20 @@ async fn plain(
         Some((ct, body)) => ([(header::CONTENT_TYPE, ct)], body).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// A feed that takes 200 ms to answer, counting how many requests overlap.
+async fn slow_feed(
+    State(st): State<Arc<Upstream>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    let now = st.in_flight.fetch_add(1, SeqCst) + 1;
+    st.max_in_flight.fetch_max(now, SeqCst);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    st.in_flight.fetch_sub(1, SeqCst);
+    feed(State(st), Path(name), headers).await
 }
 
 async fn misbehave(
@@ -230,6 +246,7 @@ pub async fn spawn_upstream() -> UpstreamServer {
     let app = Router::new()
         .route("/f/{name}", axum::routing::get(feed))
         .route("/plain/{name}", axum::routing::get(plain))
+        .route("/slow/{name}", axum::routing::get(slow_feed))
         .route("/x/{what}", axum::routing::get(misbehave))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
