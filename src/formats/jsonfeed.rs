@@ -1,4 +1,4 @@
-//! JSON Feed 1.1 (https://jsonfeed.org/version/1.1), both directions. What JSON Feed has no
+//! JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>), both directions. What JSON Feed has no
 //! field for (the lead image's caption and credit, contributors, an imported item's origin)
 //! travels in the `_syndic` extension object, as the spec's extension rules ask.
 

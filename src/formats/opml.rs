@@ -1,6 +1,6 @@
 //! OPML, the format feed readers exchange subscription lists in, both directions: [`parse`]
 //! reads the feeds of an OPML 1.0 or 2.0 document for import, whatever its encoding and
-//! however deeply its folders nest; [`write`] exports what syndic follows, grouped by the
+//! however deeply its folders nest; [`write()`] exports what syndic follows, grouped by the
 //! channel each subscription feeds, and the feeds syndic publishes itself.
 //! Spec: <http://opml.org/spec2.opml>.
 

@@ -1,0 +1,198 @@
+//! Decoding: the body's bytes to one UTF-8 string, the charset chosen in the order RFC 7303
+//! and browsers use, with the exceptions the bytes themselves prove (see [`decode`]).
+
+use std::borrow::Cow;
+
+use encoding_rs::Encoding;
+
+use crate::formats::ParseError;
+
+/// Decodes the body once, to UTF-8. The charset is chosen by precedence: a byte order mark, then
+/// the `charset` of the HTTP Content-Type, then the XML declaration's `encoding`, then UTF-8.
+/// That is RFC 7303's order: when the header and the prolog disagree (common: servers default
+/// to ISO-8859-1 or UTF-8 whatever the file says), the header wins, as in every browser.
+/// Exceptions, each because the bytes themselves prove the label wrong: UTF-16 without a BOM
+/// is recognised by its zero bytes around `<?`; a UTF-16 label on a body without either is
+/// ignored; and a body with no label anywhere that is not UTF-8 at all (no valid multi-byte
+/// sequence) is read as windows-1252, as legacy feeds without a declaration mostly are.
+/// Invalid bytes become U+FFFD. Labels are WHATWG's, so ISO-8859-1 reads as its superset
+/// windows-1252. The declaration itself is dropped by the pre-pass, so nothing decodes twice.
+pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, ParseError> {
+    // Neither is in the WHATWG set that encoding_rs implements, and feeds are not written in
+    // them in practice: say so rather than read NUL-riddled nonsense.
+    match body {
+        [0, 0, 0xFE, 0xFF, ..]
+        | [0xFF, 0xFE, 0, 0, ..]
+        | [0, 0, 0, b'<', ..]
+        | [b'<', 0, 0, 0, ..] => {
+            return Err(ParseError::Malformed(
+                "the document is in UTF-32, which is not supported".into(),
+            ));
+        }
+        [0x4C, 0x6F, 0xA7, 0x94, ..] => {
+            return Err(ParseError::Malformed(
+                "the document is in EBCDIC, which is not supported".into(),
+            ));
+        }
+        _ => {}
+    }
+    let (encoding, skip) = choose_encoding(body, content_type);
+    let bytes = &body[skip..];
+    let text = match encoding {
+        Some(enc) => enc.decode_without_bom_handling(bytes).0,
+        None => match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                // Mostly UTF-8 with a stray bad byte stays UTF-8; no UTF-8 at all is legacy.
+                let lossy = String::from_utf8_lossy(bytes);
+                if lossy.chars().any(|c| !c.is_ascii() && c != '\u{fffd}') {
+                    lossy
+                } else {
+                    encoding_rs::WINDOWS_1252
+                        .decode_without_bom_handling(bytes)
+                        .0
+                }
+            }
+        },
+    };
+    // A second BOM (a UTF-8 one that was transcoded along) means nothing either.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text.into_owned(),
+    })
+}
+
+/// The encoding to decode with (`None`: UTF-8 by default, nothing said) and the BOM's length.
+fn choose_encoding(body: &[u8], content_type: Option<&str>) -> (Option<&'static Encoding>, usize) {
+    if let Some((enc, len)) = Encoding::for_bom(body) {
+        return (Some(enc), len);
+    }
+    match body {
+        [b'<', 0, b'?', 0, ..] => return (Some(encoding_rs::UTF_16LE), 0),
+        [0, b'<', 0, b'?', ..] => return (Some(encoding_rs::UTF_16BE), 0),
+        _ => {}
+    }
+    let not_utf16 = |enc: &'static Encoding| {
+        if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+            None
+        } else {
+            Some(enc)
+        }
+    };
+    let header = content_type
+        .and_then(charset_param)
+        .and_then(|l| Encoding::for_label(l.as_bytes()))
+        .and_then(not_utf16);
+    if header.is_some() {
+        return (header, 0);
+    }
+    let declared = declared_encoding(body)
+        .and_then(|l| Encoding::for_label(l.as_bytes()))
+        .and_then(not_utf16);
+    (declared, 0)
+}
+
+/// The `charset` parameter of a Content-Type value.
+fn charset_param(ct: &str) -> Option<&str> {
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']).trim())
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// The `encoding` of an XML declaration at the start of an ASCII-compatible body.
+fn declared_encoding(body: &[u8]) -> Option<String> {
+    let head = &body[..body.len().min(512)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let head = &head[start..];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let after = &decl[decl.find("encoding")? + "encoding".len()..];
+    let after = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &after[1..];
+    Some(value[..value.find(quote)?].trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::poll::parse::fixtures::{read, read_ct, s, when};
+
+    #[test]
+    fn windows_1252_with_html_entities() {
+        let f = read("cp1252-entities.xml");
+        assert_eq!(s(&f.title), Some("Café crème & co"));
+        let item = &f.items[0];
+        // &nbsp; &hellip; and the windows-1252 reference &#146; all understood.
+        assert_eq!(
+            s(&item.title),
+            Some("Crème brûlée\u{a0}: la recette… l’originale")
+        );
+        assert_eq!(s(&item.summary), Some("Le résumé élégant"));
+        // Inside CDATA the entity is HTML's business: left as written, and the relative link
+        // resolved against the feed URL.
+        assert_eq!(
+            s(&item.content_html),
+            Some(
+                r#"<p>Sucre&nbsp;&amp; crème, voir <a href="https://feeds.example/recettes/1">la fiche</a></p>"#
+            )
+        );
+        assert_eq!(
+            when(&item.date_published).as_deref(),
+            Some("2025-09-16T18:30:00+02:00")
+        );
+    }
+
+    #[test]
+    fn koi8_r_from_the_declaration() {
+        let f = read("koi8r.xml");
+        assert_eq!(s(&f.title), Some("Новости"));
+        assert_eq!(s(&f.items[0].title), Some("Привет, мир"));
+        assert_eq!(
+            when(&f.items[0].date_published).as_deref(),
+            Some("2025-03-03T09:05:00+03:00")
+        );
+    }
+
+    #[test]
+    fn utf16_with_and_without_bom() {
+        let f = read("utf16le-bom-atom.xml");
+        assert_eq!(s(&f.title), Some("Über Ärger – 日本"));
+        assert_eq!(s(&f.items[0].title), Some("Grüße"));
+        assert_eq!(s(&f.items[0].summary), Some("Schön"));
+        let f = read("utf16be-nobom-rss.xml");
+        assert_eq!(s(&f.title), Some("Mañana"));
+        assert_eq!(s(&f.items[0].title), Some("Señor"));
+    }
+
+    #[test]
+    fn http_charset_beats_the_prolog() {
+        let f = read_ct(
+            "latin1-header-beats-prolog.xml",
+            Some("application/rss+xml; charset=ISO-8859-1"),
+        );
+        assert_eq!(s(&f.title), Some("Français"));
+        assert_eq!(s(&f.items[0].title), Some("Déjà vu"));
+        // Without the header the prolog's UTF-8 is believed, and bad bytes are replaced.
+        let f = read("latin1-header-beats-prolog.xml");
+        assert_eq!(s(&f.title), Some("Fran\u{fffd}ais"));
+    }
+
+    #[test]
+    fn euc_kr_and_netscape_entities() {
+        let f = read("feedparser-euc-kr.xml");
+        assert_eq!(s(&f.items[0].content_html), Some(r#"<img alt="년" />"#));
+        let f = read("rss091-netscape.xml");
+        assert_eq!(s(&f.items[0].title), Some("Lété à Paris — 30°C"));
+        assert_eq!(
+            s(&f.items[0].content_html),
+            Some("Il fait très chaud\u{a0}!")
+        );
+    }
+}
