@@ -73,23 +73,15 @@ pub fn thumbnail(url: &str) -> El {
     El::new("media:thumbnail").attr("url", url)
 }
 
-/// A guess of an image's MIME type from its file name, for links that want one.
+/// A guess of a file's MIME type from the path of its URL (mime_guess's table), if any.
+pub fn guess_mime(url: &str) -> Option<&'static str> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    mime_guess::from_path(path).first_raw()
+}
+
+/// The MIME type of an image, guessed from its URL, for links that want one.
 pub fn image_mime(url: &str) -> Option<&'static str> {
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    let ext = path.rsplit('.').next()?;
-    Some(match ext {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "svg" => "image/svg+xml",
-        _ => return None,
-    })
+    guess_mime(url).filter(|m| m.starts_with("image/"))
 }
 
 /// What the `media:` elements of one item say, once read back.

@@ -4,7 +4,7 @@
 
 pub mod atom;
 pub mod jsonfeed;
-mod media;
+pub mod media;
 pub mod opml;
 pub mod rss;
 

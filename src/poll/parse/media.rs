@@ -10,30 +10,9 @@ use crate::model::{Attachment, Image};
 /// A MIME type for an attachment that came without one, from its file name (the ingest
 /// pipeline wants one on every attachment).
 pub(super) fn guess_mime(url: &str) -> String {
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
-    match ext {
-        "mp3" => "audio/mpeg",
-        "m4a" | "aac" => "audio/mp4",
-        "ogg" | "oga" | "opus" => "audio/ogg",
-        "wav" => "audio/wav",
-        "mp4" | "m4v" => "video/mp4",
-        "webm" => "video/webm",
-        "mov" => "video/quicktime",
-        "pdf" => "application/pdf",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "svg" => "image/svg+xml",
-        _ => "application/octet-stream",
-    }
-    .to_owned()
+    crate::formats::media::guess_mime(url)
+        .unwrap_or("application/octet-stream")
+        .to_owned()
 }
 
 pub(super) fn is_image(mime: Option<&str>, medium: Option<&str>, url: &str) -> bool {
