@@ -8,13 +8,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::formats::{self, FeedDoc, FeedFormat, InputKind};
+use crate::formats::{self, FeedFormat, InputKind};
 use crate::http::{self, AppState};
 use crate::ingest::{self, Report};
-use crate::model::{NewChannel, Slug, Subscription};
+use crate::model::{NewChannel, Page, Slug, Subscription};
 use crate::poll::poller::Poller;
 use crate::poll::{schedule, subscribe};
-use crate::render::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::render::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::store::{self, DynStore, Tombstones};
 use crate::token;
 
@@ -290,12 +290,13 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
                 bail!("--limit must be between 1 and {MAX_LIMIT}");
             }
             let channel = find_channel(store, &slug).await?;
-            let articles = store.articles(&channel, limit, None).await?;
-            let doc = FeedDoc {
-                channel: &channel,
-                articles: &articles,
-                base_url: &config.base_url,
+            let page = Page {
+                limit,
+                before: None,
+                tag: None,
             };
+            let loaded = render::load_page(store, &channel, &page).await?;
+            let doc = loaded.doc(&channel, &page, &config.base_url);
             out.write_all(&formats::render(format, &doc))?;
         }
     }

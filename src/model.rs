@@ -274,10 +274,19 @@ pub struct KeyedArticle {
 
 /// A position in a channel's newest-first order: the sort time (microseconds since the epoch)
 /// and the row id as tie-breaker, so that pages never skip nor repeat an article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub sort_at: i64,
     pub row: i64,
+}
+
+/// Which of a channel's articles a feed page shows: newest first, at most `limit`, older than
+/// `before` when given, with the tag `tag` when given.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Page {
+    pub limit: u32,
+    pub before: Option<Cursor>,
+    pub tag: Option<String>,
 }
 
 impl Cursor {

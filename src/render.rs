@@ -11,7 +11,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::formats::{self, FeedDoc, FeedFormat};
-use crate::model::Channel;
+use crate::model::{Channel, Cursor, Page, StoredArticle};
 use crate::store::{DynStore, StoreError};
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -79,7 +79,8 @@ fn brotli(data: &[u8]) -> Bytes {
     out.into()
 }
 
-type Key = (i64, FeedFormat, u32);
+/// A render's key: channel, format, and the page (limit, cursor, tag).
+type Key = (i64, FeedFormat, Page);
 
 #[derive(Default)]
 pub struct FeedCache {
@@ -95,24 +96,20 @@ impl FeedCache {
         store: &DynStore,
         channel: &Channel,
         format: FeedFormat,
-        limit: u32,
+        page: &Page,
         base_url: &str,
     ) -> Result<Arc<Rendered>, StoreError> {
-        let key = (channel.id, format, limit);
+        let key = (channel.id, format, page.clone());
         let cached = self.entries.lock().expect("lock").get(&key).cloned();
         if let Some((hit, _)) = cached.filter(|(hit, _)| hit.version == channel.version) {
             return Ok(hit);
         }
-        let articles = store.articles(channel, limit, None).await?;
+        let paged = load_page(store, channel, page).await?;
         let channel = channel.clone();
         let base_url = base_url.to_owned();
+        let page = page.clone();
         let rendered = tokio::task::spawn_blocking(move || {
-            let doc = FeedDoc {
-                channel: &channel,
-                articles: &articles,
-                base_url: &base_url,
-            };
-            let body = formats::render(format, &doc);
+            let body = formats::render(format, &paged.doc(&channel, &page, &base_url));
             let digest = Sha256::digest(&body);
             Rendered {
                 version: channel.version,
@@ -140,7 +137,7 @@ impl FeedCache {
         let mine: Vec<(Key, u64)> = entries
             .iter()
             .filter(|(k, _)| k.0 == key.0 && **k != key)
-            .map(|(k, (_, s))| (*k, *s))
+            .map(|(k, (_, s))| (k.clone(), *s))
             .collect();
         if let Some((oldest, _)) = mine
             .iter()
@@ -160,4 +157,64 @@ impl FeedCache {
             .expect("lock")
             .retain(|k, _| k.0 != channel_id);
     }
+}
+
+/// One page of a channel's articles, with where its neighbours start.
+pub struct LoadedPage {
+    pub articles: Vec<StoredArticle>,
+    pub next: Option<Cursor>,
+    pub previous: Option<Option<Cursor>>,
+}
+
+impl LoadedPage {
+    pub fn doc<'a>(
+        &'a self,
+        channel: &'a Channel,
+        page: &'a Page,
+        base_url: &'a str,
+    ) -> FeedDoc<'a> {
+        FeedDoc {
+            channel,
+            articles: &self.articles,
+            base_url,
+            page,
+            next: self.next,
+            previous: self.previous,
+        }
+    }
+}
+
+/// Reads one page and works out its neighbours. Pages are keyset ranges, so a page's URL
+/// always shows the same articles: `next` starts after this page's last article, and
+/// `previous` is the page whose `next` is this one.
+pub async fn load_page(
+    store: &DynStore,
+    channel: &Channel,
+    page: &Page,
+) -> Result<LoadedPage, StoreError> {
+    let one_more = Page {
+        limit: page.limit + 1,
+        ..page.clone()
+    };
+    let mut articles = store.page(channel, &one_more).await?;
+    let next = if articles.len() > page.limit as usize {
+        articles.truncate(page.limit as usize);
+        articles.last().map(|a| a.cursor)
+    } else {
+        None
+    };
+    let previous = match page.before {
+        None => None,
+        Some(from) => {
+            let newer = store
+                .newer(channel, from, page.limit + 1, page.tag.as_deref())
+                .await?;
+            Some(newer.get(page.limit as usize).copied())
+        }
+    };
+    Ok(LoadedPage {
+        articles,
+        next,
+        previous,
+    })
 }

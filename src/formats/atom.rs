@@ -192,7 +192,8 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
     };
     let feed = Feed {
         title: Text::plain(c.title.clone()),
-        id: self_url.clone(),
+        // Every page of a paged feed is the same feed: one id for all (RFC 5005).
+        id: doc.first_url(FeedFormat::Atom),
         updated: c.updated_at.trunc_subsecs(0).fixed_offset(),
         authors,
         generator: Some(Generator {
@@ -200,10 +201,17 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
             uri: None,
             version: Some(VERSION.into()),
         }),
-        links: vec![
+        links: [
             link("self", &self_url, Some("application/atom+xml")),
             link("alternate", &doc.site_url(), Some("text/html")),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            doc.paging(FeedFormat::Atom)
+                .iter()
+                .map(|(rel, href)| link(rel, href, Some("application/atom+xml"))),
+        )
+        .collect(),
         subtitle: (!c.description.is_empty()).then(|| Text::plain(c.description.clone())),
         entries,
         namespaces: BTreeMap::from([("media".to_owned(), NS_MEDIA.to_owned())]),

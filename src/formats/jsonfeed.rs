@@ -201,6 +201,8 @@ struct OutFeed<'a> {
     description: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     items: Vec<OutItem<'a>>,
 }
 
@@ -277,9 +279,15 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         version: VERSION,
         title: &doc.channel.title,
         home_page_url: doc.channel.link.as_deref(),
-        feed_url: doc.self_url(FeedFormat::Json),
+        // The feed's identity: the first page's URL, whichever page this is.
+        feed_url: doc.first_url(FeedFormat::Json),
         description: &doc.channel.description,
         language: doc.channel.language.as_deref(),
+        next_url: doc
+            .paging(FeedFormat::Json)
+            .into_iter()
+            .find(|(rel, _)| *rel == "next")
+            .map(|(_, url)| url),
         items: doc
             .articles
             .iter()

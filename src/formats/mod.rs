@@ -11,7 +11,7 @@ pub mod rss;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 
 use crate::ingest::{Draft, ItemError};
-use crate::model::{Channel, StoredArticle};
+use crate::model::{Channel, Cursor, Page, StoredArticle};
 
 /// The three feeds every channel is published as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -45,22 +45,74 @@ impl FeedFormat {
     }
 }
 
-/// What a feed is rendered from: the channel, its newest articles, and the public base URL
-/// that self links are built from.
+/// What a feed is rendered from: the channel, one page of its articles, the public base URL
+/// that links are built from, and where the neighbouring pages are (RFC 5005 paging).
 pub struct FeedDoc<'a> {
     pub channel: &'a Channel,
     pub articles: &'a [StoredArticle],
     pub base_url: &'a str,
+    pub page: &'a Page,
+    /// The next (older) page starts after this position, when there is one.
+    pub next: Option<Cursor>,
+    /// The previous (newer) page: `Some(None)` is the first page; `None` means this is it.
+    pub previous: Option<Option<Cursor>>,
 }
 
+/// The path of the stylesheet that makes RSS and Atom readable in a browser.
+pub const STYLESHEET_PATH: &str = "/feeds/style.xsl";
+
 impl FeedDoc<'_> {
-    pub fn self_url(&self, format: FeedFormat) -> String {
+    /// A page's URL in one format; the query names the tag, a non-default limit and the
+    /// cursor, always in that order, so that each page has exactly one URL.
+    fn page_url(&self, format: FeedFormat, before: Option<Cursor>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(tag) = &self.page.tag {
+            query.append_pair("tag", tag);
+        }
+        if self.page.limit != crate::render::DEFAULT_LIMIT {
+            query.append_pair("limit", &self.page.limit.to_string());
+        }
+        if let Some(c) = before {
+            query.append_pair("before", &c.encode());
+        }
+        let query = query.finish();
         format!(
-            "{}/feeds/{}/{}",
+            "{}/feeds/{}/{}{}{}",
             self.base_url,
             self.channel.slug,
-            format.file_name()
+            format.file_name(),
+            if query.is_empty() { "" } else { "?" },
+            query
         )
+    }
+
+    /// This document's own URL (a self link must be the URL the reader fetched).
+    pub fn self_url(&self, format: FeedFormat) -> String {
+        self.page_url(format, self.page.before)
+    }
+
+    /// The first page's URL: what every page of one feed has in common (the Atom feed id).
+    pub fn first_url(&self, format: FeedFormat) -> String {
+        self.page_url(format, None)
+    }
+
+    /// Paging links (RFC 5005) as (rel, URL): first, previous and next where they exist.
+    pub fn paging(&self, format: FeedFormat) -> Vec<(&'static str, String)> {
+        let mut links = Vec::new();
+        if self.previous.is_some() || self.next.is_some() {
+            links.push(("first", self.page_url(format, None)));
+        }
+        if let Some(prev) = self.previous {
+            links.push(("previous", self.page_url(format, prev)));
+        }
+        if let Some(next) = self.next {
+            links.push(("next", self.page_url(format, Some(next))));
+        }
+        links
+    }
+
+    pub fn stylesheet_url(&self) -> String {
+        format!("{}{STYLESHEET_PATH}", self.base_url)
     }
 
     /// The site a feed belongs to: the channel's link, else its page on this server.
@@ -74,10 +126,27 @@ impl FeedDoc<'_> {
 
 pub fn render(format: FeedFormat, doc: &FeedDoc<'_>) -> Vec<u8> {
     match format {
-        FeedFormat::Rss => rss::render(doc),
-        FeedFormat::Atom => atom::render(doc),
+        FeedFormat::Rss => with_stylesheet(rss::render(doc), doc),
+        FeedFormat::Atom => with_stylesheet(atom::render(doc), doc),
         FeedFormat::Json => jsonfeed::render(doc),
     }
+}
+
+/// Adds the `xml-stylesheet` processing instruction right after the XML declaration, so a
+/// browser shows a readable page; feed readers ignore it.
+fn with_stylesheet(xml: Vec<u8>, doc: &FeedDoc<'_>) -> Vec<u8> {
+    let Some(end) = xml.windows(2).position(|w| w == b"?>").map(|p| p + 2) else {
+        return xml;
+    };
+    let pi = format!(
+        "\n<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
+        html_escape::encode_double_quoted_attribute(&doc.stylesheet_url())
+    );
+    let mut out = Vec::with_capacity(xml.len() + pi.len());
+    out.extend_from_slice(&xml[..end]);
+    out.extend_from_slice(pi.as_bytes());
+    out.extend_from_slice(&xml[end..]);
+    out
 }
 
 /// The formats syndic reads.

@@ -115,12 +115,23 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         generator: Some(format!("{GENERATOR} {VERSION}")),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: doc.self_url(FeedFormat::Rss),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
-            }],
+            })
+            .chain(
+                doc.paging(FeedFormat::Rss)
+                    .into_iter()
+                    .map(|(rel, href)| Link {
+                        href,
+                        rel: rel.into(),
+                        mime_type: Some("application/rss+xml".into()),
+                        ..Default::default()
+                    }),
+            )
+            .collect(),
         }),
         items: doc
             .articles

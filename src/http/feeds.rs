@@ -12,11 +12,16 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::formats::FeedFormat;
+use crate::model::{Cursor, Page};
 use crate::render::{DEFAULT_LIMIT, Encoding, MAX_LIMIT, Rendered};
 
 #[derive(Deserialize)]
 pub struct FeedQuery {
     limit: Option<u32>,
+    /// Only the articles with this tag.
+    tag: Option<String>,
+    /// An older page (RFC 5005 paging): the cursor a `next` link carries.
+    before: Option<String>,
 }
 
 /// The coding to answer in: the client's highest `q` among br and gzip (`*` standing for
@@ -85,6 +90,18 @@ pub async fn feed(
             "limit must be between 1 and {MAX_LIMIT}"
         )));
     }
+    let before = match q.before.as_deref() {
+        Some(c) => Some(
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::BadRequest(format!("before: {c:?} is not a cursor")))?,
+        ),
+        None => None,
+    };
+    let page = Page {
+        limit,
+        before,
+        tag: q.tag.filter(|t| !t.trim().is_empty()),
+    };
     let channel = state.channel(&slug).await?;
     let rendered = state
         .feeds
@@ -92,7 +109,7 @@ pub async fn feed(
             &state.store,
             &channel,
             format,
-            limit,
+            &page,
             &state.config.base_url,
         )
         .await?;

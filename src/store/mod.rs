@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, KeyedArticle, NewChannel, NewSubscription, Slug,
+    Article, Channel, ChannelPatch, Cursor, KeyedArticle, NewChannel, NewSubscription, Page, Slug,
     StoredArticle, Subscription,
 };
 
@@ -74,6 +74,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         before: Option<Cursor>,
     ) -> Result<Vec<StoredArticle>>;
+    /// One page of a channel's articles (see [`Page`]).
+    async fn page(&self, channel: &Channel, page: &Page) -> Result<Vec<StoredArticle>>;
+    /// The positions of up to `limit` articles from `from` (included) towards the newest,
+    /// oldest first, within `tag` when given: what a "previous page" link needs.
+    async fn newer(
+        &self,
+        channel: &Channel,
+        from: Cursor,
+        limit: u32,
+        tag: Option<&str>,
+    ) -> Result<Vec<Cursor>>;
     /// Deletes an article and leaves a tombstone; false when there was no such article.
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool>;
 

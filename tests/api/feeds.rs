@@ -43,7 +43,12 @@ async fn feeds_have_their_content_types_and_validators() {
         let body = r.text().await.unwrap();
         if file.ends_with(".xml") {
             assert!(body.starts_with(r#"<?xml version="1.0" encoding="utf-8"?>"#));
-            assert_eq!(body.matches("<?xml").count(), 1);
+            assert_eq!(body.matches("<?xml ").count(), 1, "one XML declaration");
+            let pi = format!(
+                "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
+                app.url("/feeds/style.xsl")
+            );
+            assert!(body.contains(&pi), "browsers get a stylesheet: {body}");
             assert_well_formed(&body);
         } else {
             serde_json::from_str::<Value>(&body).unwrap();
@@ -330,4 +335,177 @@ async fn sparse_articles_still_make_valid_items() {
         json["items"][1]["content_text"], "",
         "JSON Feed items always carry content"
     );
+}
+
+/// RFC 5005 paging: every page links the next (older) and previous (newer) ones, walking
+/// the links visits every article once, and a page's URL always shows the same articles.
+#[tokio::test]
+async fn paged_feeds_walk_the_whole_history() {
+    let app = app_with_items(7).await;
+    let links = |xml: &str| -> Vec<(String, String)> {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == "link" && n.attribute("rel").is_some())
+            .filter(|n| {
+                n.parent()
+                    .is_some_and(|p| matches!(p.tag_name().name(), "channel" | "feed"))
+            })
+            .map(|n| {
+                (
+                    n.attribute("rel").unwrap().to_owned(),
+                    n.attribute("href").unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let rel =
+        |ls: &[(String, String)], r: &str| ls.iter().find(|(k, _)| k == r).map(|(_, v)| v.clone());
+    let mut archived = Vec::new();
+    for (file, tag) in [("rss.xml", "item"), ("atom.xml", "entry")] {
+        let mut url = app.url(&format!("/feeds/news/{file}?limit=3"));
+        let mut seen = Vec::new();
+        let mut pages = Vec::new();
+        for _ in 0..10 {
+            let xml = app
+                .client
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let ls = links(&xml);
+            assert_eq!(
+                rel(&ls, "self").as_deref(),
+                Some(url.as_str()),
+                "self is the URL fetched"
+            );
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            for item in doc.descendants().filter(|n| n.tag_name().name() == tag) {
+                let title = item
+                    .children()
+                    .find(|c| c.tag_name().name() == "title")
+                    .unwrap();
+                seen.push(title.text().unwrap().to_owned());
+            }
+            pages.push((url.clone(), ls.clone()));
+            match rel(&ls, "next") {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        let want: Vec<String> = (1..=7).rev().map(|n| format!("Article {n}")).collect();
+        assert_eq!(seen, want, "{file}: every article once, newest first");
+        assert_eq!(pages.len(), 3);
+        // Each page's previous link leads to the page whose next link led here.
+        for w in pages.windows(2) {
+            assert_eq!(
+                rel(&w[1].1, "previous").as_deref(),
+                Some(w[0].0.as_str()),
+                "{file}"
+            );
+            assert_eq!(rel(&w[1].1, "first").as_deref(), Some(pages[0].0.as_str()));
+        }
+        assert!(rel(&pages[0].1, "previous").is_none());
+        archived.push(pages[1].0.clone());
+    }
+    // New articles do not move an archived page.
+    for url in &archived {
+        let before = app
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        app.ingest("news", &item(20)).await;
+        let after = app
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let titles = |x: &str| x.matches("<title>Article").count();
+        assert_eq!(titles(&before), titles(&after));
+        assert!(!after.contains("Article 20"));
+    }
+    let json: Value = app
+        .client
+        .get(app.url("/feeds/news/feed.json?limit=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next = json["next_url"].as_str().unwrap();
+    assert!(
+        next.starts_with(&app.url("/feeds/news/feed.json?limit=2&before=")),
+        "{next}"
+    );
+    let r = app
+        .client
+        .get(app.url("/feeds/news/rss.xml?before=nonsense"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+#[tokio::test]
+async fn per_tag_feeds_hold_only_that_tag() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let items: Vec<Value> = (1..=6)
+        .map(|n| {
+            let mut v = item(n);
+            v["tags"] = if n % 2 == 0 {
+                json!(["Économie", "all"])
+            } else {
+                json!(["all"])
+            };
+            v
+        })
+        .collect();
+    app.ingest("news", &Value::Array(items)).await;
+    for file in ["rss.xml", "atom.xml", "feed.json"] {
+        let url = app.url(&format!("/feeds/news/{file}?tag=%C3%89conomie"));
+        let body = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for n in 1..=6 {
+            let present = body.contains(&format!("Article {n}<"))
+                || body.contains(&format!("\"Article {n}\""));
+            assert_eq!(present, n % 2 == 0, "{file}: Article {n}");
+        }
+        let self_link = if file == "feed.json" {
+            format!("\"feed_url\":\"{url}\"")
+        } else {
+            format!("href=\"{url}\" rel=\"self\"")
+        };
+        assert!(
+            body.contains(&self_link),
+            "{file}: self link keeps the tag: {body}"
+        );
+    }
+    let none = app
+        .client
+        .get(app.url("/feeds/news/feed.json?tag=nothing"))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = none.json().await.unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 0);
 }

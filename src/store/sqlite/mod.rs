@@ -15,8 +15,8 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Outcome, Result, Store, StoreError, Tombstones, now_micros};
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, Image, KeyedArticle, NewChannel, NewSubscription, Slug,
-    Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, Image, KeyedArticle, NewChannel, NewSubscription, Page,
+    Slug, Source, StoredArticle, Subscription,
 };
 
 mod subs;
@@ -391,23 +391,63 @@ impl Store for SqliteStore {
         limit: u32,
         before: Option<Cursor>,
     ) -> Result<Vec<StoredArticle>> {
-        let before = before.unwrap_or(Cursor {
+        let page = Page {
+            limit,
+            before,
+            tag: None,
+        };
+        self.page(channel, &page).await
+    }
+
+    async fn page(&self, channel: &Channel, page: &Page) -> Result<Vec<StoredArticle>> {
+        let before = page.before.unwrap_or(Cursor {
             sort_at: i64::MAX,
             row: i64::MAX,
         });
         let rows = sqlx::query(
             "SELECT * FROM articles
              WHERE channel_id = ? AND (sort_at < ? OR (sort_at = ? AND id < ?))
+               AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(articles.tags) t WHERE t.value = ?))
              ORDER BY sort_at DESC, id DESC LIMIT ?",
         )
         .bind(channel.id)
         .bind(before.sort_at)
         .bind(before.sort_at)
         .bind(before.row)
-        .bind(limit)
+        .bind(&page.tag)
+        .bind(&page.tag)
+        .bind(page.limit)
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(article_from_row).collect()
+    }
+
+    async fn newer(
+        &self,
+        channel: &Channel,
+        from: Cursor,
+        limit: u32,
+        tag: Option<&str>,
+    ) -> Result<Vec<Cursor>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT sort_at, id FROM articles
+             WHERE channel_id = ? AND (sort_at > ? OR (sort_at = ? AND id >= ?))
+               AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(articles.tags) t WHERE t.value = ?))
+             ORDER BY sort_at ASC, id ASC LIMIT ?",
+        )
+        .bind(channel.id)
+        .bind(from.sort_at)
+        .bind(from.sort_at)
+        .bind(from.row)
+        .bind(tag)
+        .bind(tag)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(sort_at, row)| Cursor { sort_at, row })
+            .collect())
     }
 
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool> {
