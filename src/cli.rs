@@ -85,6 +85,11 @@ pub enum Command {
     },
     /// Write every subscription and every published channel as OPML 2.0 to standard output.
     ExportOpml,
+    /// Write a consistent copy of the database to FILE while the service runs (VACUUM INTO).
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
+    },
     /// Write a channel's feed to standard output.
     Render {
         /// The channel's slug.
@@ -127,6 +132,13 @@ pub enum TokenCommand {
         /// A label to recognise the token by.
         #[arg(long, default_value = "")]
         name: String,
+    },
+    /// List tokens: id, name, created, revoked (never the tokens themselves).
+    List,
+    /// Revoke a token: requests bearing it are refused from now on.
+    Revoke {
+        /// The token's id, as `syndic token list` shows it.
+        id: i64,
     },
 }
 
@@ -183,6 +195,42 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
             let (token, hash) = token::generate();
             store.create_token(&name, &hash).await?;
             writeln!(out, "{token}")?;
+        }
+        Command::Token(TokenCommand::List) => {
+            for t in store.tokens().await? {
+                let revoked = t
+                    .revoked_at
+                    .map(|r| format!("revoked {}", r.format("%Y-%m-%d %H:%M:%S")))
+                    .unwrap_or_else(|| "active".into());
+                writeln!(
+                    out,
+                    "{}\t{}\tcreated {}\t{revoked}",
+                    t.id,
+                    if t.name.is_empty() { "-" } else { &t.name },
+                    t.created_at.format("%Y-%m-%d %H:%M:%S")
+                )?;
+            }
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            if !store.revoke_token(id).await? {
+                bail!("no active token #{id}");
+            }
+            writeln!(out, "revoked token #{id}")?;
+        }
+        Command::Backup { file } => {
+            if file.exists() {
+                bail!("{} exists already; choose a new file", file.display());
+            }
+            store
+                .backup(&file)
+                .await
+                .with_context(|| format!("cannot write the backup to {}", file.display()))?;
+            writeln!(
+                out,
+                "backed up {} to {}",
+                config.database_url,
+                file.display()
+            )?;
         }
         Command::Ingest { slug, files } => {
             let report = ingest_files(store, &slug, &files).await?;

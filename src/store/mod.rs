@@ -89,6 +89,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool>;
 
     async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64>;
+    async fn tokens(&self) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token; false when there is no such unrevoked token.
+    async fn revoke_token(&self, id: i64) -> Result<bool>;
+    /// Writes a consistent copy of the whole database to `path` while it is in use.
+    async fn backup(&self, path: &std::path::Path) -> Result<()>;
     /// True when an unrevoked token has this hash.
     async fn token_valid(&self, token_hash: &str) -> Result<bool>;
 
@@ -124,6 +129,15 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// An API token as listed (never the token itself: only its hash is stored).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// Opens the store the URL names, creating and migrating it as needed.
 pub async fn open(database_url: &str) -> Result<DynStore> {

@@ -372,3 +372,92 @@ async fn subscription_commands_end_to_end() {
         "imported articles stay after unsubscribing"
     );
 }
+
+/// Token management and backups run against the database of a live server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_backup_work_while_the_server_runs() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_channel("news", serde_json::json!({})).await;
+    app.ingest("news", &seed_item()).await;
+    let db = format!("sqlite:{}", app.db_path.display());
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>| {
+        let (db, d) = (db.clone(), dir.path().to_owned());
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(&args)
+                .current_dir(&d)
+                .env("DATABASE_URL", &db)
+                .env("SYNDIC_LOG_FORMAT", "json")
+                .output()
+                .expect("run syndic")
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+
+    let list = ok(&run(s(&["token", "list"])).await.unwrap());
+    assert!(
+        list.starts_with("1\ttests\tcreated ") && list.contains("active"),
+        "{list}"
+    );
+    assert!(!list.contains(&app.token), "tokens are never shown again");
+
+    let backup = dir.path().join("copy.db");
+    let out = ok(&run(s(&["backup", backup.to_str().unwrap()])).await.unwrap());
+    assert!(out.contains("backed up"), "{out}");
+    fails(
+        &run(s(&["backup", backup.to_str().unwrap()])).await.unwrap(),
+        "exists already",
+    );
+    let copy = format!("sqlite:{}", backup.display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&copy)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM articles")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+
+    let r = app
+        .api(reqwest::Method::GET, "/channels")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    ok(&run(s(&["token", "revoke", "1"])).await.unwrap());
+    fails(
+        &run(s(&["token", "revoke", "1"])).await.unwrap(),
+        "no active token #1",
+    );
+    let r = app
+        .api(reqwest::Method::GET, "/channels")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "a revoked token is refused"
+    );
+    let list = ok(&run(s(&["token", "list"])).await.unwrap());
+    assert!(list.contains("revoked "), "{list}");
+
+    // Logs as JSON lines when asked.
+    let out = run(s(&["migrate"])).await.unwrap();
+    let bad = Command::new(BIN)
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &db)
+        .env("SYNDIC_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SYNDIC_LOG_FORMAT"));
+    assert!(out.status.success());
+}

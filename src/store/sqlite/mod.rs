@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Outcome, Result, Store, StoreError, Tombstones, now_micros};
+use super::{Outcome, Result, Store, StoreError, TokenInfo, Tombstones, now_micros};
 use crate::model::{
     Article, Channel, ChannelPatch, Cursor, Image, KeyedArticle, NewChannel, NewSubscription, Page,
     Slug, Source, StoredArticle, Subscription,
@@ -482,6 +482,42 @@ impl Store for SqliteStore {
                 .execute(&self.writer)
                 .await?;
         Ok(res.last_insert_rowid())
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        let rows: Vec<(i64, String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY id")
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created, revoked)| TokenInfo {
+                id,
+                name,
+                created_at: micros_to_utc(created),
+                revoked_at: revoked.map(micros_to_utc),
+            })
+            .collect())
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<bool> {
+        let res =
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now_micros())
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        // VACUUM INTO reads one snapshot, so the copy is consistent while writes go on; it
+        // runs on a reader, so it does not hold up the writer.
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.reader)
+            .await?;
+        Ok(())
     }
 
     async fn token_valid(&self, token_hash: &str) -> Result<bool> {
