@@ -17,6 +17,7 @@ use crate::poll::{schedule, subscribe};
 use crate::render::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::store::{self, DynStore, Tombstones};
 use crate::token;
+use crate::websub::{self, Hub};
 
 /// syndic: publish articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 ///
@@ -456,13 +457,16 @@ async fn serve(store: DynStore, config: Config) -> Result<()> {
     let poller = Poller::new(store.clone(), &config)?;
     // One signal stops both: HTTP finishes its requests in flight, the poller its round.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let polling = tokio::spawn(poller.clone().run(stopped));
+    let polling = tokio::spawn(poller.clone().run(stopped.clone()));
+    let hub = Hub::new(store.clone(), &config)?;
+    let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped));
     let signal = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    http::serve(listener, AppState::new(store, config, poller), signal).await?;
+    http::serve(listener, AppState::new(store, config, poller, hub), signal).await?;
     let _ = polling.await;
+    let _ = delivering.await;
     tracing::info!("stopped");
     Ok(())
 }

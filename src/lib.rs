@@ -13,3 +13,4 @@ pub mod poll;
 pub mod render;
 pub mod store;
 pub mod token;
+pub mod websub;

@@ -245,6 +245,23 @@ pub struct Subscription {
     pub last_error: Option<String>,
     pub items_imported: i64,
     pub created_at: DateTime<Utc>,
+    /// The WebSub hub the upstream advertises, when syndic subscribed through it.
+    pub websub_hub: Option<String>,
+    #[serde(skip)]
+    pub websub_topic: Option<String>,
+    #[serde(skip)]
+    pub websub_secret: Option<String>,
+    #[serde(skip)]
+    pub websub_requested_at: Option<DateTime<Utc>>,
+    /// When the hub's lease ends (pushes arrive until then); none before it is verified.
+    pub websub_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Subscription {
+    /// True while a verified WebSub lease is running.
+    pub fn pushed(&self, now: DateTime<Utc>) -> bool {
+        self.websub_expires_at.is_some_and(|t| t > now)
+    }
 }
 
 fn secs<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -262,6 +279,25 @@ pub struct NewSubscription {
     pub title: Option<String>,
     pub site_url: Option<String>,
     pub interval: std::time::Duration,
+}
+
+/// A WebSub subscriber to one of syndic's feeds (syndic is the hub).
+#[derive(Debug, Clone, Serialize)]
+pub struct HubSubscription {
+    pub id: i64,
+    #[serde(skip)]
+    pub channel_id: i64,
+    pub topic: String,
+    pub format: String,
+    pub callback: String,
+    #[serde(skip)]
+    pub secret: Option<String>,
+    pub lease_seconds: i64,
+    pub expires_at: DateTime<Utc>,
+    pub delivered_version: i64,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
 }
 
 /// An imported article with the keys that identify its upstream item across polls, most

@@ -121,17 +121,23 @@ fn entry(s: &StoredArticle) -> Entry {
             lang: lang.map(str::to_owned),
             ..Default::default()
         }),
+        // Plain text goes out as escaped HTML: RFC 4287 allows both, and readers such as
+        // newsboat render every content as HTML, losing `<…>` and `&` from type="text".
         (None, Some(txt)) => Some(Content {
-            value: Some(txt.clone()),
-            content_type: Some("text".into()),
+            value: Some(html_escape::encode_text(txt).into_owned()),
+            content_type: Some("html".into()),
             lang: lang.map(str::to_owned),
             ..Default::default()
         }),
         // RFC 4287: an entry with no content needs an alternate link; without a URL either,
         // its summary or title stands in as text content.
         (None, None) if a.url.is_none() => Some(Content {
-            value: a.summary.clone().or_else(|| a.title.clone()),
-            content_type: Some("text".into()),
+            value: a
+                .summary
+                .as_deref()
+                .or(a.title.as_deref())
+                .map(|t| html_escape::encode_text(t).into_owned()),
+            content_type: Some("html".into()),
             lang: lang.map(str::to_owned),
             ..Default::default()
         }),
@@ -206,11 +212,10 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
             link("alternate", &doc.site_url(), Some("text/html")),
         ]
         .into_iter()
-        .chain(
-            doc.paging(FeedFormat::Atom)
-                .iter()
-                .map(|(rel, href)| link(rel, href, Some("application/atom+xml"))),
-        )
+        .chain(doc.paging(FeedFormat::Atom).iter().map(|(rel, href)| {
+            // A hub is no feed: only the page links carry the feed's type.
+            link(rel, href, (*rel != "hub").then_some("application/atom+xml"))
+        }))
         .collect(),
         subtitle: (!c.description.is_empty()).then(|| Text::plain(c.description.clone())),
         entries,

@@ -203,6 +203,7 @@ struct OutFeed<'a> {
     language: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_url: Option<String>,
+    hubs: Vec<serde_json::Value>,
     items: Vec<OutItem<'a>>,
 }
 
@@ -283,6 +284,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         feed_url: doc.first_url(FeedFormat::Json),
         description: &doc.channel.description,
         language: doc.channel.language.as_deref(),
+        hubs: vec![serde_json::json!({ "type": "WebSub", "url": doc.hub_url() })],
         next_url: doc
             .paging(FeedFormat::Json)
             .into_iter()

@@ -96,9 +96,10 @@ impl FeedDoc<'_> {
         self.page_url(format, None)
     }
 
-    /// Paging links (RFC 5005) as (rel, URL): first, previous and next where they exist.
+    /// The hub link (WebSub) and paging links (RFC 5005) as (rel, URL): hub, then first,
+    /// previous and next where they exist.
     pub fn paging(&self, format: FeedFormat) -> Vec<(&'static str, String)> {
-        let mut links = Vec::new();
+        let mut links = vec![("hub", self.hub_url())];
         if self.previous.is_some() || self.next.is_some() {
             links.push(("first", self.page_url(format, None)));
         }
@@ -109,6 +110,11 @@ impl FeedDoc<'_> {
             links.push(("next", self.page_url(format, Some(next))));
         }
         links
+    }
+
+    /// The WebSub hub for this feed: syndic itself.
+    pub fn hub_url(&self) -> String {
+        format!("{}{}", self.base_url, crate::websub::HUB_PATH)
     }
 
     pub fn stylesheet_url(&self) -> String {

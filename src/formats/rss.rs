@@ -127,7 +127,8 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
                     .map(|(rel, href)| Link {
                         href,
                         rel: rel.into(),
-                        mime_type: Some("application/rss+xml".into()),
+                        // A hub is no feed: only the page links carry the feed's type.
+                        mime_type: (rel != "hub").then(|| "application/rss+xml".into()),
                         ..Default::default()
                     }),
             )

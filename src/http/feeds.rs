@@ -58,6 +58,22 @@ fn negotiate(headers: &HeaderMap) -> Encoding {
     }
 }
 
+/// The Content-Type to answer with. A browser (it asks for HTML and names no feed type) gets
+/// RSS and Atom as `application/xml`, the only type under which it applies the feed's
+/// stylesheet; feed readers get the feed's own type.
+fn content_type(format: FeedFormat, headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let browser =
+        accept.contains("text/html") && !accept.contains("rss+xml") && !accept.contains("atom+xml");
+    match format {
+        FeedFormat::Rss | FeedFormat::Atom if browser => "application/xml; charset=utf-8",
+        _ => format.content_type(),
+    }
+}
+
 /// RFC 9110: If-None-Match wins over If-Modified-Since; tags compare weakly.
 fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
     let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
@@ -125,7 +141,23 @@ pub async fn feed(
         LAST_MODIFIED,
         HeaderValue::from_str(&httpdate::fmt_http_date(modified)).expect("http date"),
     );
-    h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    // WebSub discovery (§4) by HTTP header too: the hub, and the topic to subscribe to (the
+    // feed itself; its tag and archive pages are not topics).
+    let topic = format!(
+        "{}/feeds/{}/{}",
+        state.config.base_url,
+        channel.slug,
+        format.file_name()
+    );
+    let is_topic = page.before.is_none() && page.tag.is_none() && page.limit == DEFAULT_LIMIT;
+    if let Ok(link) = HeaderValue::from_str(&format!(
+        "<{}>; rel=\"hub\", <{topic}>; rel=\"self\"",
+        state.hub.hub_url()
+    )) && is_topic
+    {
+        h.insert(axum::http::header::LINK, link);
+    }
     h.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),
@@ -135,7 +167,7 @@ pub async fn feed(
     }
     h.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
+        HeaderValue::from_static(content_type(format, &headers)),
     );
     let encoding = negotiate(&headers);
     match encoding {

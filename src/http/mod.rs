@@ -7,7 +7,9 @@ mod auth;
 mod channels;
 pub mod error;
 mod feeds;
+mod pages;
 mod subscriptions;
+mod websub;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +28,9 @@ use crate::model::{Channel, Slug};
 use crate::poll::poller::Poller;
 use crate::render::FeedCache;
 use crate::store::DynStore;
+use crate::websub::Hub;
 pub use error::ApiError;
+pub use pages::STYLESHEET_PATH;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -34,15 +38,17 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub feeds: Arc<FeedCache>,
     pub poller: Arc<Poller>,
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
-    pub fn new(store: DynStore, config: Config, poller: Arc<Poller>) -> AppState {
+    pub fn new(store: DynStore, config: Config, poller: Arc<Poller>, hub: Arc<Hub>) -> AppState {
         AppState {
             store,
             config: Arc::new(config),
             feeds: Arc::new(FeedCache::default()),
             poller,
+            hub,
         }
     }
 
@@ -108,6 +114,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/feeds/{slug}/{file}", get(feeds::feed))
+        .route(
+            crate::websub::HUB_PATH,
+            axum::routing::post(websub::hub).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route("/", get(pages::index))
+        .route("/channels/{slug}", get(pages::channel_page))
+        .route("/channels/{slug}/{article}", get(pages::article_page))
+        .route("/opml.xml", get(pages::opml))
+        .route(STYLESHEET_PATH, get(pages::stylesheet))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, KeyedArticle, NewChannel, NewSubscription, Page, Slug,
-    StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, HubSubscription, KeyedArticle, NewChannel,
+    NewSubscription, Page, Slug, StoredArticle, Subscription,
 };
 
 pub use sqlite::SqliteStore;
@@ -56,6 +56,7 @@ pub trait Store: Send + Sync + 'static {
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel>;
     async fn channels(&self) -> Result<Vec<Channel>>;
     async fn channel(&self, slug: &Slug) -> Result<Option<Channel>>;
+    async fn channel_by_id(&self, id: i64) -> Result<Option<Channel>>;
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>>;
     async fn delete_channel(&self, slug: &Slug) -> Result<bool>;
 
@@ -110,6 +111,14 @@ pub trait Store: Send + Sync + 'static {
         now: chrono::DateTime<chrono::Utc>,
         limit: u32,
     ) -> Result<Vec<Subscription>>;
+    /// Records a WebSub subscription request about to be sent to `hub` for `topic`.
+    async fn websub_requested(&self, id: i64, hub: &str, topic: &str, secret: &str) -> Result<()>;
+    /// Records the lease a hub granted (`None` when denied or ended).
+    async fn websub_lease(
+        &self,
+        id: i64,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()>;
     /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
     /// Imports one fetch's items in one transaction: each item whose keys match an item seen
@@ -120,6 +129,35 @@ pub trait Store: Send + Sync + 'static {
         channel: &Channel,
         items: Vec<KeyedArticle>,
     ) -> Result<Vec<(String, Outcome)>>;
+
+    /// Stores a verified WebSub subscription (a renewal replaces the old lease); nothing is
+    /// due for it until the channel changes.
+    async fn hub_subscribe(
+        &self,
+        channel: &Channel,
+        topic: &str,
+        format: &str,
+        callback: &str,
+        secret: Option<&str>,
+        lease_seconds: i64,
+    ) -> Result<HubSubscription>;
+    async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
+    /// Subscriptions whose channel changed since their last delivery and whose next attempt
+    /// is due; expired leases are removed first.
+    async fn hub_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<HubSubscription>>;
+    /// Records a delivery: success (the version delivered) or failure (when to retry).
+    async fn hub_delivered(&self, id: i64, version: i64) -> Result<()>;
+    async fn hub_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()>;
+    async fn hub_remove(&self, id: i64) -> Result<()>;
 
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> Result<()>;

@@ -509,3 +509,33 @@ async fn per_tag_feeds_hold_only_that_tag() {
     let v: Value = none.json().await.unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 0);
 }
+
+/// A browser gets RSS and Atom as application/xml, so it applies the stylesheet; a feed
+/// reader gets the feed's own type.
+#[tokio::test]
+async fn browsers_get_xml_they_can_style() {
+    let app = app_with_items(1).await;
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let reader = "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.1";
+    for (file, own) in [
+        ("rss.xml", "application/rss+xml"),
+        ("atom.xml", "application/atom+xml"),
+    ] {
+        let path = format!("/feeds/news/{file}");
+        let r = app.get_with(&path, &[("accept", browser)]).await;
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/xml; charset=utf-8");
+        assert_eq!(r.headers()["vary"], "Accept, Accept-Encoding");
+        let r = app.get_with(&path, &[("accept", reader)]).await;
+        assert_eq!(
+            r.headers()[CONTENT_TYPE],
+            format!("{own}; charset=utf-8").as_str()
+        );
+    }
+    let r = app
+        .get_with("/feeds/news/feed.json", &[("accept", browser)])
+        .await;
+    assert_eq!(
+        r.headers()[CONTENT_TYPE],
+        "application/feed+json; charset=utf-8"
+    );
+}

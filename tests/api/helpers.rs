@@ -54,7 +54,15 @@ pub async fn spawn_app_with(allow_private_upstreams: bool) -> TestApp {
         ..Config::default()
     };
     let poller = Poller::new(store.clone(), &config).expect("poller");
-    let state = AppState::new(store.clone(), config, poller);
+    let hub = syndic::websub::Hub::new(store.clone(), &config).expect("hub");
+    // The hub's delivery worker runs beside the server, as under `syndic serve`.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker_hub = hub.clone();
+    tokio::spawn(async move {
+        let _stop = stop; // held for the life of the test's runtime
+        syndic::websub::run_deliveries(worker_hub, stopped).await
+    });
+    let state = AppState::new(store.clone(), config, poller, hub);
     tokio::spawn(http::serve(listener, state, std::future::pending()));
     let app = TestApp {
         base: format!("http://{addr}"),

@@ -247,8 +247,9 @@ async fn attachments_go_out_in_every_format() {
         e.id
     );
     let content = e.content.as_ref().unwrap();
-    assert_eq!(content.content_type.as_deref(), Some("text"));
-    assert_eq!(content.value.as_deref(), Some("Notes < & >"));
+    // Text goes out as escaped HTML, which every reader shows as the same text.
+    assert_eq!(content.content_type.as_deref(), Some("html"));
+    assert_eq!(content.value.as_deref(), Some("Notes &lt; &amp; &gt;"));
     let atom = atom_syndication::Feed::read_from(atom_xml.as_bytes()).unwrap();
     assert_eq!(
         atom.authors.len(),

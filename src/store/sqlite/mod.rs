@@ -15,11 +15,12 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Outcome, Result, Store, StoreError, TokenInfo, Tombstones, now_micros};
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, Image, KeyedArticle, NewChannel, NewSubscription, Page,
-    Slug, Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, KeyedArticle, NewChannel,
+    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
 
 mod subs;
+mod websub;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -320,6 +321,14 @@ impl Store for SqliteStore {
         row.map(|r| channel_from_row(&r)).transpose()
     }
 
+    async fn channel_by_id(&self, id: i64) -> Result<Option<Channel>> {
+        let row = sqlx::query("SELECT * FROM channels WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| channel_from_row(&r)).transpose()
+    }
+
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
         let mut tx = self.writer.begin().await?;
         let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM channels WHERE slug = ?")
@@ -563,6 +572,14 @@ impl Store for SqliteStore {
         subs::due(&self.reader, now, limit).await
     }
 
+    async fn websub_requested(&self, id: i64, hub: &str, topic: &str, secret: &str) -> Result<()> {
+        subs::websub_requested(&self.writer, id, hub, topic, secret).await
+    }
+
+    async fn websub_lease(&self, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+        subs::websub_lease(&self.writer, id, until).await
+    }
+
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
         subs::save_state(&self.writer, s).await
     }
@@ -580,6 +597,47 @@ impl Store for SqliteStore {
         subs::record_keys(&mut tx, subscription.id, &articles, &outcomes).await?;
         tx.commit().await?;
         Ok(plain.into_iter().map(|a| a.id).zip(outcomes).collect())
+    }
+
+    async fn hub_subscribe(
+        &self,
+        channel: &Channel,
+        topic: &str,
+        format: &str,
+        callback: &str,
+        secret: Option<&str>,
+        lease_seconds: i64,
+    ) -> Result<HubSubscription> {
+        websub::subscribe(
+            &self.writer,
+            channel,
+            topic,
+            format,
+            callback,
+            secret,
+            lease_seconds,
+        )
+        .await
+    }
+
+    async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool> {
+        websub::unsubscribe(&self.writer, topic, callback).await
+    }
+
+    async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
+        websub::due(&self.writer, &self.reader, now, limit).await
+    }
+
+    async fn hub_delivered(&self, id: i64, version: i64) -> Result<()> {
+        websub::delivered(&self.writer, id, version).await
+    }
+
+    async fn hub_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        websub::failed(&self.writer, id, error, retry_at).await
+    }
+
+    async fn hub_remove(&self, id: i64) -> Result<()> {
+        websub::remove(&self.writer, id).await
     }
 
     async fn close(&self) {

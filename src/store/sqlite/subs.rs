@@ -47,6 +47,15 @@ fn from_row(row: &SqliteRow) -> Result<Subscription> {
         last_error: row.try_get("last_error")?,
         items_imported: row.try_get("items_imported")?,
         created_at: micros_to_utc(row.try_get("created_at")?),
+        websub_hub: row.try_get("websub_hub")?,
+        websub_topic: row.try_get("websub_topic")?,
+        websub_secret: row.try_get("websub_secret")?,
+        websub_requested_at: row
+            .try_get::<Option<i64>, _>("websub_requested_at")?
+            .map(micros_to_utc),
+        websub_expires_at: row
+            .try_get::<Option<i64>, _>("websub_expires_at")?
+            .map(micros_to_utc),
     })
 }
 
@@ -198,6 +207,39 @@ pub async fn record_keys(
         .bind(created)
         .bind(subscription_id)
         .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records a subscription request sent to a hub (before it is sent: the hub may verify at
+/// once). The lease starts only when the hub verifies.
+pub async fn websub_requested(
+    pool: &SqlitePool,
+    id: i64,
+    hub: &str,
+    topic: &str,
+    secret: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET websub_hub = ?, websub_topic = ?, websub_secret = ?,
+            websub_requested_at = ? WHERE id = ?",
+    )
+    .bind(hub)
+    .bind(topic)
+    .bind(secret)
+    .bind(now_micros())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records the lease a hub granted (`None`: denied or ended).
+pub async fn websub_lease(pool: &SqlitePool, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+    sqlx::query("UPDATE subscriptions SET websub_expires_at = ? WHERE id = ?")
+        .bind(until.map(|t| t.timestamp_micros()))
+        .bind(id)
+        .execute(pool)
         .await?;
     Ok(())
 }

@@ -1,0 +1,133 @@
+//! The SQLite side of the WebSub hub: subscribers to syndic's feeds and their delivery state.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use super::{micros_to_utc, now_micros};
+use crate::model::{Channel, HubSubscription};
+use crate::store::{Result, StoreError};
+
+fn from_row(row: &SqliteRow) -> Result<HubSubscription> {
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(HubSubscription {
+        id: row.try_get("id")?,
+        channel_id: row.try_get("channel_id")?,
+        topic: row.try_get("topic")?,
+        format: row.try_get("format")?,
+        callback: row.try_get("callback")?,
+        secret: row.try_get("secret")?,
+        lease_seconds: row.try_get("lease_seconds")?,
+        expires_at: micros_to_utc(row.try_get("expires_at")?),
+        delivered_version: row.try_get("delivered_version")?,
+        attempts: attempts.clamp(0, u32::MAX as i64) as u32,
+        next_attempt_at: micros_to_utc(row.try_get("next_attempt_at")?),
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+pub async fn subscribe(
+    pool: &SqlitePool,
+    channel: &Channel,
+    topic: &str,
+    format: &str,
+    callback: &str,
+    secret: Option<&str>,
+    lease_seconds: i64,
+) -> Result<HubSubscription> {
+    let now = now_micros();
+    let expires = now + lease_seconds * 1_000_000;
+    let row = sqlx::query(
+        "INSERT INTO websub_subscriptions (channel_id, topic, format, callback, secret,
+            lease_seconds, expires_at, delivered_version, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT version FROM channels WHERE id = ?), ?)
+         ON CONFLICT (topic, callback) DO UPDATE SET secret = excluded.secret,
+            lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at
+         RETURNING *",
+    )
+    .bind(channel.id)
+    .bind(topic)
+    .bind(format)
+    .bind(callback)
+    .bind(secret)
+    .bind(lease_seconds)
+    .bind(expires)
+    .bind(channel.id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| from_row(&r))
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt("hub subscription not stored".into()))
+}
+
+pub async fn unsubscribe(pool: &SqlitePool, topic: &str, callback: &str) -> Result<bool> {
+    let res = sqlx::query("DELETE FROM websub_subscriptions WHERE topic = ? AND callback = ?")
+        .bind(topic)
+        .bind(callback)
+        .execute(pool)
+        .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+pub async fn due(
+    writer: &SqlitePool,
+    reader: &SqlitePool,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<HubSubscription>> {
+    let now = now.timestamp_micros();
+    // A lease that ended ends the subscription (WebSub §5.1.5).
+    sqlx::query("DELETE FROM websub_subscriptions WHERE expires_at < ?")
+        .bind(now)
+        .execute(writer)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT s.* FROM websub_subscriptions s JOIN channels c ON c.id = s.channel_id
+         WHERE c.version > s.delivered_version AND s.next_attempt_at <= ?
+         ORDER BY s.next_attempt_at LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(reader)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn delivered(pool: &SqlitePool, id: i64, version: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE websub_subscriptions SET delivered_version = MAX(delivered_version, ?),
+            attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ?",
+    )
+    .bind(version)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn failed(
+    pool: &SqlitePool,
+    id: i64,
+    error: &str,
+    retry_at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE websub_subscriptions SET attempts = attempts + 1, last_error = ?,
+            next_attempt_at = ? WHERE id = ?",
+    )
+    .bind(error)
+    .bind(retry_at.timestamp_micros())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove(pool: &SqlitePool, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM websub_subscriptions WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,429 @@
+//! syndic as a WebSub hub for its own feeds, against a real subscriber on loopback that
+//! answers the challenge and checks every delivery's signature itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::helpers::{TestApp, assert_error, spawn_app};
+
+/// One delivery as the subscriber got it: body, signature header, Link header.
+type Delivery = (String, Option<String>, Option<String>);
+
+#[derive(Default)]
+struct Subscriber {
+    /// What verification GETs asked: (mode, topic, lease).
+    verified: Mutex<Vec<(String, String, Option<String>)>>,
+    /// Deliveries: (body, signature header, link header).
+    received: Mutex<Vec<Delivery>>,
+    /// When set, the callback answers deliveries with this status.
+    answer: Mutex<Option<StatusCode>>,
+    /// When true, the callback echoes a wrong challenge.
+    refuse: Mutex<bool>,
+}
+
+struct Callback {
+    url: String,
+    state: Arc<Subscriber>,
+}
+
+async fn spawn_subscriber() -> Callback {
+    async fn verify(
+        State(s): State<Arc<Subscriber>>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+    ) -> (StatusCode, String) {
+        s.verified.lock().unwrap().push((
+            q.get("hub.mode").cloned().unwrap_or_default(),
+            q.get("hub.topic").cloned().unwrap_or_default(),
+            q.get("hub.lease_seconds").cloned(),
+        ));
+        let challenge = q.get("hub.challenge").cloned().unwrap_or_default();
+        if *s.refuse.lock().unwrap() {
+            return (StatusCode::OK, "not the challenge".into());
+        }
+        (StatusCode::OK, challenge)
+    }
+    async fn receive(
+        State(s): State<Arc<Subscriber>>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> StatusCode {
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        s.received.lock().unwrap().push((
+            String::from_utf8_lossy(&body).into_owned(),
+            h("x-hub-signature"),
+            h("link"),
+        ));
+        s.answer.lock().unwrap().unwrap_or(StatusCode::NO_CONTENT)
+    }
+    let state = Arc::new(Subscriber::default());
+    let app = Router::new()
+        .route("/cb", axum::routing::get(verify).post(receive))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Callback {
+        url: format!("http://{addr}/cb"),
+        state,
+    }
+}
+
+async fn hub_request(app: &TestApp, form: &[(&str, &str)]) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    app.client
+        .post(app.url("/websub"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits (bounded) until `f` holds.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn check_signature(secret: &str, body: &str, header: &str) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    header == format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn feeds_advertise_the_hub() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let r = app.feed("news", "atom.xml").await;
+    let link = r.headers()["link"].to_str().unwrap().to_owned();
+    assert_eq!(
+        link,
+        format!(
+            "<{}>; rel=\"hub\", <{}>; rel=\"self\"",
+            app.url("/websub"),
+            app.url("/feeds/news/atom.xml")
+        )
+    );
+    let atom = r.text().await.unwrap();
+    assert!(
+        atom.contains(&format!(
+            "<link href=\"{}\" rel=\"hub\"/>",
+            app.url("/websub")
+        )),
+        "{atom}"
+    );
+    let rss = app.feed_text("news", "rss.xml").await;
+    assert!(
+        rss.contains(&format!(
+            "<atom:link href=\"{}\" rel=\"hub\"/>",
+            app.url("/websub")
+        )),
+        "{rss}"
+    );
+    let json: serde_json::Value = app.feed("news", "feed.json").await.json().await.unwrap();
+    assert_eq!(
+        json["hubs"][0],
+        json!({ "type": "WebSub", "url": app.url("/websub") })
+    );
+}
+
+#[tokio::test]
+async fn subscribe_verify_deliver_signed_then_unsubscribe() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let cb = spawn_subscriber().await;
+    let topic = app.url("/feeds/news/atom.xml");
+    let r = hub_request(
+        &app,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &cb.url),
+            ("hub.secret", "s3cret"),
+            ("hub.lease_seconds", "7200"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    eventually("the subscription to be stored", || {
+        !cb.state.verified.lock().unwrap().is_empty()
+    })
+    .await;
+    let (mode, got_topic, lease) = cb.state.verified.lock().unwrap()[0].clone();
+    assert_eq!(
+        (mode.as_str(), got_topic.as_str(), lease.as_deref()),
+        ("subscribe", topic.as_str(), Some("7200"))
+    );
+    // The subscription exists once verified; nothing is delivered before a change.
+    for _ in 0..100 {
+        if app
+            .db_count("SELECT count(*) FROM websub_subscriptions")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        1
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(cb.state.received.lock().unwrap().is_empty());
+
+    app.ingest(
+        "news",
+        &json!({ "id": "w1", "title": "Pushed at once", "content_html": "<p>x</p>" }),
+    )
+    .await;
+    eventually("a delivery", || {
+        !cb.state.received.lock().unwrap().is_empty()
+    })
+    .await;
+    let (body, sig, link) = cb.state.received.lock().unwrap()[0].clone();
+    assert!(body.contains("Pushed at once"), "{body}");
+    assert!(
+        check_signature("s3cret", &body, sig.as_deref().unwrap()),
+        "signature checks out"
+    );
+    assert!(!check_signature("other", &body, sig.as_deref().unwrap()));
+    assert!(link.unwrap().contains("rel=\"hub\""));
+    atom_syndication::Feed::read_from(body.as_bytes()).expect("the delivery is the Atom feed");
+
+    // Unsubscribing is verified too, and stops deliveries.
+    let r = hub_request(
+        &app,
+        &[
+            ("hub.mode", "unsubscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &cb.url),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    for _ in 0..100 {
+        if app
+            .db_count("SELECT count(*) FROM websub_subscriptions")
+            .await
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn failed_deliveries_retry_and_410_drops_the_subscriber() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let cb = spawn_subscriber().await;
+    *cb.state.answer.lock().unwrap() = Some(StatusCode::INTERNAL_SERVER_ERROR);
+    let topic = app.url("/feeds/news/rss.xml");
+    hub_request(
+        &app,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &cb.url),
+        ],
+    )
+    .await;
+    for _ in 0..100 {
+        if app
+            .db_count("SELECT count(*) FROM websub_subscriptions")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.ingest("news", &json!({ "id": "a", "title": "A" }))
+        .await;
+    eventually("a first attempt", || {
+        !cb.state.received.lock().unwrap().is_empty()
+    })
+    .await;
+    for _ in 0..100 {
+        if app
+            .db_count("SELECT attempts FROM websub_subscriptions")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.db_count("SELECT attempts FROM websub_subscriptions")
+            .await,
+        1,
+        "the failure is recorded for a retry"
+    );
+    let retry_at = app
+        .db_count("SELECT next_attempt_at FROM websub_subscriptions")
+        .await;
+    assert!(
+        retry_at > chrono::Utc::now().timestamp_micros() + 5_000_000,
+        "the retry backs off"
+    );
+    // Make it due now; the subscriber now says it is gone.
+    *cb.state.answer.lock().unwrap() = Some(StatusCode::GONE);
+    let db = format!("sqlite:{}", app.db_path.display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE websub_subscriptions SET next_attempt_at = 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for _ in 0..150 {
+        if app
+            .db_count("SELECT count(*) FROM websub_subscriptions")
+            .await
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        0,
+        "410 drops it"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_and_unverified_intents_store_nothing() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let cb = spawn_subscriber().await;
+    let topic = app.url("/feeds/news/atom.xml");
+    for form in [
+        vec![
+            ("hub.topic", topic.as_str()),
+            ("hub.callback", cb.url.as_str()),
+        ],
+        vec![("hub.mode", "subscribe"), ("hub.callback", cb.url.as_str())],
+        vec![("hub.mode", "subscribe"), ("hub.topic", topic.as_str())],
+        vec![
+            ("hub.mode", "watch"),
+            ("hub.topic", topic.as_str()),
+            ("hub.callback", cb.url.as_str()),
+        ],
+        vec![
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic.as_str()),
+            ("hub.callback", "not a url"),
+        ],
+        vec![
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic.as_str()),
+            ("hub.callback", "ftp://x/"),
+        ],
+    ] {
+        assert_error(
+            hub_request(&app, &form).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+    }
+    let r = hub_request(
+        &app,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", "https://elsewhere.example/feed"),
+            ("hub.callback", &cb.url),
+        ],
+    )
+    .await;
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let r = app
+        .client
+        .post(app.url("/websub"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    // A callback that does not echo the challenge is not subscribed.
+    *cb.state.refuse.lock().unwrap() = true;
+    let r = hub_request(
+        &app,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &cb.url),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    eventually("the verification GET", || {
+        !cb.state.verified.lock().unwrap().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn private_callbacks_are_refused_without_the_setting() {
+    let app = crate::helpers::spawn_app_with(false).await;
+    app.create_channel("news", json!({})).await;
+    let topic = app.url("/feeds/news/atom.xml");
+    let r = hub_request(
+        &app,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", "http://127.0.0.1:9/cb"),
+        ],
+    )
+    .await;
+    let body = assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("private"),
+        "{body}"
+    );
+}
