@@ -118,6 +118,10 @@ pub fn router(state: AppState) -> Router {
             crate::websub::HUB_PATH,
             axum::routing::post(websub::hub).layer(DefaultBodyLimit::max(64 * 1024)),
         )
+        .route(
+            &format!("{}/{{id}}", crate::websub::CALLBACK_PATH),
+            get(websub::callback_verify).post(websub::callback_push),
+        )
         .route("/", get(pages::index))
         .route("/channels/{slug}", get(pages::channel_page))
         .route("/channels/{slug}/{article}", get(pages::article_page))

@@ -188,6 +188,23 @@ impl Fetcher {
         Err(FetchError::TooManyRedirects)
     }
 
+    /// POSTs a form (a WebSub subscription request) and answers the status; the address
+    /// guard applies as for fetches.
+    pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
+        self.config.guard.check_url(url)?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let resp = self
+            .client
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await?;
+        Ok(resp.status().as_u16())
+    }
+
     async fn read_capped(&self, mut resp: reqwest::Response) -> Result<Bytes, FetchError> {
         let cap = self.config.max_body;
         if resp.content_length().is_some_and(|n| n as usize > cap) {

@@ -44,6 +44,8 @@ pub struct PollReport {
 
 pub struct Poller {
     store: DynStore,
+    /// This server's public URL: WebSub callbacks are built from it.
+    base_url: String,
     fetcher: Fetcher,
     global: Arc<Semaphore>,
     per_host: usize,
@@ -55,6 +57,7 @@ impl Poller {
         let fetcher = Fetcher::new(fetch_config(config))?;
         Ok(Arc::new(Poller {
             store,
+            base_url: config.base_url.clone(),
             fetcher,
             global: Arc::new(Semaphore::new(config.poll_concurrency)),
             per_host: config.poll_per_host,
@@ -179,6 +182,12 @@ impl Poller {
         };
         match next_ok {
             Ok(interval) => {
+                // While a hub pushes new items, polling is only a safety net.
+                let interval = if sub.pushed(now) {
+                    (interval * 8).min(schedule::MAX_INTERVAL)
+                } else {
+                    interval
+                };
                 sub.error_count = 0;
                 sub.last_error = None;
                 // A feed that answered 410 and works again (polled by hand) is back.
@@ -226,11 +235,14 @@ impl Poller {
             report.moved_to = Some(sub.url.clone());
         }
         let base = sub.interval;
+        // max-age says how long a response stays fresh, not how often to come back: it may
+        // stretch the interval, never shorten it (ttl and sy:updatePeriod may do both).
+        let max_age = fetched.max_age.filter(|m| *m > base);
         Ok(match fetched.kind {
             FetchedKind::NotModified => {
                 sub.last_status = Some("304".into());
                 report.status = "not_modified";
-                Ok(schedule::next_interval(base, &[fetched.max_age]))
+                Ok(schedule::next_interval(base, &[max_age]))
             }
             FetchedKind::Gone => {
                 sub.enabled = false;
@@ -265,7 +277,7 @@ impl Poller {
                 sub.last_status = Some("200".into());
                 if sub.body_hash.as_deref() == Some(hash.as_str()) {
                     report.status = "unchanged";
-                    return Ok(Ok(schedule::next_interval(base, &[fetched.max_age])));
+                    return Ok(Ok(schedule::next_interval(base, &[max_age])));
                 }
                 if discover::is_html(&body, content_type.as_deref()) {
                     return Ok(Err((
@@ -277,8 +289,14 @@ impl Poller {
                     Ok(feed) => feed,
                     Err(e) => return Ok(Err((format!("unreadable feed: {e}"), None))),
                 };
-                let hints = [feed.ttl, feed.update_period, fetched.max_age];
+                let hints = [feed.ttl, feed.update_period, max_age];
+                let hub = feed.hub.clone().zip(Some(
+                    feed.self_url.clone().unwrap_or_else(|| sub.url.clone()),
+                ));
                 self.import(sub, feed, report).await?;
+                if let Some((hub, topic)) = hub {
+                    self.websub_subscribe(sub, &hub, &topic).await?;
+                }
                 sub.body_hash = Some(hash);
                 report.status = "imported";
                 Ok(schedule::next_interval(base, &hints))
@@ -327,6 +345,102 @@ impl Poller {
         }
         sub.items_imported += report.created as i64;
         Ok(())
+    }
+}
+
+impl Poller {
+    /// Subscribes through the hub an upstream advertises (WebSub §5.1), unless a lease is
+    /// running for more than a day or a request went out in the last ten minutes. The secret
+    /// and topic are stored first: the hub may verify before it answers.
+    async fn websub_subscribe(
+        &self,
+        sub: &mut Subscription,
+        hub: &str,
+        topic: &str,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let leased = sub
+            .websub_expires_at
+            .is_some_and(|t| t > now + chrono::Duration::days(1));
+        let same =
+            sub.websub_hub.as_deref() == Some(hub) && sub.websub_topic.as_deref() == Some(topic);
+        let recent = sub
+            .websub_requested_at
+            .is_some_and(|t| t > now - chrono::Duration::minutes(10));
+        if same && (leased || recent) {
+            return Ok(());
+        }
+        let Ok(hub_url) = Url::parse(hub) else {
+            return Ok(());
+        };
+        let secret = hex::encode(rand::random::<[u8; 24]>());
+        self.store
+            .websub_requested(sub.id, hub, topic, &secret)
+            .await?;
+        sub.websub_hub = Some(hub.to_owned());
+        sub.websub_topic = Some(topic.to_owned());
+        sub.websub_requested_at = Some(now);
+        let callback = format!(
+            "{}{}/{}",
+            self.base_url,
+            crate::websub::CALLBACK_PATH,
+            sub.id
+        );
+        let form = [
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic),
+            ("hub.callback", callback.as_str()),
+            ("hub.secret", secret.as_str()),
+            ("hub.lease_seconds", "864000"),
+        ];
+        match self.fetcher.post_form(&hub_url, &form).await {
+            Ok(status) if (200..300).contains(&status) => {
+                tracing::info!(subscription = sub.id, %hub, "websub subscription requested")
+            }
+            Ok(status) => tracing::warn!(subscription = sub.id, %hub, status, "websub hub refused"),
+            Err(e) => {
+                tracing::warn!(subscription = sub.id, %hub, error = %e, "websub hub unreachable")
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports what a hub pushed for a subscription: the same parsing, dedupe and ingest as a
+    /// poll (WebSub §7).
+    pub async fn import_pushed(
+        &self,
+        mut sub: Subscription,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<PollReport, StoreError> {
+        let mut report = PollReport {
+            subscription: sub.id,
+            url: sub.url.clone(),
+            status: "pushed",
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            skipped_deleted: 0,
+            invalid: Vec::new(),
+            error: None,
+            moved_to: None,
+            next_fetch_at: sub.next_fetch_at,
+        };
+        let base = Url::parse(&sub.url).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        match parse_feed(body, content_type, &base) {
+            Ok(feed) => self.import(&mut sub, feed, &mut report).await?,
+            Err(e) => {
+                report.status = "error";
+                report.error = Some(format!("unreadable push: {e}"));
+            }
+        }
+        tracing::info!(
+            subscription = sub.id,
+            created = report.created,
+            updated = report.updated,
+            "websub push imported"
+        );
+        Ok(report)
     }
 }
 

@@ -14,6 +14,8 @@ pub use hub::{Hub, HubError, HubRequest};
 
 /// The path of the hub endpoint.
 pub const HUB_PATH: &str = "/websub";
+/// Where hubs reach syndic as a subscriber: `CALLBACK_PATH/{subscription id}`.
+pub const CALLBACK_PATH: &str = "/websub/callback";
 
 /// Leases: the default, and the bounds a requested lease is kept within.
 pub const DEFAULT_LEASE_SECS: i64 = 10 * 24 * 3600;

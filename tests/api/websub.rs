@@ -427,3 +427,187 @@ async fn private_callbacks_are_refused_without_the_setting() {
         "{body}"
     );
 }
+
+/// Two syndic instances: B subscribes to a channel of A. A advertises itself as hub, B
+/// subscribes through it on its first poll, A verifies B, and an article ingested into A
+/// reaches B's channel by a signed push, without B polling again.
+#[tokio::test]
+async fn two_instances_round_trip_through_the_hub() {
+    let a = spawn_app().await;
+    let b = spawn_app().await;
+    a.create_channel("source", json!({ "title": "Source" }))
+        .await;
+    a.ingest(
+        "source",
+        &json!({ "id": "https://a.example/1", "url": "https://a.example/1", "title": "Before" }),
+    )
+    .await;
+    b.create_channel("mirror", json!({})).await;
+    let r = b
+        .api(reqwest::Method::POST, "/subscriptions")
+        .json(&json!({ "url": a.url("/feeds/source/atom.xml"), "channel": "mirror" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["subscription"]["id"]
+        .as_i64()
+        .unwrap();
+    let first = b
+        .api(reqwest::Method::POST, &format!("/subscriptions/{id}/poll"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    // A verifies B's intent; B records the lease.
+    for _ in 0..200 {
+        if b.db_count("SELECT count(*) FROM subscriptions WHERE websub_expires_at IS NOT NULL")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        b.db_count("SELECT count(*) FROM subscriptions WHERE websub_expires_at IS NOT NULL")
+            .await,
+        1,
+        "B holds a lease from A"
+    );
+    assert_eq!(
+        a.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        1,
+        "A knows B"
+    );
+    let sub: serde_json::Value = b
+        .api(reqwest::Method::GET, &format!("/subscriptions/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sub["websub_hub"], a.url("/websub"));
+    let polls_before = b.db_count("SELECT last_fetch_at FROM subscriptions").await;
+
+    a.ingest("source", &json!({ "id": "https://a.example/2", "url": "https://a.example/2", "title": "Pushed to B" })).await;
+    let mut found = false;
+    for _ in 0..200 {
+        if b.feed_text("mirror", "rss.xml")
+            .await
+            .contains("Pushed to B")
+        {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(found, "the article reached B by push");
+    assert_eq!(
+        b.db_count("SELECT last_fetch_at FROM subscriptions").await,
+        polls_before,
+        "B did not poll"
+    );
+    assert_eq!(b.db_count("SELECT count(*) FROM articles").await, 2);
+    // With a lease running, the next polls are only a safety net: far apart.
+    let again: serde_json::Value = b
+        .api(reqwest::Method::POST, &format!("/subscriptions/{id}/poll"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next_poll = b.db_count("SELECT next_fetch_at FROM subscriptions").await;
+    let three_hours = chrono::Utc::now().timestamp_micros() + 3 * 3600 * 1_000_000;
+    // 30 minutes × 8 (±5%), instead of 30 minutes.
+    assert!(
+        next_poll > three_hours,
+        "polling stretched while pushed: {again}"
+    );
+}
+
+/// A push with a wrong signature is acknowledged and ignored; one for a subscription that
+/// no longer exists gets 410.
+#[tokio::test]
+async fn pushes_must_be_signed_with_our_secret() {
+    let b = spawn_app().await;
+    b.create_channel("mirror", json!({})).await;
+    let up = crate::upstream::spawn_upstream().await;
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        crate::upstream::rss_feed("N", &[("a", "A", "https://u.example/a")]),
+    );
+    let r = b
+        .api(reqwest::Method::POST, "/subscriptions")
+        .json(&json!({ "url": up.url("/f/news"), "channel": "mirror" }))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<serde_json::Value>().await.unwrap()["subscription"]["id"]
+        .as_i64()
+        .unwrap();
+    let db = format!("sqlite:{}", b.db_path.display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE subscriptions SET websub_secret = 'right', websub_topic = 't' WHERE id = ?",
+    )
+    .bind(id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let feed = crate::upstream::rss_feed("N", &[("evil", "Forged", "https://u.example/evil")]);
+    let push = |sig: String, path: String| {
+        let client = b.client.clone();
+        let body = feed.clone();
+        async move {
+            client
+                .post(path)
+                .header("content-type", "application/rss+xml")
+                .header("x-hub-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let url = b.url(&format!("/websub/callback/{id}"));
+    let r = push(super_sig("wrong", &feed), url.clone()).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        b.db_count("SELECT count(*) FROM articles").await,
+        0,
+        "ignored"
+    );
+    let r = push(super_sig("right", &feed), url.clone()).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        b.db_count("SELECT count(*) FROM articles").await,
+        1,
+        "imported"
+    );
+    let r = push(super_sig("right", &feed), b.url("/websub/callback/999")).await;
+    assert_eq!(r.status(), StatusCode::GONE);
+    // Verification: only what syndic asked for is confirmed.
+    let q = |mode: &str, topic: &str| {
+        format!("{url}?hub.mode={mode}&hub.topic={topic}&hub.challenge=xyz&hub.lease_seconds=60")
+    };
+    let r = b.client.get(q("subscribe", "t")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), "xyz");
+    let r = b.client.get(q("subscribe", "other")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = b.client.get(q("unsubscribe", "t")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "syndic still wants it");
+}
+
+fn super_sig(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
