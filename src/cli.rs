@@ -448,11 +448,14 @@ async fn ingest_files(store: &DynStore, slug: &str, files: &[PathBuf]) -> Result
     Ok(Report::new(&articles, outcomes))
 }
 
-async fn serve(store: DynStore, config: Config) -> Result<()> {
+async fn serve(store: DynStore, mut config: Config) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
+    if config.base_url_from_bind {
+        config.base_url = crate::config::base_url_for(addr);
+    }
     tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
     let poller = Poller::new(store.clone(), &config)?;
     // One signal stops both: HTTP finishes its requests in flight, the poller its round.

@@ -16,6 +16,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Public URL of this server, no trailing slash: self links are built from it.
     pub base_url: String,
+    /// True when `base_url` was derived from `bind` (no SYNDIC_BASE_URL): `serve` then
+    /// derives it again from the address actually bound (port 0 picks one).
+    pub base_url_from_bind: bool,
     pub max_body: usize,
     /// Fetch from loopback and private addresses too (tests, intranets).
     pub allow_private_upstreams: bool,
@@ -33,6 +36,7 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.into(),
             bind,
             base_url: base_url_for(bind),
+            base_url_from_bind: true,
             max_body: DEFAULT_MAX_BODY,
             allow_private_upstreams: false,
             poll_concurrency: 32,
@@ -86,6 +90,7 @@ impl Config {
         Ok(Config {
             database_url,
             bind,
+            base_url_from_bind: var("SYNDIC_BASE_URL").is_none(),
             base_url,
             max_body,
             allow_private_upstreams: match var("SYNDIC_ALLOW_PRIVATE_UPSTREAMS").as_deref() {
