@@ -213,6 +213,17 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Waits (at most about 5 s) until a query gives `want`, for what a background task
+    /// writes; the caller asserts on the value afterwards.
+    pub async fn db_wait(&self, sql: &'static str, want: i64) {
+        for _ in 0..250 {
+            if self.db_count(sql).await == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A count straight from the database file, bypassing the server.
     pub async fn db_count(&self, sql: &'static str) -> i64 {
         let url = format!("sqlite:{}", self.db_path.display());

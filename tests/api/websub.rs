@@ -176,16 +176,8 @@ async fn subscribe_verify_deliver_signed_then_unsubscribe() {
         ("subscribe", topic.as_str(), Some("7200"))
     );
     // The subscription exists once verified; nothing is delivered before a change.
-    for _ in 0..100 {
-        if app
-            .db_count("SELECT count(*) FROM websub_subscriptions")
-            .await
-            == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.db_wait("SELECT count(*) FROM websub_subscriptions", 1)
+        .await;
     assert_eq!(
         app.db_count("SELECT count(*) FROM websub_subscriptions")
             .await,
@@ -224,16 +216,8 @@ async fn subscribe_verify_deliver_signed_then_unsubscribe() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    for _ in 0..100 {
-        if app
-            .db_count("SELECT count(*) FROM websub_subscriptions")
-            .await
-            == 0
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.db_wait("SELECT count(*) FROM websub_subscriptions", 0)
+        .await;
     assert_eq!(
         app.db_count("SELECT count(*) FROM websub_subscriptions")
             .await,
@@ -257,32 +241,16 @@ async fn failed_deliveries_retry_and_410_drops_the_subscriber() {
         ],
     )
     .await;
-    for _ in 0..100 {
-        if app
-            .db_count("SELECT count(*) FROM websub_subscriptions")
-            .await
-            == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.db_wait("SELECT count(*) FROM websub_subscriptions", 1)
+        .await;
     app.ingest("news", &json!({ "id": "a", "title": "A" }))
         .await;
     eventually("a first attempt", || {
         !cb.state.received.lock().unwrap().is_empty()
     })
     .await;
-    for _ in 0..100 {
-        if app
-            .db_count("SELECT attempts FROM websub_subscriptions")
-            .await
-            == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.db_wait("SELECT attempts FROM websub_subscriptions", 1)
+        .await;
     assert_eq!(
         app.db_count("SELECT attempts FROM websub_subscriptions")
             .await,
@@ -306,16 +274,8 @@ async fn failed_deliveries_retry_and_410_drops_the_subscriber() {
         .execute(&mut conn)
         .await
         .unwrap();
-    for _ in 0..150 {
-        if app
-            .db_count("SELECT count(*) FROM websub_subscriptions")
-            .await
-            == 0
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.db_wait("SELECT count(*) FROM websub_subscriptions", 0)
+        .await;
     assert_eq!(
         app.db_count("SELECT count(*) FROM websub_subscriptions")
             .await,
@@ -460,15 +420,11 @@ async fn two_instances_round_trip_through_the_hub() {
         .unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     // A verifies B's intent; B records the lease.
-    for _ in 0..200 {
-        if b.db_count("SELECT count(*) FROM subscriptions WHERE websub_expires_at IS NOT NULL")
-            .await
-            == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    b.db_wait(
+        "SELECT count(*) FROM subscriptions WHERE websub_expires_at IS NOT NULL",
+        1,
+    )
+    .await;
     assert_eq!(
         b.db_count("SELECT count(*) FROM subscriptions WHERE websub_expires_at IS NOT NULL")
             .await,
