@@ -8,6 +8,7 @@ pub mod config;
 pub mod formats;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
 pub mod poll;
 pub mod render;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::formats::{self, FeedDoc, FeedFormat};
+use crate::metrics::{METRICS, Metrics};
 use crate::model::{Channel, Cursor, Page, StoredArticle};
 use crate::store::{DynStore, StoreError};
 
@@ -109,7 +110,13 @@ impl FeedCache {
         let base_url = base_url.to_owned();
         let page = page.clone();
         let rendered = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let body = formats::render(format, &paged.doc(&channel, &page, &base_url));
+            Metrics::observe(
+                &METRICS.render_seconds,
+                Metrics::format(format),
+                started.elapsed(),
+            );
             let digest = Sha256::digest(&body);
             Rendered {
                 version: channel.version,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::formats::FeedFormat;
+use crate::metrics::{METRICS, Metrics};
 use crate::model::{Cursor, Page};
 use crate::render::{DEFAULT_LIMIT, Encoding, MAX_LIMIT, Rendered};
 
@@ -163,6 +164,10 @@ pub async fn feed(
         HeaderValue::from_static("public, max-age=60"),
     );
     if not_modified(&headers, &rendered) {
+        METRICS
+            .not_modified
+            .get_or_create(&Metrics::format(format))
+            .inc();
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
     h.insert(
@@ -176,5 +181,9 @@ pub async fn feed(
         Encoding::Identity => None,
     };
     let body = rendered.encoded(encoding).await;
+    METRICS
+        .feed_bytes
+        .get_or_create(&Metrics::format(format))
+        .inc_by(body.len() as u64);
     Ok((StatusCode::OK, h, body).into_response())
 }

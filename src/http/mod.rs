@@ -39,6 +39,7 @@ pub struct AppState {
     pub feeds: Arc<FeedCache>,
     pub poller: Arc<Poller>,
     pub hub: Arc<Hub>,
+    pub auth_limiter: Arc<auth::AuthLimiter>,
 }
 
 impl AppState {
@@ -49,6 +50,7 @@ impl AppState {
             feeds: Arc::new(FeedCache::default()),
             poller,
             hub,
+            auth_limiter: Arc::default(),
         }
     }
 
@@ -113,6 +115,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/feeds/{slug}/{file}", get(feeds::feed))
         .route(
             crate::websub::HUB_PATH,
@@ -130,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -147,6 +151,45 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Prometheus text format.
+async fn metrics() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::METRICS.render(),
+    )
+}
+
+/// Counts every request by route template (not the raw path, which would make a series per
+/// article) and method, status and duration.
+async fn track(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let m = &crate::metrics::METRICS;
+    m.requests
+        .get_or_create(&crate::metrics::RouteLabels {
+            method,
+            route: route.clone(),
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    m.request_seconds
+        .get_or_create(&crate::metrics::RouteOnly { route })
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
 /// Ready to serve: the database answers (it was migrated when it was opened).
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.store.ping().await.map_err(|e| {
@@ -162,7 +205,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address is kept for the per-address limit on failed authentication.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -79,6 +79,22 @@ pub struct ReportItem {
 }
 
 impl Report {
+    /// Counts the outcomes in the process's metrics.
+    pub fn record(&self) {
+        use crate::metrics::{METRICS, Metrics};
+        let m = &METRICS.articles_ingested;
+        for (name, n) in [
+            ("created", self.created),
+            ("updated", self.updated),
+            ("unchanged", self.unchanged),
+            ("skipped_deleted", self.skipped_deleted),
+        ] {
+            if n > 0 {
+                Metrics::count(m, name, n as u64);
+            }
+        }
+    }
+
     pub fn new(articles: &[Article], outcomes: Vec<Outcome>) -> Report {
         let mut r = Report::default();
         for (a, outcome) in articles.iter().zip(outcomes) {
@@ -93,6 +109,7 @@ impl Report {
                 outcome,
             });
         }
+        r.record();
         r
     }
 }

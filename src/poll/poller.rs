@@ -210,6 +210,13 @@ impl Poller {
         }
         sub.next_fetch_at = report.next_fetch_at;
         self.store.save_subscription_state(&sub).await?;
+        use crate::metrics::{METRICS, Metrics};
+        Metrics::count(&METRICS.polls, report.status, 1);
+        for (name, n) in [("created", report.created), ("updated", report.updated)] {
+            if n > 0 {
+                Metrics::count(&METRICS.articles_ingested, name, n as u64);
+            }
+        }
         tracing::info!(
             subscription = sub.id,
             url = %sub.url,

@@ -10,6 +10,7 @@ use sha2::Sha256;
 
 use super::Hub;
 use crate::formats::{self, FeedFormat};
+use crate::metrics::{METRICS, Metrics};
 use crate::model::{HubSubscription, Page};
 use crate::render::{DEFAULT_LIMIT, load_page};
 use crate::store::StoreError;
@@ -84,10 +85,12 @@ async fn deliver(hub: &Hub, sub: HubSubscription) -> Result<(), StoreError> {
     match outcome {
         Ok(r) if r.status().is_success() => {
             tracing::info!(callback = %sub.callback, version = channel.version, "websub delivered");
+            Metrics::count(&METRICS.websub_deliveries, "delivered", 1);
             hub.store.hub_delivered(sub.id, channel.version).await
         }
         Ok(r) if r.status() == reqwest::StatusCode::GONE => {
             tracing::info!(callback = %sub.callback, "websub subscriber gone (410): removed");
+            Metrics::count(&METRICS.websub_deliveries, "gone", 1);
             hub.store.hub_remove(sub.id).await
         }
         other => {
@@ -95,6 +98,7 @@ async fn deliver(hub: &Hub, sub: HubSubscription) -> Result<(), StoreError> {
                 Ok(r) => format!("HTTP {}", r.status().as_u16()),
                 Err(e) => e.to_string(),
             };
+            Metrics::count(&METRICS.websub_deliveries, "failed", 1);
             let wait = retry_after(sub.attempts);
             tracing::warn!(callback = %sub.callback, %error, retry_in_s = wait.as_secs(), "websub delivery failed");
             let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();

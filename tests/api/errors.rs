@@ -284,3 +284,55 @@ async fn put_checks_the_id_and_content_type() {
     assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     assert!(app.all_articles("news").await.is_empty());
 }
+
+/// Failed authentications are limited per client address: after 20 in a minute, the address
+/// gets 429 with Retry-After, even with a good token, until the minute is over.
+#[tokio::test]
+async fn failed_authentication_is_rate_limited() {
+    let app = spawn_app().await;
+    let url = app.url("/api/v1/channels");
+    for _ in 0..20 {
+        let r = app
+            .client
+            .get(&url)
+            .header(AUTHORIZATION, "Bearer guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .client
+        .get(&url)
+        .header(AUTHORIZATION, "Bearer guess")
+        .send()
+        .await
+        .unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    let r = app
+        .api(reqwest::Method::GET, "/channels")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "blocked whatever the token"
+    );
+    // Public routes are unaffected.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

@@ -539,3 +539,42 @@ async fn browsers_get_xml_they_can_style() {
         "application/feed+json; charset=utf-8"
     );
 }
+
+/// `GET /metrics` speaks Prometheus text and counts what happened (the registry is
+/// process-wide, shared by parallel tests, so this checks presence and growth).
+#[tokio::test]
+async fn metrics_count_requests_renders_and_ingests() {
+    let app = app_with_items(2).await;
+    let r = app.feed("news", "rss.xml").await;
+    let etag = r.headers()[ETAG].to_str().unwrap().to_owned();
+    app.get_with("/feeds/news/rss.xml", &[("if-none-match", &etag)])
+        .await;
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    for needle in [
+        "syndic_http_requests_total{method=\"GET\",route=\"/feeds/{slug}/{file}\",status=\"200\"}",
+        "syndic_http_requests_total{method=\"POST\",route=\"/api/v1/channels/{slug}/articles\",status=\"201\"}",
+        "syndic_http_request_duration_seconds_bucket{",
+        "syndic_articles_ingested_total{outcome=\"created\"}",
+        "syndic_feed_bytes_served_total{format=\"rss.xml\"}",
+        "syndic_feed_not_modified_total{format=\"rss.xml\"}",
+        "syndic_feed_render_seconds_count{format=\"rss.xml\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(value("syndic_articles_ingested_total{outcome=\"created\"}") >= 2.0);
+}

@@ -1,0 +1,132 @@
+//! Prometheus metrics, served as text at `GET /metrics`. One process-wide registry: the HTTP
+//! layer, the render cache, the poller and the WebSub worker each record what they do here.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteOnly {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormatLabel {
+    pub format: String,
+}
+
+type Timings<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 26 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RouteLabels, Counter>,
+    pub request_seconds: Timings<RouteOnly>,
+    pub articles_ingested: Family<Outcome, Counter>,
+    pub polls: Family<Outcome, Counter>,
+    pub feed_bytes: Family<FormatLabel, Counter>,
+    pub not_modified: Family<FormatLabel, Counter>,
+    pub render_seconds: Timings<FormatLabel>,
+    pub websub_deliveries: Family<Outcome, Counter>,
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("syndic");
+    let m = Metrics {
+        requests: Family::default(),
+        request_seconds: Family::new_with_constructor(latency_histogram),
+        articles_ingested: Family::default(),
+        polls: Family::default(),
+        feed_bytes: Family::default(),
+        not_modified: Family::default(),
+        render_seconds: Family::new_with_constructor(latency_histogram),
+        websub_deliveries: Family::default(),
+        registry: Registry::default(),
+    };
+    registry.register(
+        "http_requests",
+        "HTTP requests by route and status",
+        m.requests.clone(),
+    );
+    registry.register(
+        "http_request_duration_seconds",
+        "HTTP request duration by route",
+        m.request_seconds.clone(),
+    );
+    registry.register(
+        "articles_ingested",
+        "Articles ingested, by outcome (created, updated, unchanged, skipped_deleted)",
+        m.articles_ingested.clone(),
+    );
+    registry.register("polls", "Upstream polls by outcome", m.polls.clone());
+    registry.register(
+        "feed_bytes_served",
+        "Feed bytes sent (as encoded)",
+        m.feed_bytes.clone(),
+    );
+    registry.register(
+        "feed_not_modified",
+        "Feed requests answered 304",
+        m.not_modified.clone(),
+    );
+    registry.register(
+        "feed_render_seconds",
+        "Time to render a feed (cache misses only)",
+        m.render_seconds.clone(),
+    );
+    registry.register(
+        "websub_deliveries",
+        "WebSub deliveries by outcome",
+        m.websub_deliveries.clone(),
+    );
+    Metrics { registry, ..m }
+});
+
+impl Metrics {
+    pub fn count(family: &Family<Outcome, Counter>, outcome: &str, n: u64) {
+        family
+            .get_or_create(&Outcome {
+                outcome: outcome.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    pub fn format(format: crate::formats::FeedFormat) -> FormatLabel {
+        FormatLabel {
+            format: format.file_name().to_owned(),
+        }
+    }
+
+    pub fn observe(family: &Timings<FormatLabel>, label: FormatLabel, d: Duration) {
+        family.get_or_create(&label).observe(d.as_secs_f64());
+    }
+
+    /// The registry in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
