@@ -86,6 +86,8 @@ pub enum Command {
     },
     /// Write every subscription and every published channel as OPML 2.0 to standard output.
     ExportOpml,
+    /// Apply every channel's retention now (the server does it every ten minutes).
+    Prune,
     /// Write a consistent copy of the database to FILE while the service runs (VACUUM INTO).
     Backup {
         /// Where to write the copy; it must not exist yet.
@@ -123,6 +125,20 @@ pub enum ChannelCommand {
     },
     /// List channels with their feed URLs.
     List,
+    /// Set how much of a channel to keep; the server prunes every ten minutes (and `syndic
+    /// prune` now). Pruned articles are not re-imported by polls.
+    Retention {
+        slug: String,
+        /// Keep at most this many articles.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        max_articles: Option<u32>,
+        /// Keep only articles newer than this many days.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        days: Option<u32>,
+        /// Keep everything (clears both limits).
+        #[arg(long, conflicts_with_all = ["max_articles", "days"])]
+        keep_all: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,6 +284,39 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
                 out,
                 "it is due now: `syndic serve` or `syndic poll --once` imports it"
             )?;
+        }
+        Command::Channel(ChannelCommand::Retention {
+            slug,
+            max_articles,
+            days,
+            keep_all,
+        }) => {
+            let channel = find_channel(store, &slug).await?;
+            let patch = crate::model::ChannelPatch {
+                retain_max_articles: (keep_all || max_articles.is_some()).then_some(max_articles),
+                retain_days: (keep_all || days.is_some()).then_some(days),
+                ..Default::default()
+            };
+            if patch.is_empty() {
+                bail!("give --max-articles, --days or --keep-all");
+            }
+            let c = store
+                .update_channel(&channel.slug, &patch)
+                .await?
+                .ok_or_else(|| anyhow!("no channel {slug:?}"))?;
+            let pruned = store.prune(&c, chrono::Utc::now()).await?;
+            let show = |v: Option<u32>| v.map_or("all".to_owned(), |n| n.to_string());
+            writeln!(
+                out,
+                "{}: keep {} articles, {} days; pruned {pruned} now",
+                c.slug,
+                show(c.retain_max_articles),
+                show(c.retain_days)
+            )?;
+        }
+        Command::Prune => {
+            let n = crate::retention::prune_all(store).await?;
+            writeln!(out, "pruned {n} articles")?;
         }
         Command::Subscriptions => {
             write_subscriptions(&mut out, &store.subscriptions().await?)?;
@@ -462,7 +511,8 @@ async fn serve(store: DynStore, mut config: Config) -> Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let polling = tokio::spawn(poller.clone().run(stopped.clone()));
     let hub = Hub::new(store.clone(), &config)?;
-    let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped));
+    let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
+    let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
     let signal = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -470,6 +520,7 @@ async fn serve(store: DynStore, mut config: Config) -> Result<()> {
     http::serve(listener, AppState::new(store, config, poller, hub), signal).await?;
     let _ = polling.await;
     let _ = delivering.await;
+    let _ = pruning.await;
     tracing::info!("stopped");
     Ok(())
 }

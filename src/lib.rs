@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod poll;
 pub mod render;
+pub mod retention;
 pub mod store;
 pub mod token;
 pub mod websub;

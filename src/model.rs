@@ -53,6 +53,10 @@ pub struct Channel {
     /// Bumped on every change of the channel or its articles; the render cache keys on it.
     #[serde(skip)]
     pub version: i64,
+    /// Retention: keep at most this many articles (none: all).
+    pub retain_max_articles: Option<u32>,
+    /// Retention: keep only articles newer than this many days (none: all).
+    pub retain_days: Option<u32>,
 }
 
 /// The fields a new channel is created with.
@@ -118,6 +122,8 @@ pub struct ChannelPatch {
     pub description: Option<String>,
     pub link: Option<Option<String>>,
     pub language: Option<Option<String>>,
+    pub retain_max_articles: Option<Option<u32>>,
+    pub retain_days: Option<Option<u32>>,
 }
 
 impl ChannelPatch {
@@ -126,6 +132,8 @@ impl ChannelPatch {
             && self.description.is_none()
             && self.link.is_none()
             && self.language.is_none()
+            && self.retain_max_articles.is_none()
+            && self.retain_days.is_none()
     }
 }
 

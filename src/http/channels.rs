@@ -83,6 +83,12 @@ pub struct PatchChannel {
     link: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     language: Option<Option<String>>,
+    /// Retention: at most this many articles (`null`: keep all).
+    #[serde(default, deserialize_with = "present")]
+    retain_max_articles: Option<Option<u32>>,
+    /// Retention: only articles newer than this many days (`null`: keep all).
+    #[serde(default, deserialize_with = "present")]
+    retain_days: Option<Option<u32>>,
 }
 
 /// Marks a field that is present, even as `null`, as `Some`.
@@ -111,7 +117,14 @@ pub async fn update(
             .language
             .map(|l| channel_language(l).map_err(ApiError::BadRequest))
             .transpose()?,
+        retain_max_articles: body.retain_max_articles,
+        retain_days: body.retain_days,
     };
+    if patch.retain_max_articles == Some(Some(0)) || patch.retain_days == Some(Some(0)) {
+        return Err(ApiError::BadRequest(
+            "retention must keep at least 1 article and 1 day (null keeps all)".into(),
+        ));
+    }
     if patch.is_empty() {
         return Ok(Json(view(&state, &channel)));
     }
@@ -120,6 +133,9 @@ pub async fn update(
         .update_channel(&channel.slug, &patch)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no channel {slug:?}")))?;
+    // A new retention applies at once, not at the next pruning round.
+    state.store.prune(&updated, chrono::Utc::now()).await?;
+    let updated = state.channel(&slug).await?;
     Ok(Json(view(&state, &updated)))
 }
 

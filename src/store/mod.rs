@@ -86,6 +86,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         tag: Option<&str>,
     ) -> Result<Vec<Cursor>>;
+    /// Applies the channel's retention (at most N articles, none older than D days); pruned
+    /// articles leave tombstones. Returns how many went.
+    async fn prune(&self, channel: &Channel, now: chrono::DateTime<chrono::Utc>) -> Result<u64>;
     /// Deletes an article and leaves a tombstone; false when there was no such article.
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool>;
 

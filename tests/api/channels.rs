@@ -87,3 +87,50 @@ async fn create_show_patch_list_delete() {
     assert!(rss.contains("<title>Channel monde</title>"), "{rss}");
     assert!(!rss.contains("<item>"));
 }
+
+/// Retention: a channel keeps at most N articles (newest first) and/or only recent ones;
+/// pruned articles leave tombstones, so a re-import does not bring them back.
+#[tokio::test]
+async fn retention_prunes_and_pruned_articles_stay_gone() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let items: Vec<Value> = (1..=6)
+        .map(|n| json!({ "id": format!("a{n}"), "title": format!("A{n}"), "date_published": format!("2025-01-0{n}T00:00:00Z") }))
+        .collect();
+    app.ingest("news", &Value::Array(items.clone())).await;
+    let patch = |body: Value| {
+        app.api(reqwest::Method::PATCH, "/channels/news")
+            .json(&body)
+            .send()
+    };
+    let r = patch(json!({ "retain_max_articles": 3 })).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let c: Value = r.json().await.unwrap();
+    assert_eq!(c["retain_max_articles"], 3);
+    let ids: Vec<String> = app
+        .all_articles("news")
+        .await
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["a6", "a5", "a4"], "the newest three stay");
+    let report = app.ingest("news", &Value::Array(items)).await;
+    assert_eq!(
+        report["skipped_deleted"], 3,
+        "pruned articles are not re-imported"
+    );
+    // By age: everything is older than a day here.
+    patch(json!({ "retain_max_articles": null, "retain_days": 1 }))
+        .await
+        .unwrap();
+    assert!(app.all_articles("news").await.is_empty());
+    let r = patch(json!({ "retain_days": 0 })).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let c: Value = patch(json!({ "retain_days": null }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(c["retain_days"].is_null() && c["retain_max_articles"].is_null());
+}

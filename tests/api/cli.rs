@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use crate::seed::{SEED_URL, seed_item};
 
-const BIN: &str = env!("CARGO_BIN_EXE_syndic");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_syndic");
 
 /// Runs `syndic` in `dir` with only the settings given, so a developer's .env cannot leak in.
-fn syndic(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn syndic(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
@@ -24,7 +24,7 @@ fn syndic(dir: &Path, args: &[&str]) -> Output {
         .expect("run syndic")
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "stderr: {}",
@@ -425,7 +425,7 @@ async fn tokens_and_backup_work_while_the_server_runs() {
 /// A `syndic serve` process on an ephemeral port in `dir`: the child and its address. Its
 /// stderr is drained in a thread once the address is known.
 /// A running `syndic serve`, killed if a test fails before it stops it.
-struct Serving(std::process::Child);
+pub(crate) struct Serving(pub(crate) std::process::Child);
 
 impl Drop for Serving {
     fn drop(&mut self) {
@@ -434,7 +434,7 @@ impl Drop for Serving {
     }
 }
 
-fn start_serve(dir: &Path, envs: &[(&str, &str)]) -> (Serving, String) {
+pub(crate) fn start_serve(dir: &Path, envs: &[(&str, &str)]) -> (Serving, String) {
     let mut cmd = Command::new(BIN);
     cmd.arg("serve")
         .current_dir(dir)
@@ -469,7 +469,7 @@ fn start_serve(dir: &Path, envs: &[(&str, &str)]) -> (Serving, String) {
 }
 
 /// Stops a server with SIGTERM, as systemd would, and checks it exits cleanly.
-fn stop(mut serving: Serving) {
+pub(crate) fn stop(mut serving: Serving) {
     let child = &mut serving.0;
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -559,4 +559,38 @@ fn websub_round_trip_between_two_processes() {
     });
     stop(a);
     stop(b);
+}
+
+#[test]
+fn retention_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
+    std::fs::write(
+        d.join("three.json"),
+        r#"[{"id":"1","title":"One","date_published":"2025-01-01T00:00:00Z"},{"id":"2","title":"Two","date_published":"2025-01-02T00:00:00Z"},{"id":"3","title":"Three","date_published":"2025-01-03T00:00:00Z"}]"#,
+    )
+    .unwrap();
+    ok(&syndic(d, &["ingest", "news", "three.json"]));
+    let out = ok(&syndic(
+        d,
+        &["channel", "retention", "news", "--max-articles", "2"],
+    ));
+    assert!(
+        out.contains("keep 2 articles, all days; pruned 1 now"),
+        "{out}"
+    );
+    assert!(ok(&syndic(d, &["prune"])).contains("pruned 0 articles"));
+    let json = ok(&syndic(d, &["render", "news", "--format", "json"]));
+    assert!(json.contains("Three") && json.contains("Two") && !json.contains("\"One\""));
+    fails(
+        &syndic(d, &["channel", "retention", "news"]),
+        "--max-articles",
+    );
+    fails(
+        &syndic(d, &["channel", "retention", "news", "--days", "0"]),
+        "0",
+    );
+    let out = ok(&syndic(d, &["channel", "retention", "news", "--keep-all"]));
+    assert!(out.contains("keep all articles, all days"), "{out}");
 }

@@ -289,6 +289,8 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 0,
+            retain_max_articles: None,
+            retain_days: None,
         };
         assert_eq!(article_href(&channel, "https://a.example/x y"), href);
     }

@@ -74,6 +74,12 @@ fn channel_from_row(row: &SqliteRow) -> Result<Channel> {
         created_at: micros_to_utc(row.try_get("created_at")?),
         updated_at: micros_to_utc(row.try_get("updated_at")?),
         version: row.try_get("version")?,
+        retain_max_articles: row
+            .try_get::<Option<i64>, _>("retain_max_articles")?
+            .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+        retain_days: row
+            .try_get::<Option<i64>, _>("retain_days")?
+            .map(|n| n.clamp(0, u32::MAX as i64) as u32),
     })
 }
 
@@ -345,6 +351,8 @@ impl Store for SqliteStore {
                 description = CASE WHEN ? THEN ? ELSE description END,
                 link = CASE WHEN ? THEN ? ELSE link END,
                 language = CASE WHEN ? THEN ? ELSE language END,
+                retain_max_articles = CASE WHEN ? THEN ? ELSE retain_max_articles END,
+                retain_days = CASE WHEN ? THEN ? ELSE retain_days END,
                 version = version + 1, updated_at = ?
              WHERE id = ?",
         )
@@ -356,6 +364,10 @@ impl Store for SqliteStore {
         .bind(patch.link.clone().flatten())
         .bind(patch.language.is_some())
         .bind(patch.language.clone().flatten())
+        .bind(patch.retain_max_articles.is_some())
+        .bind(patch.retain_max_articles.flatten())
+        .bind(patch.retain_days.is_some())
+        .bind(patch.retain_days.flatten())
         .bind(now_micros())
         .bind(id)
         .execute(&mut *tx)
@@ -457,6 +469,56 @@ impl Store for SqliteStore {
             .into_iter()
             .map(|(sort_at, row)| Cursor { sort_at, row })
             .collect())
+    }
+
+    async fn prune(&self, channel: &Channel, now: DateTime<Utc>) -> Result<u64> {
+        if channel.retain_max_articles.is_none() && channel.retain_days.is_none() {
+            return Ok(0);
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut gone: Vec<String> = Vec::new();
+        if let Some(max) = channel.retain_max_articles {
+            gone.extend(
+                sqlx::query_scalar::<_, String>(
+                    "DELETE FROM articles WHERE channel_id = ? AND id NOT IN (
+                        SELECT id FROM articles WHERE channel_id = ?
+                        ORDER BY sort_at DESC, id DESC LIMIT ?)
+                     RETURNING guid",
+                )
+                .bind(channel.id)
+                .bind(channel.id)
+                .bind(max)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+        }
+        if let Some(days) = channel.retain_days {
+            let cutoff = (now - chrono::Duration::days(days as i64)).timestamp_micros();
+            gone.extend(
+                sqlx::query_scalar::<_, String>(
+                    "DELETE FROM articles WHERE channel_id = ? AND sort_at < ? RETURNING guid",
+                )
+                .bind(channel.id)
+                .bind(cutoff)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+        }
+        for guid in &gone {
+            sqlx::query(
+                "INSERT OR REPLACE INTO tombstones (channel_id, guid, deleted_at) VALUES (?, ?, ?)",
+            )
+            .bind(channel.id)
+            .bind(guid)
+            .bind(now_micros())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !gone.is_empty() {
+            touch_channel(&mut tx, channel.id).await?;
+        }
+        tx.commit().await?;
+        Ok(gone.len() as u64)
     }
 
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool> {
