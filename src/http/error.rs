@@ -34,6 +34,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     BadGateway(String),
+    #[error("{1}")]
+    HeadTooLarge(StatusCode, String),
     #[error("too many failed authentications from this address; retry in {0} s")]
     TooManyRequests(u64),
     #[error("internal error")]
@@ -60,6 +62,7 @@ impl ApiError {
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::HeadTooLarge(status, _) => (*status, "request_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(limit_head))
         .layer(axum::middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .layer(TimeoutLayer::with_status_code(
@@ -160,6 +161,36 @@ async fn metrics() -> impl axum::response::IntoResponse {
         )],
         crate::metrics::METRICS.render(),
     )
+}
+
+/// Longest request target accepted (414 past it).
+const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Refuses oversized request targets (414) and header sections (431) with a JSON body, before
+/// any handler sees them.
+async fn limit_head(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let uri = req.uri().to_string().len();
+    if uri > MAX_URI_BYTES {
+        return Err(ApiError::HeadTooLarge(
+            axum::http::StatusCode::URI_TOO_LONG,
+            format!("the request target is {uri} bytes; at most {MAX_URI_BYTES} are accepted"),
+        ));
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEAD_BYTES {
+        return Err(ApiError::HeadTooLarge(
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the headers are {head} bytes; at most {MAX_HEAD_BYTES} are accepted"),
+        ));
+    }
+    Ok(next.run(req).await)
 }
 
 /// Counts every request by route template (not the raw path, which would make a series per
@@ -199,17 +230,67 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// How long a client may take to send its request line and headers: past it the connection
+/// is closed, so slow clients (slowloris) cannot hold connections open.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Cap on a request's line and headers together (hyper answers 431 past it).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// How long requests in flight may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight (for at most
+/// [`DRAIN_TIMEOUT`]). Connections are served by hyper directly so that header reading has a
+/// deadline and a size cap; each request carries its client's address (`ConnectInfo`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The client's address is kept for the per-address limit on failed authentication.
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let app = router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(addr)));
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %addr, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the drain timeout: closing");
+    }
+    Ok(())
 }

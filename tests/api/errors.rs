@@ -336,3 +336,58 @@ async fn failed_authentication_is_rate_limited() {
         StatusCode::OK
     );
 }
+
+/// Slow clients cannot hold the server: 50 connections that never finish their headers do not
+/// slow others down, and each is closed once its header deadline (10 s) passes. Oversized
+/// headers get 431.
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_do_not_starve_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    let started = std::time::Instant::now();
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "others are served at once"
+    );
+    // The slow ones are closed by the server (read returns 0 or an error), within bounds.
+    let mut first = slow.remove(0);
+    let mut buf = [0u8; 512];
+    let closed =
+        tokio::time::timeout(std::time::Duration::from_secs(15), first.read(&mut buf)).await;
+    match closed {
+        Ok(Ok(n)) => assert!(
+            n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"),
+            "closed"
+        ),
+        Ok(Err(_)) => {}
+        Err(_) => panic!("a client that never finished its headers was not cut off"),
+    }
+    let huge = "a".repeat(100 * 1024);
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-big", huge)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        r,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "request_too_large",
+    )
+    .await;
+    let long = app.url(&format!("/feeds/news/rss.xml?tag={}", "t".repeat(10_000)));
+    let r = app.client.get(long).send().await.unwrap();
+    assert_error(r, StatusCode::URI_TOO_LONG, "request_too_large").await;
+}
