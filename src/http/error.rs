@@ -108,6 +108,12 @@ impl From<StoreError> for ApiError {
             StoreError::SlugTaken(slug) => {
                 ApiError::Conflict(format!("a channel with slug {slug:?} already exists"))
             }
+            e if e.is_unavailable() => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::Unavailable(
+                    "the database cannot take this now (disk full, read-only or locked); feeds are still served; retry later".into(),
+                )
+            }
             other => ApiError::internal(other),
         }
     }

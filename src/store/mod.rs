@@ -31,6 +31,23 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// True for failures of the database's environment rather than of the request: a full
+    /// disk, a read-only file, an I/O error, a lock held too long. They pass; the client
+    /// should retry later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                // SQLite result codes: the primary code is the low byte of the extended one.
+                let code = e.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0) & 0xff;
+                matches!(code, 5 | 6 | 8 | 10 | 13 | 14)
+            }
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 /// What happened to each article of an upsert, in input order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -391,3 +391,35 @@ async fn slow_clients_are_cut_off_and_do_not_starve_others() {
     let r = app.client.get(long).send().await.unwrap();
     assert_error(r, StatusCode::URI_TOO_LONG, "request_too_large").await;
 }
+
+/// When the database cannot take writes (here: another process holds its write lock past the
+/// busy timeout), writes answer 503 with a JSON body, feeds are still served, and writes work
+/// again once the fault is gone.
+#[tokio::test]
+async fn writes_get_503_while_the_database_cannot_take_them() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    app.ingest("news", &json!({ "id": "before", "title": "Before" }))
+        .await;
+    let db = format!("sqlite:{}", app.db_path.display());
+    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let r = app
+        .post_json("news", &json!({ "id": "during", "title": "During" }))
+        .await;
+    let body = assert_error(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    assert!(body["message"].as_str().unwrap().contains("retry later"));
+    let feed = app.feed_text("news", "rss.xml").await;
+    assert!(feed.contains("Before"), "feeds are still served");
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    let r = app
+        .post_json("news", &json!({ "id": "after", "title": "After" }))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "writes recover");
+    assert!(app.feed_text("news", "rss.xml").await.contains("After"));
+}

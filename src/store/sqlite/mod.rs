@@ -22,6 +22,9 @@ use crate::model::{
 mod subs;
 mod websub;
 
+/// Write transactions begin IMMEDIATE: they take the write lock first, so a writer in
+/// another process (the CLI while `serve` runs) makes them wait out the busy timeout instead
+/// of failing at once on a read-to-write upgrade.
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
@@ -286,7 +289,7 @@ async fn upsert_in_tx(
 impl Store for SqliteStore {
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
         let now = now_micros();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let res = sqlx::query(
             "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -336,7 +339,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM channels WHERE slug = ?")
             .bind(slug.as_str())
             .fetch_optional(&mut *tx)
@@ -391,7 +394,7 @@ impl Store for SqliteStore {
         articles: &[Article],
         tombstones: Tombstones,
     ) -> Result<Vec<Outcome>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let outcomes = upsert_in_tx(&mut tx, channel.id, articles, tombstones).await?;
         tx.commit().await?;
         Ok(outcomes)
@@ -475,7 +478,7 @@ impl Store for SqliteStore {
         if channel.retain_max_articles.is_none() && channel.retain_days.is_none() {
             return Ok(0);
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut gone: Vec<String> = Vec::new();
         if let Some(max) = channel.retain_max_articles {
             gone.extend(
@@ -522,7 +525,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let res = sqlx::query("DELETE FROM articles WHERE channel_id = ? AND guid = ?")
             .bind(channel.id)
             .bind(guid)
@@ -652,7 +655,7 @@ impl Store for SqliteStore {
         channel: &Channel,
         items: Vec<KeyedArticle>,
     ) -> Result<Vec<(String, Outcome)>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let articles = subs::resolve_keys(&mut tx, subscription.id, items).await?;
         let plain: Vec<Article> = articles.iter().map(|k| k.article.clone()).collect();
         let outcomes = upsert_in_tx(&mut tx, channel.id, &plain, Tombstones::Respect).await?;
