@@ -141,7 +141,29 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
             .add_tag_attributes("video", ["src", "poster", "controls", "width", "height"])
             .add_tag_attributes("audio", ["src", "controls"])
-            .add_tag_attributes("track", ["src", "kind", "srclang", "label"]);
+            .add_tag_attributes("track", ["src", "kind", "srclang", "label"])
+            // ammonia checks URL schemes in href and src but not in srcset: keep only the
+            // candidates that are http(s) or relative.
+            .attribute_filter(|_element, attribute, value| {
+                if attribute != "srcset" {
+                    return Some(value.into());
+                }
+                let kept: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| {
+                        let url = c.split_whitespace().next().unwrap_or("");
+                        match url.split_once(':') {
+                            Some((scheme, _)) if !scheme.contains('/') => {
+                                scheme.eq_ignore_ascii_case("http")
+                                    || scheme.eq_ignore_ascii_case("https")
+                            }
+                            _ => !url.is_empty(),
+                        }
+                    })
+                    .collect();
+                (!kept.is_empty()).then(|| kept.join(", ").into())
+            });
         b
     })
 }
@@ -158,6 +180,10 @@ pub fn html_to_text(html: &str) -> String {
         return html.to_owned();
     }
     let settings = RewriteStrSettings::new()
+        .append_document_content_handler(lol_html::doc_comments!(|c| {
+            c.remove();
+            Ok(())
+        }))
         .append_element_content_handler(element!("script, style, template", |el| {
             el.remove();
             Ok(())
@@ -257,5 +283,6 @@ mod tests {
             "a & b"
         );
         assert_eq!(html_to_text("plain"), "plain");
+        assert_eq!(html_to_text("a<!-- <img src=x onerror=y> -->b"), "ab");
     }
 }

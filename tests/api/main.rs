@@ -5,8 +5,10 @@ mod helpers;
 
 mod channels;
 mod cli;
+mod durability;
 mod errors;
 mod feeds;
+mod hostile;
 mod ingest;
 mod pages;
 mod poll;

@@ -83,6 +83,10 @@ struct Normalizer<'u> {
     doc: Doc,
     atom03: bool,
     stack: Vec<Open>,
+    /// Indices in `stack` of the open elements that set an xml:base, innermost last, so the
+    /// base in force is found in constant time (a walk of the stack made documents of many
+    /// unclosed elements quadratic).
+    based: Vec<usize>,
     capture: Option<Captured>,
     feed_url: &'u Url,
     saw_channel: bool,
@@ -105,6 +109,7 @@ pub(super) fn normalize(text: &str, feed_url: &Url) -> Result<Prepared, ParseErr
         doc: Doc::Rss,
         atom03: false,
         stack: Vec::new(),
+        based: Vec::new(),
         capture: None,
         feed_url,
         saw_channel: false,
@@ -191,11 +196,26 @@ fn push_attr(out: &mut String, key: &str, value: &str) {
 
 impl Normalizer<'_> {
     fn base(&self) -> &Url {
-        self.stack
-            .iter()
-            .rev()
-            .find_map(|o| o.base.as_ref())
+        self.based
+            .last()
+            .and_then(|&i| self.stack.get(i))
+            .and_then(|o| o.base.as_ref())
             .unwrap_or(self.feed_url)
+    }
+
+    fn push_open(&mut self, open: Open) {
+        if open.base.is_some() {
+            self.based.push(self.stack.len());
+        }
+        self.stack.push(open);
+    }
+
+    fn pop_open(&mut self) -> Option<Open> {
+        let open = self.stack.pop()?;
+        if self.based.last() == Some(&self.stack.len()) {
+            self.based.pop();
+        }
+        Some(open)
     }
 
     fn root(&mut self, ns: Ns, e: &BytesStart) -> Result<(), ParseError> {
@@ -250,7 +270,7 @@ impl Normalizer<'_> {
             self.out.push_str(&kept);
         }
         self.out.push('>');
-        self.stack.push(Open {
+        self.push_open(Open {
             raw: if standalone_entry { String::new() } else { raw },
             out: name.to_owned(),
             base: if standalone_entry { None } else { base },

@@ -215,7 +215,7 @@ impl Normalizer<'_> {
             self.out.push_str(&escape(about.as_str()));
             self.out.push_str("</guid>");
         }
-        self.stack.push(Open {
+        self.push_open(Open {
             raw: raw.to_owned(),
             out,
             base: new_base,
@@ -254,7 +254,7 @@ impl Normalizer<'_> {
         self.out.push_str(raw);
         self.out.push_str(&attr_text);
         self.out.push('>');
-        self.stack.push(Open {
+        self.push_open(Open {
             raw: raw.to_owned(),
             out: raw.to_owned(),
             base: new_base,
@@ -291,7 +291,7 @@ impl Normalizer<'_> {
     }
 
     pub(super) fn close_top(&mut self) {
-        let Some(o) = self.stack.pop() else { return };
+        let Some(o) = self.pop_open() else { return };
         if o.item {
             self.item_depth -= 1;
         }

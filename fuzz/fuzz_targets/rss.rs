@@ -1,0 +1,9 @@
+//! `formats::parse` on an API body posted as InputKind::Rss: any input, no panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use syndic::formats::{InputKind, parse};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse(InputKind::Rss, data);
+});
