@@ -27,12 +27,16 @@ for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t" "artifacts/$t"
   # -timeout: one input taking over 10 s counts as a hang (a crash); -rss_limit_mb bounds memory.
   # timeout(1) is the outer bound in case libFuzzer itself wedges.
+  # libFuzzer reports every new input; keep that in a log and show only its final stats.
+  log="$scratch/$t.log"
   if ! timeout --kill-after=10 $((seconds + 60)) \
     cargo fuzz run -s none "$t" "$scratch/$t" "corpus/$t" -- \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
-      -print_final_stats=1; then
+      -print_final_stats=1 >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
     echo "fuzz: $t failed; the input is in fuzz/artifacts/$t/" >&2
     exit 1
   fi
+  grep -E "^stat::number_of_executed_units|^Done [0-9]+ runs" "$log" || tail -n 2 "$log"
 done
 echo "== fuzz: ${#targets[@]} targets, ${seconds}s each, no crash"
