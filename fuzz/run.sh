@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs every fuzz target for SECONDS each (default 5), starting from the seed
-# corpus in fuzz/corpus/TARGET. Exits non-zero as soon as a target crashes (panics, aborts,
-# times out or runs out of memory); libFuzzer leaves the input in fuzz/artifacts/TARGET/.
+# Builds and runs every fuzz target for SECONDS each (default 5), starting from the seeds
+# (the test fixtures; fuzz/corpus/ for JSON items). Exits non-zero as soon as a target crashes
+# (panics, aborts, times out or runs out of memory); libFuzzer leaves the input in
+# fuzz/artifacts/TARGET/.
 #
 # Works on stable Rust: `-s none` turns off the sanitizers (which need nightly's -Zsanitizer);
 # coverage guidance and panic detection still work. Needs `cargo install cargo-fuzz --locked`.
@@ -14,6 +15,16 @@ case "$seconds" in
   '' | *[!0-9]*) echo "usage: fuzz/run.sh [SECONDS]" >&2; exit 2 ;;
 esac
 targets=(json_items rss atom upstream opml discover)
+# Seeds: the test fixtures themselves (no copies to keep in step), plus fuzz/corpus/ for the
+# JSON items, which have no fixture directory of their own.
+seeds_for() {
+  case "$1" in
+    json_items) echo "corpus/json_items" ;;
+    rss | atom | upstream) echo "../tests/fixtures/upstream" ;;
+    opml) echo "../tests/fixtures/opml" ;;
+    discover) echo "../tests/fixtures/discover" ;;
+  esac
+}
 
 command -v cargo-fuzz >/dev/null || { echo "fuzz: cargo-fuzz is missing (cargo install cargo-fuzz --locked)" >&2; exit 1; }
 
@@ -30,7 +41,7 @@ for t in "${targets[@]}"; do
   # libFuzzer reports every new input; keep that in a log and show only its final stats.
   log="$scratch/$t.log"
   if ! timeout --kill-after=10 $((seconds + 60)) \
-    cargo fuzz run -s none "$t" "$scratch/$t" "corpus/$t" -- \
+    cargo fuzz run -s none "$t" "$scratch/$t" "$(seeds_for "$t")" -- \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
       -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log" >&2
