@@ -229,6 +229,13 @@ pub enum ParseError {
 
 /// Reads every item of a body of the given kind.
 pub fn parse(kind: InputKind, body: &[u8]) -> Result<Vec<Draft>, ParseError> {
+    if kind != InputKind::Json && declares_entities(body) {
+        return Err(ParseError::Malformed(
+            "the document declares entities in its DOCTYPE; declared entities are never \
+             expanded, so such documents are refused"
+                .into(),
+        ));
+    }
     match kind {
         InputKind::Json => jsonfeed::parse(body),
         InputKind::Rss => rss::parse(body),
@@ -241,6 +248,38 @@ pub fn parse(kind: InputKind, body: &[u8]) -> Result<Vec<Draft>, ParseError> {
             )),
         },
     }
+}
+
+/// True when the document's DOCTYPE declares entities in an internal subset. The readers
+/// never expand them (no "billion laughs", no external file read), but a body that relies on
+/// them cannot be read as its author meant, so it is refused rather than stored with
+/// `&name;` left in the text.
+fn declares_entities(body: &[u8]) -> bool {
+    let Some(start) = find(body, b"<!DOCTYPE") else {
+        return false;
+    };
+    let rest = &body[start..];
+    let open = rest.iter().position(|&b| b == b'[');
+    let close = rest.iter().position(|&b| b == b'>');
+    let Some(open) = open.filter(|&o| close.is_none_or(|c| o < c)) else {
+        return false;
+    };
+    // The internal subset runs from `[` to the `]` that the DOCTYPE's `>` follows.
+    let subset = &rest[open..];
+    let end = (0..subset.len())
+        .find(|&i| {
+            subset[i] == b']'
+                && subset[i + 1..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    .is_some_and(|&b| b == b'>')
+        })
+        .unwrap_or(subset.len());
+    find(&subset[..end], b"<!ENTITY").is_some()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// RFC 3339 as Atom and JSON Feed want it, keeping the article's own zone.
@@ -262,7 +301,21 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[cfg(test)]
 mod tests {
-    use super::InputKind;
+    use super::{InputKind, declares_entities};
+
+    #[test]
+    fn entity_declarations_are_found_in_the_internal_subset_only() {
+        assert!(declares_entities(
+            b"<?xml version=\"1.0\"?><!DOCTYPE rss [ <!ENTITY a \"b\"> ] ><rss/>"
+        ));
+        assert!(declares_entities(
+            b"<!DOCTYPE feed [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><feed/>"
+        ));
+        assert!(!declares_entities(b"<!DOCTYPE rss><rss/>"));
+        assert!(!declares_entities(
+            b"<!DOCTYPE rss PUBLIC \"-//Netscape//DTD RSS 0.91//EN\" \"x\"><rss><![CDATA[<!ENTITY]]></rss>"
+        ));
+    }
 
     #[test]
     fn sniffing_skips_prolog_comments_and_doctype() {

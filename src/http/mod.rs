@@ -225,7 +225,10 @@ async fn track(
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "database not ready");
-        ApiError::Unavailable("the database does not answer".into())
+        ApiError::Unavailable(match e {
+            crate::store::StoreError::Schema(_) => e.to_string(),
+            _ => "the database does not answer".into(),
+        })
     })?;
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }

@@ -145,7 +145,14 @@ pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, It
     drafts
         .into_iter()
         .enumerate()
-        .map(|(index, d)| {
+        .map(|(index, mut d)| {
+            if let Some(clean) = d
+                .content_html
+                .as_deref()
+                .and_then(normalize::sanitize_publisher_html)
+            {
+                d.content_html = Some(clean);
+            }
             article_from_draft(d, channel_base.as_ref()).map_err(|(field, message)| ItemError {
                 index,
                 field: field.to_owned(),

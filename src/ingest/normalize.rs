@@ -174,6 +174,73 @@ pub fn sanitize_html(html: &str) -> String {
     sanitizer().clean(html).to_string()
 }
 
+/// Makes a publisher's HTML safe to republish without touching what was already safe: when
+/// the sanitizer would remove nothing (same elements, attributes, text and comments, in the
+/// same order), the publisher's own bytes are kept, so an article comes out of every feed
+/// exactly as it went in; otherwise the sanitized HTML replaces it.
+pub fn sanitize_publisher_html(html: &str) -> Option<String> {
+    if !html.contains(['<', '&']) {
+        return None;
+    }
+    let clean = sanitize_html(html);
+    match (markup_stream(html), markup_stream(&clean)) {
+        (Some(before), Some(after)) if before == after => None,
+        _ => Some(clean),
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Markup {
+    Start(String, Vec<(String, String)>),
+    Text(String),
+    Comment(String),
+}
+
+/// What an HTML fragment says, without how it is spelled: start tags with their attributes
+/// (sorted, values decoded, rel left out), text with entities decoded, comments. End tags are left out,
+/// since the sanitizer's serializer closes elements the source left open.
+fn markup_stream(html: &str) -> Option<Vec<Markup>> {
+    let out = std::cell::RefCell::new(Vec::new());
+    let text = std::cell::RefCell::new(String::new());
+    let flush = || {
+        let mut t = text.borrow_mut();
+        if !t.is_empty() {
+            let decoded = html_escape::decode_html_entities(t.as_str()).into_owned();
+            out.borrow_mut().push(Markup::Text(decoded));
+            t.clear();
+        }
+    };
+    let settings = RewriteStrSettings::new()
+        .append_element_content_handler(element!("*", |el| {
+            flush();
+            let mut attrs: Vec<(String, String)> = el
+                .attributes()
+                .iter()
+                // The sanitizer adds rel="noopener noreferrer" to links; rel runs nothing.
+                .filter(|a| a.name() != "rel")
+                .map(|a| {
+                    let v = html_escape::decode_html_entities(&a.value()).into_owned();
+                    (a.name(), v)
+                })
+                .collect();
+            attrs.sort();
+            out.borrow_mut().push(Markup::Start(el.tag_name(), attrs));
+            Ok(())
+        }))
+        .append_document_content_handler(lol_html::doc_text!(|t| {
+            text.borrow_mut().push_str(t.as_str());
+            Ok(())
+        }))
+        .append_document_content_handler(lol_html::doc_comments!(|c| {
+            flush();
+            out.borrow_mut().push(Markup::Comment(c.text()));
+            Ok(())
+        }));
+    rewrite_str(html, settings).ok()?;
+    flush();
+    Some(out.into_inner())
+}
+
 /// The text of an HTML fragment: tags dropped, entities decoded, script and style left out.
 pub fn html_to_text(html: &str) -> String {
     if !html.contains(['<', '&']) {
@@ -273,6 +340,32 @@ mod tests {
             "<td>1</td>",
         ] {
             assert!(clean.contains(good), "{good} missing from {clean}");
+        }
+    }
+
+    #[test]
+    fn publisher_html_is_kept_byte_for_byte_when_safe() {
+        for safe in [
+            "<p>« Plein » d\u{2019}espace\u{a0}: 23.000 &amp; plus</p>",
+            "<figure><img src=\"https://e.org/i.jpg\" alt=\"a &quot;b&quot;\"><figcaption>c <small>d</small></figcaption></figure>\n<p>x",
+            "<p>a<br>b</p><ul><li>one<li>two</ul><a href=\"https://e.org/?a=1&amp;b=2\">l</a>",
+            "plain text",
+        ] {
+            assert_eq!(sanitize_publisher_html(safe), None, "{safe}");
+        }
+        for (dirty, gone) in [
+            ("<p onclick=\"x()\">a</p>", "onclick"),
+            ("<p>a</p><script>alert(1)</script>", "script"),
+            ("<a href=\"javascript:alert(1)\">a</a>", "javascript"),
+            ("<svg><script>alert(1)</script></svg>", "script"),
+            ("<p>a<!-- hidden --></p>", "hidden"),
+            (
+                "<img src=x srcset=\"javascript:alert(1) 2x\">",
+                "javascript",
+            ),
+        ] {
+            let clean = sanitize_publisher_html(dirty).expect(dirty);
+            assert!(!clean.contains(gone), "{gone} in {clean}");
         }
     }
 

@@ -27,6 +27,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the database schema does not match this binary: {0}")]
+    Schema(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -179,7 +181,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     async fn hub_remove(&self, id: i64) -> Result<()>;
 
-    /// Cheap liveness probe of the database.
+    /// Cheap readiness probe: the database answers and its schema is the one this binary
+    /// migrates to (no migration missing, none unknown).
     async fn ping(&self) -> Result<()>;
 
     /// Closes every connection, so that the database is left checkpointed and tidy.

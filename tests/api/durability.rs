@@ -659,3 +659,132 @@ fn sixty_four_clients_mixing_reads_and_writes() {
     assert!(lost.is_empty(), "acknowledged but lost: {lost:#?}");
     assert!(!acked.is_empty() && feeds_checked > 0);
 }
+
+/// A tmpfs of a few megabytes mounted over a temp dir, unmounted when dropped: a disk that
+/// really fills up.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk {
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Writes a filler file until the file system refuses more; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        // Bounded: a tmpfs of a few MB refuses long before this many chunks.
+        for _ in 0..100_000 {
+            if f.write_all(&chunk).and_then(|_| f.sync_all()).is_err() {
+                return path;
+            }
+        }
+        panic!("the small disk never filled up");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// The disk under the database fills up: writes answer 503 with a JSON body naming the
+/// problem, feeds are still served, nothing acknowledged is lost, and writes work again once
+/// space returns. Needs root for `mount` (CI runs as root).
+#[tokio::test]
+async fn a_full_disk_gives_503_keeps_serving_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(dir.path(), "8m") else {
+        crate::helpers::skip_missing("mounting a tmpfs", "run the tests as root");
+        return;
+    };
+    let app = crate::helpers::spawn_app_in(dir, true).await;
+    app.create_channel(CHANNEL, json!({})).await;
+    let body = "x".repeat(4000);
+    app.ingest(
+        CHANNEL,
+        &json!({ "id": "before", "title": "Before", "content_text": body }),
+    )
+    .await;
+    let filler = disk.fill();
+
+    // The WAL may still have room for a few pages; keep writing until the disk says no.
+    let mut acknowledged = vec!["before".to_owned()];
+    let mut refused = None;
+    for i in 0..500 {
+        let id = format!("full-{i}");
+        let r = app
+            .post_json(
+                CHANNEL,
+                &json!({ "id": id, "title": id, "content_text": body }),
+            )
+            .await;
+        match r.status() {
+            StatusCode::CREATED => acknowledged.push(id),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused = Some(r.json::<Value>().await.unwrap());
+                break;
+            }
+            s => panic!("{s}: {}", r.text().await.unwrap()),
+        }
+    }
+    let refused = refused.expect("a full disk never refused a write");
+    assert_eq!(refused["error"], "unavailable", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("retry later"),
+        "{refused}"
+    );
+    // Reads go on: the feed and the API still answer, with every acknowledged article.
+    let feed = app.feed_text(CHANNEL, "feed.json").await;
+    let feed: Value = serde_json::from_str(&feed).unwrap();
+    let ids: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            ids.contains(&id.as_str()),
+            "{id} lost while the disk was full"
+        );
+    }
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Space returns: the next write succeeds without a restart.
+    std::fs::remove_file(filler).unwrap();
+    let r = app
+        .post_json(
+            CHANNEL,
+            &json!({ "id": "after", "title": "After", "content_text": body }),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let all = app.all_articles(CHANNEL).await;
+    assert_eq!(all.len(), acknowledged.len() + 1);
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'")
+            .await,
+        1
+    );
+    drop(app);
+    drop(disk);
+}

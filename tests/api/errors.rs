@@ -110,6 +110,47 @@ async fn unknown_things_are_404_and_taken_slugs_409() {
 }
 
 #[tokio::test]
+async fn readyz_names_a_schema_that_does_not_match_the_binary() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A newer syndic migrated the file under this one.
+    app.db_exec(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .await;
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let body = assert_error(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("99990101000000"),
+        "{body}"
+    );
+    // A migration of this binary's went missing.
+    app.db_exec(
+        "DELETE FROM _sqlx_migrations WHERE version = 99990101000000 OR version = 20261125000000",
+    )
+    .await;
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let body = assert_error(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("20261125000000") && message.contains("syndic migrate"),
+        "{body}"
+    );
+    // The process itself is alive: an orchestrator restarts nothing, it waits.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn bad_channel_fields_are_400() {
     let app = spawn_app().await;
     for body in [

@@ -33,7 +33,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// As [`spawn_app`], choosing whether private upstream addresses are allowed.
 pub async fn spawn_app_with(allow_private_upstreams: bool) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_in(
+        tempfile::tempdir().expect("temp dir"),
+        allow_private_upstreams,
+    )
+    .await
+}
+
+/// The same, with the database in `dir` (a file system the test prepared).
+pub async fn spawn_app_in(dir: TempDir, allow_private_upstreams: bool) -> TestApp {
     let db_path = dir.path().join("syndic.db");
     let database_url = format!("sqlite:{}", db_path.display());
     let store = store::open(&database_url).await.expect("open store");
@@ -232,6 +240,15 @@ impl TestApp {
             .unwrap();
         sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
     }
+
+    /// Runs a statement straight on the database file, as an operator's tool would.
+    pub async fn db_exec(&self, sql: &'static str) {
+        let url = format!("sqlite:{}", self.db_path.display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
 }
 
 /// Percent-encodes a path segment (guids are often URLs).
@@ -269,4 +286,19 @@ pub fn assert_well_formed(xml: &str) {
 
 pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// True under CI (`CI` set), where a test may not skip for want of a tool or privilege.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A tool or privilege the test needs is missing. In CI the test fails, saying what to
+/// install; elsewhere a `SKIPPED:` line goes to stderr and the caller returns.
+pub fn skip_missing(what: &str, install: &str) {
+    assert!(
+        !in_ci(),
+        "{what} is not available, and CI must run this test: {install} (.ci/run provides it)"
+    );
+    eprintln!("SKIPPED: {what} not available ({install})");
 }

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Row, SqliteConnection};
 use tokio::process::Command;
 
-use crate::helpers::{TestApp, manifest_dir, spawn_app};
+use crate::helpers::{TestApp, in_ci, manifest_dir, skip_missing, spawn_app};
 use crate::seed::seed_item;
 
 const FEEDPARSER: &str = "6.0.14";
@@ -194,20 +194,6 @@ impl Format {
 
 // ---------------------------------------------------------------------------------------------
 // Which readers are installed
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// A reader that is not installed. In CI the test fails, saying what to install; elsewhere a
-/// `SKIPPED:` line goes to stderr and the caller returns.
-fn skip_missing(what: &str, install: &str) {
-    assert!(
-        !in_ci(),
-        "{what} is not installed, and CI must run this test: {install} (.ci/run installs the readers)"
-    );
-    eprintln!("SKIPPED: {what} not installed ({install})");
-}
 
 /// Runs a command to completion, killing it after [`READER_TIMEOUT`]. Async, so that the
 /// server, which runs on this test's runtime, keeps answering the reader.

@@ -30,6 +30,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
 }
 
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url` (`sqlite:PATH`).
     pub async fn open(url: &str) -> Result<SqliteStore> {
@@ -44,12 +46,32 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
+        MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore { writer, reader })
+    }
+
+    /// Begins a write transaction on the one writer connection, taking the write lock at
+    /// once. A COMMIT or ROLLBACK that failed (disk full, I/O error) leaves sqlx counting a
+    /// transaction that SQLite has already rolled back, and every later BEGIN on that
+    /// connection would fail: such a connection is closed and a fresh one opened.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        for _ in 0..3 {
+            match self.writer.begin_with("BEGIN IMMEDIATE").await {
+                Err(sqlx::Error::InvalidSavePointStatement) => {
+                    tracing::warn!(
+                        "the database connection lost a failed transaction; reopening it"
+                    );
+                    let mut conn = self.writer.acquire().await?;
+                    conn.close_on_drop();
+                }
+                tx => return Ok(tx?),
+            }
+        }
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     async fn channel_by_id(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<Channel>> {
@@ -289,7 +311,7 @@ async fn upsert_in_tx(
 impl Store for SqliteStore {
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
         let now = now_micros();
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let res = sqlx::query(
             "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -339,7 +361,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM channels WHERE slug = ?")
             .bind(slug.as_str())
             .fetch_optional(&mut *tx)
@@ -394,7 +416,7 @@ impl Store for SqliteStore {
         articles: &[Article],
         tombstones: Tombstones,
     ) -> Result<Vec<Outcome>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let outcomes = upsert_in_tx(&mut tx, channel.id, articles, tombstones).await?;
         tx.commit().await?;
         Ok(outcomes)
@@ -478,7 +500,7 @@ impl Store for SqliteStore {
         if channel.retain_max_articles.is_none() && channel.retain_days.is_none() {
             return Ok(0);
         }
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let mut gone: Vec<String> = Vec::new();
         if let Some(max) = channel.retain_max_articles {
             gone.extend(
@@ -525,7 +547,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let res = sqlx::query("DELETE FROM articles WHERE channel_id = ? AND guid = ?")
             .bind(channel.id)
             .bind(guid)
@@ -605,7 +627,26 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        let known: Vec<i64> = MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version)
+            .collect();
+        if let Some(missing) = known.iter().find(|v| !applied.contains(v)) {
+            return Err(StoreError::Schema(format!(
+                "migration {missing} is not applied (run `syndic migrate`)"
+            )));
+        }
+        if let Some(unknown) = applied.iter().find(|v| !known.contains(v)) {
+            return Err(StoreError::Schema(format!(
+                "migration {unknown} was applied by a newer syndic"
+            )));
+        }
         Ok(())
     }
 
@@ -655,7 +696,7 @@ impl Store for SqliteStore {
         channel: &Channel,
         items: Vec<KeyedArticle>,
     ) -> Result<Vec<(String, Outcome)>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let articles = subs::resolve_keys(&mut tx, subscription.id, items).await?;
         let plain: Vec<Article> = articles.iter().map(|k| k.article.clone()).collect();
         let outcomes = upsert_in_tx(&mut tx, channel.id, &plain, Tombstones::Respect).await?;
