@@ -183,6 +183,9 @@ pub fn sanitize_publisher_html(html: &str) -> Option<String> {
         return None;
     }
     let clean = sanitize_html(html);
+    if clean == html {
+        return None;
+    }
     match (markup_stream(html), markup_stream(&clean)) {
         (Some(before), Some(after)) if before == after => None,
         _ => Some(clean),

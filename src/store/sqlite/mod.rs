@@ -1,6 +1,7 @@
 //! The SQLite backend: one file in WAL mode, one writer connection (so concurrent writers
 //! queue instead of failing with SQLITE_BUSY) and a small pool of readers that never wait on it.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -180,6 +181,57 @@ fn rfc3339(d: &Option<DateTime<FixedOffset>>) -> Option<String> {
     d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
+/// New articles per INSERT statement: 32 rows of 25 values stay far below SQLite's limit on
+/// bound parameters, and cut the round trips to sqlx's SQLite thread 32-fold.
+const INSERT_ROWS: usize = 32;
+
+/// Inserts new articles (ids not stored yet), many rows to one statement.
+async fn insert_articles(
+    tx: &mut Transaction<'_, Sqlite>,
+    channel_id: i64,
+    rows: &[(&Article, String, i64)],
+) -> Result<()> {
+    let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+        "INSERT INTO articles (url, external_url, title, summary, content_html, content_text,
+            image_url, image_caption, image_credit, banner_image, date_published, date_modified,
+            authors, contributors, tags, language, attachments, source_title, source_url,
+            updated_at, sort_at, content_hash, channel_id, guid, first_seen_at) ",
+    );
+    q.push_values(rows, |mut b, (a, hash, now)| {
+        let image = a.image.as_ref();
+        let source = a.source.as_ref();
+        b.push_bind(&a.url)
+            .push_bind(&a.external_url)
+            .push_bind(&a.title)
+            .push_bind(&a.summary)
+            .push_bind(&a.content_html)
+            .push_bind(&a.content_text)
+            .push_bind(image.map(|i| &i.url))
+            .push_bind(image.and_then(|i| i.caption.as_ref()))
+            .push_bind(image.and_then(|i| i.credit.as_ref()))
+            .push_bind(&a.banner_image)
+            .push_bind(rfc3339(&a.date_published))
+            .push_bind(rfc3339(&a.date_modified))
+            .push_bind(to_json(&a.authors))
+            .push_bind(to_json(&a.contributors))
+            .push_bind(to_json(&a.tags))
+            .push_bind(&a.language)
+            .push_bind(to_json(&a.attachments))
+            .push_bind(source.and_then(|s| s.title.as_ref()))
+            .push_bind(source.map(|s| &s.url))
+            .push_bind(*now)
+            // sort_at: the publication date, else when first seen (now).
+            .push_bind(a.date_published.map_or(*now, |d| d.timestamp_micros()))
+            .push_bind(hash)
+            .push_bind(channel_id)
+            .push_bind(&a.id)
+            .push_bind(*now);
+    });
+    q.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Inserts or updates one article; returns its row id.
 async fn write_article(
     tx: &mut Transaction<'_, Sqlite>,
     channel_id: i64,
@@ -187,7 +239,7 @@ async fn write_article(
     a: &Article,
     hash: &str,
     now: i64,
-) -> Result<()> {
+) -> Result<i64> {
     let published_us = a.date_published.map(|d| d.timestamp_micros());
     let sql = if existing.is_some() {
         "UPDATE articles SET url=?, external_url=?, title=?, summary=?, content_html=?,
@@ -236,8 +288,8 @@ async fn write_article(
             .bind(&a.id)
             .bind(now),
     };
-    q.execute(&mut **tx).await?;
-    Ok(())
+    let done = q.execute(&mut **tx).await?;
+    Ok(existing.unwrap_or_else(|| done.last_insert_rowid()))
 }
 
 async fn touch_channel(tx: &mut Transaction<'_, Sqlite>, channel_id: i64) -> Result<()> {
@@ -257,19 +309,42 @@ async fn upsert_in_tx(
     tombstones: Tombstones,
 ) -> Result<Vec<Outcome>> {
     let now = now_micros();
+    // What the batch's ids already have, in two queries rather than two per article: each
+    // statement is a round trip to sqlx's SQLite thread, which is most of an ingest's cost.
+    let ids = serde_json::to_string(&articles.iter().map(|a| &a.id).collect::<Vec<_>>())
+        .expect("serializes");
+    let mut buried: HashSet<String> = sqlx::query_scalar(
+        "SELECT guid FROM tombstones
+         WHERE channel_id = ? AND guid IN (SELECT value FROM json_each(?))",
+    )
+    .bind(channel_id)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut existing: HashMap<String, (i64, String)> = sqlx::query_as(
+        "SELECT guid, id, content_hash FROM articles
+         WHERE channel_id = ? AND guid IN (SELECT value FROM json_each(?))",
+    )
+    .bind(channel_id)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|(guid, id, hash): (String, i64, String)| (guid, (id, hash)))
+    .collect();
+    // New articles are inserted many to a statement. When one id comes twice in a batch, the
+    // later item must see the earlier one, so such a batch is written row by row.
+    let mut seen = HashSet::with_capacity(articles.len());
+    let batched = articles.iter().all(|a| seen.insert(a.id.as_str()));
+    let mut inserts: Vec<(&Article, String, i64)> = Vec::new();
     let mut outcomes = Vec::with_capacity(articles.len());
     for (i, a) in articles.iter().enumerate() {
         // Articles of one batch are first seen a microsecond apart, in feed order (the
         // first is the newest), so undated ones keep a stable order and distinct dates.
         let now = now + (articles.len() - 1 - i) as i64;
-        let buried: bool = sqlx::query_scalar(
-            "SELECT EXISTS(SELECT 1 FROM tombstones WHERE channel_id = ? AND guid = ?)",
-        )
-        .bind(channel_id)
-        .bind(&a.id)
-        .fetch_one(&mut **tx)
-        .await?;
-        if buried {
+        if buried.contains(&a.id) {
             if tombstones == Tombstones::Respect {
                 outcomes.push(Outcome::SkippedDeleted);
                 continue;
@@ -279,24 +354,26 @@ async fn upsert_in_tx(
                 .bind(&a.id)
                 .execute(&mut **tx)
                 .await?;
+            buried.remove(&a.id);
         }
-        let existing: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, content_hash FROM articles WHERE channel_id = ? AND guid = ?",
-        )
-        .bind(channel_id)
-        .bind(&a.id)
-        .fetch_optional(&mut **tx)
-        .await?;
         let hash = content_hash(a);
-        let outcome = match &existing {
+        let old = existing.get(&a.id);
+        let outcome = match old {
             Some((_, old)) if *old == hash => Outcome::Unchanged,
             Some(_) => Outcome::Updated,
             None => Outcome::Created,
         };
-        if outcome != Outcome::Unchanged {
-            write_article(tx, channel_id, existing.map(|e| e.0), a, &hash, now).await?;
+        if outcome == Outcome::Created && batched {
+            inserts.push((a, hash, now));
+        } else if outcome != Outcome::Unchanged {
+            // A later item of the same batch with the same id updates this one.
+            let row = write_article(tx, channel_id, old.map(|e| e.0), a, &hash, now).await?;
+            existing.insert(a.id.clone(), (row, hash));
         }
         outcomes.push(outcome);
+    }
+    for chunk in inserts.chunks(INSERT_ROWS) {
+        insert_articles(tx, channel_id, chunk).await?;
     }
     if outcomes
         .iter()
