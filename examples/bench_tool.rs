@@ -118,20 +118,6 @@ async fn main() -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Articles
 
-/// The seed item made into article `n` of a series: its own id, URL, title and date (a
-/// minute apart, newest first), everything else as in the seed.
-fn article(base: &Value, n: usize) -> Value {
-    let mut item = base.clone();
-    let url = format!("{}-{n}", seed_article::SEED_URL);
-    item["id"] = json!(url);
-    item["url"] = json!(url);
-    item["title"] = json!(format!("{} ({n})", base["title"].as_str().unwrap()));
-    let date = chrono::DateTime::parse_from_rfc3339(seed_article::SEED_DATE).unwrap()
-        - chrono::Duration::minutes(n as i64);
-    item["date_published"] = json!(date.to_rfc3339());
-    item
-}
-
 fn articles(count: usize, batch: usize, out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     let base = seed_article::seed_item();
@@ -139,7 +125,7 @@ fn articles(count: usize, batch: usize, out: &Path) -> anyhow::Result<()> {
     let mut file = 0;
     while n < count {
         let items: Vec<Value> = (n..(n + batch).min(count))
-            .map(|i| article(&base, i))
+            .map(|i| seed_article::seed_series_item(&base, i))
             .collect();
         n += items.len();
         std::fs::write(

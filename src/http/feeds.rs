@@ -119,7 +119,7 @@ pub async fn feed(
         before,
         tag: q.tag.filter(|t| !t.trim().is_empty()),
     };
-    let channel = state.channel(&slug).await?;
+    let channel = state.feed_channel(&slug).await?;
     let rendered = state
         .feeds
         .get(

@@ -11,9 +11,10 @@ mod pages;
 mod subscriptions;
 mod websub;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::routing::get;
@@ -40,7 +41,19 @@ pub struct AppState {
     pub poller: Arc<Poller>,
     pub hub: Arc<Hub>,
     pub auth_limiter: Arc<auth::AuthLimiter>,
+    /// Channels as the feed routes last read them, by slug, with the store's commit count
+    /// before the read and when it was made.
+    feed_channels: Arc<std::sync::Mutex<HashMap<String, FeedChannel>>>,
 }
+
+/// A channel as a feed route read it: the channel, the store's commit count before the
+/// read, and when.
+type FeedChannel = (Arc<Channel>, u64, Instant);
+
+/// How long the feed routes may serve a channel without reading it again, when this process
+/// has written nothing since: the bound on how late a write by another process (`syndic
+/// ingest` beside `serve`) shows in feeds. Writes of this process show at once.
+const FEED_CHANNEL_TTL: Duration = Duration::from_secs(1);
 
 impl AppState {
     pub fn new(store: DynStore, config: Config, poller: Arc<Poller>, hub: Arc<Hub>) -> AppState {
@@ -51,7 +64,27 @@ impl AppState {
             poller,
             hub,
             auth_limiter: Arc::default(),
+            feed_channels: Arc::default(),
         }
+    }
+
+    /// The channel for a feed request: from memory when this process committed nothing
+    /// since it was read and the read is under [`FEED_CHANNEL_TTL`] old, so a feed served
+    /// from the render cache costs no database round trip.
+    async fn feed_channel(&self, slug: &str) -> Result<Arc<Channel>, ApiError> {
+        let commits = self.store.commits();
+        if let Some((c, seen, at)) = self.feed_channels.lock().expect("lock").get(slug)
+            && *seen == commits
+            && at.elapsed() < FEED_CHANNEL_TTL
+        {
+            return Ok(c.clone());
+        }
+        let channel = Arc::new(self.channel(slug).await?);
+        self.feed_channels
+            .lock()
+            .expect("lock")
+            .insert(slug.to_owned(), (channel.clone(), commits, Instant::now()));
+        Ok(channel)
     }
 
     /// The channel a path names, or a 404 naming it.

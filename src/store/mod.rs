@@ -181,6 +181,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     async fn hub_remove(&self, id: i64) -> Result<()>;
 
+    /// How many write transactions this process has committed: a read made while the count
+    /// stayed the same cannot have missed a write of this process (writes by other processes
+    /// are not counted).
+    fn commits(&self) -> u64;
+
     /// Cheap readiness probe: the database answers and its schema is the one this binary
     /// migrates to (no migration missing, none unknown).
     async fn ping(&self) -> Result<()>;

@@ -578,3 +578,39 @@ async fn metrics_count_requests_renders_and_ingests() {
     };
     assert!(value("syndic_articles_ingested_total{outcome=\"created\"}") >= 2.0);
 }
+
+/// Feeds served from memory see another process's writes within a second (the channel is
+/// read again once it is a second old), and this process's own writes at once.
+#[tokio::test]
+async fn writes_by_another_process_show_in_feeds_within_a_second() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({ "title": "Before" }))
+        .await;
+    app.ingest("news", &json!({ "id": "a", "title": "A" }))
+        .await;
+    assert!(
+        app.feed_text("news", "rss.xml")
+            .await
+            .contains("<title>Before</title>")
+    );
+    // Another process (here: a plain connection) renames the channel.
+    app.db_exec("UPDATE channels SET title = 'After', version = version + 1")
+        .await;
+    let mut seen = false;
+    for _ in 0..40 {
+        if app
+            .feed_text("news", "rss.xml")
+            .await
+            .contains("<title>After</title>")
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "another process's write never showed");
+    // A write through this process shows on the very next request.
+    app.ingest("news", &json!({ "id": "b", "title": "Bravo" }))
+        .await;
+    assert!(app.feed_text("news", "rss.xml").await.contains("Bravo"));
+}

@@ -381,3 +381,22 @@ async fn rss_and_atom_documents_are_ingested_item_by_item() {
     let err: Value = r.json().await.unwrap();
     assert_eq!(err["field"], "date_published");
 }
+
+/// One id twice in a batch: the later item updates the earlier, as if posted one after the
+/// other (such batches are written row by row; others many rows to a statement).
+#[tokio::test]
+async fn an_id_repeated_in_one_batch_ends_as_its_last_item() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let items: Vec<_> = (0..40)
+        .map(|i| json!({ "id": format!("n{i}"), "title": format!("N{i}") }))
+        .chain([json!({ "id": "n3", "title": "Last word" })])
+        .collect();
+    let report = app.ingest("news", &json!(items)).await;
+    assert_eq!(report["created"], 40, "{report}");
+    assert_eq!(report["updated"], 1, "{report}");
+    let all = app.all_articles("news").await;
+    assert_eq!(all.len(), 40);
+    let n3 = all.iter().find(|a| a["id"] == "n3").unwrap();
+    assert_eq!(n3["title"], "Last word");
+}

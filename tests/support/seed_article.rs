@@ -111,3 +111,20 @@ pub fn seed_item() -> Value {
         },
     })
 }
+
+/// Article `n` of a series made from the seed: its own id, URL, title and date (a minute
+/// apart, newest first), everything else as in the seed. For benchmarks.
+pub fn seed_series_item(base: &Value, n: usize) -> Value {
+    let mut item = base.clone();
+    let url = format!("{SEED_URL}-{n}");
+    item["id"] = json!(url);
+    item["url"] = json!(url);
+    item["title"] = json!(format!(
+        "{} ({n})",
+        base["title"].as_str().unwrap_or_default()
+    ));
+    let date = chrono::DateTime::parse_from_rfc3339(SEED_DATE).expect("seed date")
+        - chrono::Duration::minutes(n as i64);
+    item["date_published"] = json!(date.to_rfc3339());
+    item
+}

@@ -29,6 +29,8 @@ mod websub;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Write transactions committed by this process (see [`Store::commits`]).
+    commits: std::sync::atomic::AtomicU64,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -52,7 +54,11 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            commits: Default::default(),
+        })
     }
 
     /// Begins a write transaction on the one writer connection, taking the write lock at
@@ -73,6 +79,14 @@ impl SqliteStore {
             }
         }
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Commits a write transaction and counts it, whether or not the commit succeeded.
+    async fn commit(&self, tx: Transaction<'static, Sqlite>) -> Result<()> {
+        let done = tx.commit().await;
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(done?)
     }
 
     async fn channel_by_id(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<Channel>> {
@@ -410,7 +424,7 @@ impl Store for SqliteStore {
             Err(e) => return Err(e.into()),
         };
         let channel = Self::channel_by_id(&mut tx, id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         channel.ok_or_else(|| StoreError::Corrupt("channel vanished on insert".into()))
     }
 
@@ -475,7 +489,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let channel = Self::channel_by_id(&mut tx, id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(channel)
     }
 
@@ -484,6 +498,8 @@ impl Store for SqliteStore {
             .bind(slug.as_str())
             .execute(&self.writer)
             .await?;
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(res.rows_affected() > 0)
     }
 
@@ -495,7 +511,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Outcome>> {
         let mut tx = self.begin_write().await?;
         let outcomes = upsert_in_tx(&mut tx, channel.id, articles, tombstones).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(outcomes)
     }
 
@@ -619,7 +635,7 @@ impl Store for SqliteStore {
         if !gone.is_empty() {
             touch_channel(&mut tx, channel.id).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(gone.len() as u64)
     }
 
@@ -642,7 +658,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         touch_channel(&mut tx, channel.id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 
@@ -701,6 +717,10 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         Ok(id.is_some())
+    }
+
+    fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn ping(&self) -> Result<()> {
@@ -778,7 +798,7 @@ impl Store for SqliteStore {
         let plain: Vec<Article> = articles.iter().map(|k| k.article.clone()).collect();
         let outcomes = upsert_in_tx(&mut tx, channel.id, &plain, Tombstones::Respect).await?;
         subs::record_keys(&mut tx, subscription.id, &articles, &outcomes).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(plain.into_iter().map(|a| a.id).zip(outcomes).collect())
     }
 
