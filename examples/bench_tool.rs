@@ -53,8 +53,9 @@ enum Command {
         items: usize,
         #[arg(long)]
         port: u16,
-        /// One feed in SLOW_EVERY answers after SLOW_MS.
-        #[arg(long, default_value_t = 50)]
+        /// One feed in SLOW_EVERY answers after SLOW_MS (49: prime to the host count, so
+        /// the slow ones spread over every host).
+        #[arg(long, default_value_t = 49)]
         slow_every: usize,
         #[arg(long, default_value_t = 300)]
         slow_ms: u64,

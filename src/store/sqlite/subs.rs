@@ -1,6 +1,7 @@
 //! The SQLite side of subscriptions: their rows, their fetch state, and the keys that
 //! recognise an upstream item on every later poll.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -131,7 +132,30 @@ pub async fn due(pool: &SqlitePool, now: DateTime<Utc>, limit: u32) -> Result<Ve
     rows.iter().map(from_row).collect()
 }
 
+/// Records a poll's bookkeeping (validators, schedule, errors). It is written without waiting
+/// for the disk (`synchronous=NORMAL` for this one statement, on the writer connection held
+/// throughout): a crash of the process loses nothing, and a power cut can only lose the last
+/// few schedules, which makes those feeds be polled again, with dedupe keys (committed with
+/// FULL) keeping their items from coming twice. An fsync per poll made a round of 10,000
+/// unchanged feeds wait on the disk 10,000 times.
 pub async fn save_state(pool: &SqlitePool, s: &Subscription) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await?;
+    let saved = update_state(&mut conn, s).await;
+    if sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
+        // Never hand a connection that does not wait for the disk to the next writer.
+        conn.close_on_drop();
+    }
+    saved
+}
+
+async fn update_state(conn: &mut sqlx::SqliteConnection, s: &Subscription) -> Result<()> {
     sqlx::query(
         "UPDATE subscriptions SET url = ?, title = ?, site_url = ?, enabled = ?,
             disabled_reason = ?, etag = ?, last_modified = ?, body_hash = ?, last_fetch_at = ?,
@@ -152,7 +176,7 @@ pub async fn save_state(pool: &SqlitePool, s: &Subscription) -> Result<()> {
     .bind(s.error_count as i64)
     .bind(&s.last_error)
     .bind(s.id)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -164,19 +188,21 @@ pub async fn resolve_keys(
     subscription_id: i64,
     mut items: Vec<KeyedArticle>,
 ) -> Result<Vec<KeyedArticle>> {
+    // One query for the whole feed: each statement is a round trip to sqlx's SQLite thread.
+    let keys: Vec<&String> = items.iter().flat_map(|i| &i.keys).collect();
+    let known: HashMap<String, String> = sqlx::query_as(
+        "SELECT item_key, guid FROM subscription_items
+         WHERE subscription_id = ? AND item_key IN (SELECT value FROM json_each(?))",
+    )
+    .bind(subscription_id)
+    .bind(serde_json::to_string(&keys).expect("serializes"))
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
     for item in &mut items {
-        for key in &item.keys {
-            let known: Option<String> = sqlx::query_scalar(
-                "SELECT guid FROM subscription_items WHERE subscription_id = ? AND item_key = ?",
-            )
-            .bind(subscription_id)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some(guid) = known {
-                item.article.id = guid;
-                break;
-            }
+        if let Some(guid) = item.keys.iter().find_map(|k| known.get(k)) {
+            item.article.id = guid.clone();
         }
     }
     Ok(items)
@@ -189,19 +215,18 @@ pub async fn record_keys(
     items: &[KeyedArticle],
     outcomes: &[Outcome],
 ) -> Result<()> {
-    for item in items {
-        for key in &item.keys {
-            sqlx::query(
-                "INSERT OR IGNORE INTO subscription_items (subscription_id, item_key, guid)
-                 VALUES (?, ?, ?)",
-            )
-            .bind(subscription_id)
-            .bind(key)
-            .bind(&item.article.id)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
+    let pairs: Vec<(&String, &String)> = items
+        .iter()
+        .flat_map(|i| i.keys.iter().map(|k| (k, &i.article.id)))
+        .collect();
+    sqlx::query(
+        "INSERT OR IGNORE INTO subscription_items (subscription_id, item_key, guid)
+         SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)",
+    )
+    .bind(subscription_id)
+    .bind(serde_json::to_string(&pairs).expect("serializes"))
+    .execute(&mut **tx)
+    .await?;
     let created = outcomes.iter().filter(|o| **o == Outcome::Created).count() as i64;
     sqlx::query("UPDATE subscriptions SET items_imported = items_imported + ? WHERE id = ?")
         .bind(created)
