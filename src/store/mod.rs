@@ -29,6 +29,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database schema does not match this binary: {0}")]
     Schema(String),
+    /// One failure shared by every write of a batch.
+    #[error(transparent)]
+    Shared(std::sync::Arc<StoreError>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -45,6 +48,7 @@ impl StoreError {
                 matches!(code, 5 | 6 | 8 | 10 | 13 | 14)
             }
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => true,
+            StoreError::Shared(e) => e.is_unavailable(),
             _ => false,
         }
     }

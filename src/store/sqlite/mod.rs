@@ -31,6 +31,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Write transactions committed by this process (see [`Store::commits`]).
     commits: std::sync::atomic::AtomicU64,
+    /// Polls' bookkeeping, written in batches.
+    states: subs::StateWriter,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -55,6 +57,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore {
+            states: subs::StateWriter::spawn(writer.clone()),
             writer,
             reader,
             commits: Default::default(),
@@ -784,7 +787,7 @@ impl Store for SqliteStore {
     }
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
-        subs::save_state(&self.writer, s).await
+        self.states.save(s).await
     }
 
     async fn import_items(
