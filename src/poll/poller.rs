@@ -86,15 +86,17 @@ impl Poller {
         let started = Utc::now();
         let mut reports = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        // Pages overlap: the next page is read once half of this one is done, so a slow feed
+        // at the end of a page does not hold up the feeds of the next.
         loop {
+            // Subscriptions still in flight are still due; the seen-set leaves them out, and
+            // one that is due again at once waits for the next round.
             let due = self.store.due_subscriptions(started, PAGE).await?;
-            // A subscription polled in this round is due again only in the future, so pages
-            // shrink; the seen-set guards against one that is due again at once.
             let fresh: Vec<Subscription> = due.into_iter().filter(|s| seen.insert(s.id)).collect();
-            if fresh.is_empty() {
-                return Ok(reports);
-            }
-            let mut tasks = tokio::task::JoinSet::new();
+            // The page is read with fewer than PAGE / 2 in flight, so when it brings nothing
+            // new, nothing else is due: finish what runs and stop.
+            let last = fresh.is_empty();
             for sub in fresh {
                 let this = self.clone();
                 tasks.spawn(async move { this.poll(sub).await });
@@ -105,6 +107,12 @@ impl Poller {
                     Ok(Err(e)) => tracing::error!(error = %e, "poll could not be recorded"),
                     Err(e) => tracing::error!(error = %e, "poll task failed"),
                 }
+                if !last && tasks.len() < PAGE as usize / 2 {
+                    break;
+                }
+            }
+            if last {
+                return Ok(reports);
             }
         }
     }
