@@ -207,7 +207,7 @@ async fn insert_articles(
     tx: &mut Transaction<'_, Sqlite>,
     channel_id: i64,
     rows: &[(&Article, String, i64)],
-) -> Result<()> {
+) -> Result<i64> {
     let mut q = sqlx::QueryBuilder::<Sqlite>::new(
         "INSERT INTO articles (url, external_url, title, summary, content_html, content_text,
             image_url, image_caption, image_credit, banner_image, date_published, date_modified,
@@ -244,8 +244,8 @@ async fn insert_articles(
             .push_bind(&a.id)
             .push_bind(*now);
     });
-    q.build().execute(&mut **tx).await?;
-    Ok(())
+    let done = q.build().execute(&mut **tx).await?;
+    Ok(done.last_insert_rowid())
 }
 
 /// Inserts or updates one article; returns its row id.
@@ -257,56 +257,45 @@ async fn write_article(
     hash: &str,
     now: i64,
 ) -> Result<i64> {
-    let published_us = a.date_published.map(|d| d.timestamp_micros());
-    let sql = if existing.is_some() {
+    let Some(id) = existing else {
+        return insert_articles(tx, channel_id, &[(a, hash.to_owned(), now)]).await;
+    };
+    let image = a.image.as_ref();
+    let source = a.source.as_ref();
+    sqlx::query(
         "UPDATE articles SET url=?, external_url=?, title=?, summary=?, content_html=?,
             content_text=?, image_url=?, image_caption=?, image_credit=?, banner_image=?,
             date_published=?, date_modified=?, authors=?, contributors=?, tags=?, language=?,
             attachments=?, source_title=?, source_url=?, updated_at=?,
             sort_at=COALESCE(?, first_seen_at), content_hash=?
-         WHERE id=?"
-    } else {
-        "INSERT INTO articles (url, external_url, title, summary, content_html, content_text,
-            image_url, image_caption, image_credit, banner_image, date_published, date_modified,
-            authors, contributors, tags, language, attachments, source_title, source_url,
-            updated_at, sort_at, content_hash, channel_id, guid, first_seen_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, ?), ?, ?, ?, ?)"
-    };
-    let image = a.image.as_ref();
-    let source = a.source.as_ref();
-    let mut q = sqlx::query(sql)
-        .bind(&a.url)
-        .bind(&a.external_url)
-        .bind(&a.title)
-        .bind(&a.summary)
-        .bind(&a.content_html)
-        .bind(&a.content_text)
-        .bind(image.map(|i| &i.url))
-        .bind(image.and_then(|i| i.caption.as_ref()))
-        .bind(image.and_then(|i| i.credit.as_ref()))
-        .bind(&a.banner_image)
-        .bind(rfc3339(&a.date_published))
-        .bind(rfc3339(&a.date_modified))
-        .bind(to_json(&a.authors))
-        .bind(to_json(&a.contributors))
-        .bind(to_json(&a.tags))
-        .bind(&a.language)
-        .bind(to_json(&a.attachments))
-        .bind(source.and_then(|s| s.title.as_ref()))
-        .bind(source.map(|s| &s.url))
-        .bind(now)
-        .bind(published_us);
-    q = match existing {
-        Some(id) => q.bind(hash).bind(id),
-        None => q
-            .bind(now)
-            .bind(hash)
-            .bind(channel_id)
-            .bind(&a.id)
-            .bind(now),
-    };
-    let done = q.execute(&mut **tx).await?;
-    Ok(existing.unwrap_or_else(|| done.last_insert_rowid()))
+         WHERE id=?",
+    )
+    .bind(&a.url)
+    .bind(&a.external_url)
+    .bind(&a.title)
+    .bind(&a.summary)
+    .bind(&a.content_html)
+    .bind(&a.content_text)
+    .bind(image.map(|i| &i.url))
+    .bind(image.and_then(|i| i.caption.as_ref()))
+    .bind(image.and_then(|i| i.credit.as_ref()))
+    .bind(&a.banner_image)
+    .bind(rfc3339(&a.date_published))
+    .bind(rfc3339(&a.date_modified))
+    .bind(to_json(&a.authors))
+    .bind(to_json(&a.contributors))
+    .bind(to_json(&a.tags))
+    .bind(&a.language)
+    .bind(to_json(&a.attachments))
+    .bind(source.and_then(|s| s.title.as_ref()))
+    .bind(source.map(|s| &s.url))
+    .bind(now)
+    .bind(a.date_published.map(|d| d.timestamp_micros()))
+    .bind(hash)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
 }
 
 async fn touch_channel(tx: &mut Transaction<'_, Sqlite>, channel_id: i64) -> Result<()> {
