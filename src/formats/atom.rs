@@ -18,7 +18,7 @@ use crate::ingest::normalize::html_to_text;
 use crate::ingest::{DateText, Draft};
 use crate::model::{Article, Attachment, Person, Source, StoredArticle};
 
-media_bridge!(Extension, ExtensionMap);
+media_bridge!(Extension, ExtensionMap, media::escape_attribute);
 
 /// The namespace syndic derives `urn:uuid:` entry ids in (a fixed, random UUID).
 const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2a4e_93d5_4b7e_8a61_0c2f_5d9e_b347);

@@ -92,10 +92,22 @@ pub struct Read {
     pub thumbnail: Option<String>,
 }
 
+/// An attribute value as XML writes it: `atom_syndication` 0.12 writes extension attributes
+/// as raw bytes, without escaping, so its values must be escaped on the way in (the `rss`
+/// crate escapes them itself, and takes them as they are).
+pub fn escape_attribute(value: String) -> String {
+    match quick_xml::escape::escape(value.as_str()) {
+        std::borrow::Cow::Borrowed(_) => value,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// Converts [`El`]s into a crate's extension map, and reads one back: `$ext` is the crate's
-/// `Extension` type (`rss::extension::Extension` or `atom_syndication::extension::Extension`).
+/// `Extension` type (`rss::extension::Extension` or `atom_syndication::extension::Extension`);
+/// `$attr` turns an attribute value into what that crate must be given ([`escape_attribute`]
+/// for a crate that writes attributes raw, `std::convert::identity` otherwise).
 macro_rules! media_bridge {
-    ($ext:ty, $map:ty) => {
+    ($ext:ty, $map:ty, $attr:expr) => {
         fn to_ext(el: $crate::formats::media::El) -> $ext {
             let mut children: std::collections::BTreeMap<String, Vec<$ext>> = Default::default();
             for c in el.children {
@@ -110,7 +122,7 @@ macro_rules! media_bridge {
             e.attrs = el
                 .attrs
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
+                .map(|(k, v)| (k.to_owned(), $attr(v)))
                 .collect();
             e.children = children;
             e

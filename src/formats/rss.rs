@@ -16,7 +16,7 @@ use crate::ingest::normalize::html_to_text;
 use crate::ingest::{DateText, Draft};
 use crate::model::{Article, Attachment, Person, Source, StoredArticle};
 
-media_bridge!(Extension, ExtensionMap);
+media_bridge!(Extension, ExtensionMap, std::convert::identity);
 
 fn escape_html(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
