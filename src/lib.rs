@@ -3,6 +3,7 @@
 //! `http`. `cli` ties the commands to those pieces; `main` only dispatches.
 #![forbid(unsafe_code)]
 
+pub mod boundary;
 pub mod cli;
 pub mod config;
 pub mod formats;

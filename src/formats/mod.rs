@@ -236,7 +236,9 @@ pub fn parse(kind: InputKind, body: &[u8]) -> Result<Vec<Draft>, ParseError> {
                 .into(),
         ));
     }
-    match kind {
+    // The readers (serde_json, quick-xml, rss, atom_syndication) run behind the parser
+    // boundary: a panic of theirs refuses this body and nothing else.
+    crate::boundary::contain("feed reader", || match kind {
         InputKind::Json => jsonfeed::parse(body),
         InputKind::Rss => rss::parse(body),
         InputKind::Atom => atom::parse(body),
@@ -247,7 +249,8 @@ pub fn parse(kind: InputKind, body: &[u8]) -> Result<Vec<Draft>, ParseError> {
                 "the XML body is neither an RSS nor an Atom feed".into(),
             )),
         },
-    }
+    })
+    .unwrap_or_else(|e| Err(ParseError::Malformed(e.to_string())))
 }
 
 /// True when the document's DOCTYPE declares entities in an internal subset. The readers

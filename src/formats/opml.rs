@@ -42,7 +42,11 @@ pub struct OpmlFeed {
 
 /// Reads every feed of an OPML document, in document order, each `xmlUrl` once.
 pub fn parse(body: &[u8]) -> Result<Vec<OpmlFeed>, ParseError> {
-    parse_limited(body, MAX_DEPTH, MAX_OUTLINES)
+    // quick-xml runs behind the parser boundary: a panic refuses this document only.
+    crate::boundary::contain("OPML reader", || {
+        parse_limited(body, MAX_DEPTH, MAX_OUTLINES)
+    })
+    .unwrap_or_else(|e| Err(ParseError::Malformed(e.to_string())))
 }
 
 fn parse_limited(

@@ -161,19 +161,14 @@ pub async fn ingest_drafts(
 pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, ItemError> {
     use rayon::prelude::*;
     let channel_base = channel.link.as_deref().and_then(|l| Url::parse(l).ok());
-    let one = |index: usize, mut d: Draft| {
-        if let Some(clean) = d
-            .content_html
-            .as_deref()
-            .and_then(normalize::sanitize_publisher_html)
-        {
-            d.content_html = Some(clean);
-        }
-        article_from_draft(d, channel_base.as_ref()).map_err(|(field, message)| ItemError {
-            index,
-            field: field.to_owned(),
-            message,
-        })
+    let one = |index: usize, d: Draft| {
+        article_from_draft(d, channel_base.as_ref(), Origin::Publisher)
+            .map(|(article, _)| article)
+            .map_err(|(field, message)| ItemError {
+                index,
+                field: field.to_owned(),
+                message,
+            })
     };
     let prepared: Vec<Result<Article, ItemError>> = if drafts.len() < 8 {
         drafts
@@ -191,30 +186,43 @@ pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, It
     prepared.into_iter().collect()
 }
 
+/// An upstream feed's items, prepared.
+#[derive(Debug, Default)]
+pub struct Upstream {
+    /// The articles, each with its index in the feed.
+    pub articles: Vec<(usize, Article)>,
+    /// Items left out: nothing in them could be published.
+    pub invalid: Vec<ItemError>,
+    /// Fields dropped from items that were kept (a URL with a scheme we do not publish, one
+    /// that cannot be parsed).
+    pub dropped: Vec<ItemError>,
+}
+
 /// Prepares the items of an upstream feed one by one: an invalid item is left out (and
-/// reported) instead of refusing the feed, HTML is sanitized, and every article records where
-/// it came from.
-pub fn prepare_upstream(
-    drafts: Vec<Draft>,
-    channel: &Channel,
-    source: &Source,
-) -> (Vec<(usize, Article)>, Vec<ItemError>) {
+/// reported) instead of refusing the feed, a field that cannot be stored is dropped (and
+/// reported) instead of refusing its item, and every article records where it came from.
+pub fn prepare_upstream(drafts: Vec<Draft>, channel: &Channel, source: &Source) -> Upstream {
     let channel_base = channel.link.as_deref().and_then(|l| Url::parse(l).ok());
-    let mut ok = Vec::with_capacity(drafts.len());
-    let mut bad = Vec::new();
+    let mut out = Upstream {
+        articles: Vec::with_capacity(drafts.len()),
+        ..Default::default()
+    };
     for (index, mut d) in drafts.into_iter().enumerate() {
-        d.content_html = d.content_html.map(|h| normalize::sanitize_html(&h));
         d.source = Some(source.clone());
-        match article_from_draft(d, channel_base.as_ref()) {
-            Ok(a) => ok.push((index, a)),
-            Err((field, message)) => bad.push(ItemError {
-                index,
-                field: field.to_owned(),
-                message,
-            }),
+        let as_error = |(field, message): FieldError| ItemError {
+            index,
+            field: field.to_owned(),
+            message,
+        };
+        match article_from_draft(d, channel_base.as_ref(), Origin::Upstream) {
+            Ok((a, dropped)) => {
+                out.articles.push((index, a));
+                out.dropped.extend(dropped.into_iter().map(as_error));
+            }
+            Err(e) => out.invalid.push(as_error(e)),
         }
     }
-    (ok, bad)
+    out
 }
 
 type FieldError = (&'static str, String);
@@ -234,20 +242,44 @@ fn opt(s: Option<String>) -> Option<String> {
     }
 }
 
-fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, FieldError> {
+/// Where a draft came from, which decides what a field that cannot be stored costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// API or CLI: the whole batch is refused, naming the item and field, so the client can
+    /// fix it.
+    Publisher,
+    /// An upstream feed: the field is dropped and reported; nobody is there to fix it.
+    Upstream,
+}
+
+/// Turns one draft into an article, with the fields dropped on the way (upstream only).
+fn article_from_draft(
+    d: Draft,
+    channel_base: Option<&Url>,
+    origin: Origin,
+) -> Result<(Article, Vec<FieldError>), FieldError> {
+    let dropped = std::cell::RefCell::new(Vec::new());
+    // A URL field: resolved, normalized and scheme-checked; refused or dropped when it cannot
+    // be stored.
+    let url_field = |field: &'static str,
+                     s: Option<String>,
+                     base: Option<&Url>|
+     -> Result<Option<String>, FieldError> {
+        let Some(s) = opt(s) else { return Ok(None) };
+        match normalize::resolve(&s, base) {
+            Ok(u) => Ok(Some(u)),
+            Err(e) if origin == Origin::Upstream => {
+                dropped.borrow_mut().push((field, format!("dropped: {e}")));
+                Ok(None)
+            }
+            Err(e) => Err((field, e.to_string())),
+        }
+    };
     // The item's own URL is the base for every other relative reference in it.
-    let url = opt(d.url)
-        .map(|u| normalize::resolve(&u, channel_base))
-        .transpose()
-        .map_err(|e| ("url", e))?;
+    let url = url_field("url", d.url, channel_base)?;
     let base_owned = url.as_deref().and_then(|u| Url::parse(u).ok());
     let base = base_owned.as_ref().or(channel_base);
-    let link = |field: &'static str, s: Option<String>| -> Result<Option<String>, FieldError> {
-        opt(s)
-            .map(|u| normalize::resolve(&u, base))
-            .transpose()
-            .map_err(|e| (field, e))
-    };
+    let link = |field: &'static str, s: Option<String>| url_field(field, s, base);
     let person = |field: &'static str, p: Person| -> Result<Option<Person>, FieldError> {
         let p = Person {
             name: opt(p.name),
@@ -271,10 +303,23 @@ fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, F
         "an item needs an id, or a url to derive it from".to_owned(),
     ))?;
     let title = opt(d.title);
-    let content_html = opt(d.content_html).map(|h| match base {
-        Some(b) => normalize::absolutize_html(&h, b),
-        None => h,
-    });
+    let html_origin = match origin {
+        Origin::Publisher => normalize::HtmlOrigin::Publisher,
+        Origin::Upstream => normalize::HtmlOrigin::Upstream,
+    };
+    let content_html = match d.content_html {
+        Some(h) => match normalize::safe_html(&h, base, html_origin) {
+            Ok(h) => h,
+            Err(e) if origin == Origin::Upstream => {
+                dropped
+                    .borrow_mut()
+                    .push(("content_html", format!("dropped: {e}")));
+                None
+            }
+            Err(e) => return Err(("content_html", e.to_string())),
+        },
+        None => None,
+    };
     let content_text = opt(d.content_text);
     if title.is_none() && content_html.is_none() && content_text.is_none() {
         return Err((
@@ -283,23 +328,29 @@ fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, F
         ));
     }
     let image = match d.image {
-        Some(i) => match link("image", Some(i.url))? {
-            Some(url) => Some(Image {
-                url,
-                caption: opt(i.caption),
-                credit: opt(i.credit),
-            }),
-            None => None,
-        },
+        Some(i) => link("image", Some(i.url))?.map(|url| Image {
+            url,
+            caption: opt(i.caption),
+            credit: opt(i.credit),
+        }),
         None => None,
     };
     let mut attachments = Vec::with_capacity(d.attachments.len());
     for a in d.attachments {
         let Some(url) = link("attachments", Some(a.url))? else {
+            if origin == Origin::Upstream {
+                continue;
+            }
             return Err(("attachments", "an attachment needs a url".to_owned()));
         };
-        let mime_type = opt(Some(a.mime_type))
-            .ok_or(("attachments", format!("attachment {url} needs a mime_type")))?;
+        let Some(mime_type) = opt(Some(a.mime_type)) else {
+            let message = format!("attachment {url} needs a mime_type");
+            if origin == Origin::Upstream {
+                dropped.borrow_mut().push(("attachments", message));
+                continue;
+            }
+            return Err(("attachments", message));
+        };
         attachments.push(Attachment {
             url,
             mime_type,
@@ -323,7 +374,7 @@ fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, F
         }),
         None => None,
     };
-    Ok(Article {
+    let article = Article {
         id,
         external_url: link("external_url", d.external_url)?,
         title,
@@ -341,5 +392,6 @@ fn article_from_draft(d: Draft, channel_base: Option<&Url>) -> Result<Article, F
         attachments,
         source,
         url,
-    })
+    };
+    Ok((article, dropped.into_inner()))
 }

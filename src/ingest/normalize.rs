@@ -2,8 +2,18 @@
 //! XML 1.0 forbids are dropped, relative URLs are resolved, dates are parsed strictly.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
-use lol_html::{RewriteStrSettings, element, rewrite_str};
+use lol_html::{RewriteStrSettings, element};
 use url::Url;
+
+use crate::boundary::{ParserPanic, contain};
+
+/// lol_html's `rewrite_str` behind the parser boundary: `None` when it fails (its memory
+/// limits, a handler's error) or panics on this input.
+fn rewrite_str<'h, 's>(html: &str, settings: RewriteStrSettings<'h, 's>) -> Option<String> {
+    contain("HTML parser", || lol_html::rewrite_str(html, settings))
+        .ok()?
+        .ok()
+}
 
 /// True for the characters XML 1.0 allows (its production `Char`). Lone surrogates cannot
 /// occur in a Rust string; the JSON reader drops escaped ones before they get here.
@@ -41,28 +51,58 @@ pub fn rfc822(s: &str) -> Result<DateTime<FixedOffset>, String> {
         .map_err(|e| format!("{s:?} is not an RFC 822 date with a zone ({e})"))
 }
 
-/// True when `s` is an absolute URL (it has a scheme). Kept as written then, so that what
-/// went in comes out byte for byte.
+/// True when `s` is an absolute URL (it has a scheme).
 pub fn is_absolute(s: &str) -> bool {
     Url::parse(s).is_ok()
 }
 
-/// Resolves `s` against `base` unless it is absolute already; an error when it is relative
-/// and there is nothing to resolve it against.
-pub fn resolve(s: &str, base: Option<&Url>) -> Result<String, String> {
+/// Why a URL field cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{0:?} is a relative URL and there is no article URL to resolve it against")]
+    NoBase(String),
+    #[error("{url:?} is not a valid URL: {reason}")]
+    Invalid {
+        url: String,
+        reason: url::ParseError,
+    },
+    #[error(
+        "{url:?} uses the scheme {scheme:?}; only http, https, mailto and the like are published"
+    )]
+    Scheme { url: String, scheme: String },
+}
+
+/// Makes a URL field storable: characters XML forbids are removed, a relative reference is
+/// resolved against `base`, and the result is written the WHATWG way (the `url` crate), so
+/// that characters a URI may not hold (`"`, `<`, `>`, spaces, non-ASCII in the path) come
+/// out percent-encoded. Only the schemes that content may link to are accepted.
+pub fn resolve(s: &str, base: Option<&Url>) -> Result<String, UrlError> {
+    let mut s = s.to_owned();
+    xml_clean(&mut s);
     let s = s.trim();
-    if is_absolute(s) {
-        return Ok(s.to_owned());
+    let parsed = match Url::parse(s) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => match base {
+            Some(base) => base.join(s).map_err(|reason| UrlError::Invalid {
+                url: s.to_owned(),
+                reason,
+            })?,
+            None => return Err(UrlError::NoBase(s.to_owned())),
+        },
+        Err(reason) => {
+            return Err(UrlError::Invalid {
+                url: s.to_owned(),
+                reason,
+            });
+        }
+    };
+    if !scheme_allowed(parsed.scheme()) {
+        return Err(UrlError::Scheme {
+            url: s.to_owned(),
+            scheme: parsed.scheme().to_owned(),
+        });
     }
-    match base {
-        Some(base) => base
-            .join(s)
-            .map(String::from)
-            .map_err(|e| format!("{s:?} cannot be resolved against {base}: {e}")),
-        None => Err(format!(
-            "{s:?} is a relative URL and there is no article URL to resolve it against"
-        )),
-    }
+    Ok(parsed.into())
 }
 
 /// The HTML attributes that hold one URL.
@@ -126,12 +166,86 @@ pub fn absolutize_html(html: &str, base: &Url) -> String {
         .fold(RewriteStrSettings::new(), |s, h| {
             s.append_element_content_handler(h)
         });
-    // lol_html only fails on memory limits or handler errors; keep the input then.
-    rewrite_str(html, settings).unwrap_or_else(|_| html.to_owned())
+    // When lol_html fails, the input is kept: relative URLs stay relative, and the sanitizer,
+    // which always runs after this, still decides what is safe.
+    rewrite_str(html, settings).unwrap_or_else(|| html.to_owned())
 }
 
-/// The sanitizer for HTML from upstream feeds: ammonia's defaults (no script, style, event
-/// handler, form or `javascript:` URL) plus the media elements articles carry.
+/// The URL schemes syndic lets through, in HTML content and in every URL field alike:
+/// ammonia's own list (http, https, mailto, tel, …), so the two can never disagree.
+fn allowed_schemes() -> &'static std::collections::HashSet<&'static str> {
+    static SCHEMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SCHEMES.get_or_init(|| ammonia::Builder::default().clone_url_schemes())
+}
+
+/// True when a URL with this scheme may be published.
+pub fn scheme_allowed(scheme: &str) -> bool {
+    allowed_schemes().contains(scheme.to_ascii_lowercase().as_str())
+}
+
+/// Characters that a lenient URL reader (a browser's URL parser, a feed reader that tidies
+/// links) may drop from a URL: white space, controls, noncharacters and invisible format
+/// characters. A scheme is judged with them removed, so that `java\u{1}script:` or
+/// `java script:` cannot hide what it would become.
+pub fn ignorable_in_url(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+        || matches!(c, '\u{FDD0}'..='\u{FDEF}')
+        || (c as u32 & 0xFFFE) == 0xFFFE
+}
+
+/// The scheme a URL would have once the characters of [`ignorable_in_url`] are dropped and
+/// case is folded, if it has one (a relative reference has none).
+pub fn folded_scheme(value: &str) -> Option<String> {
+    let mut scheme = String::new();
+    for c in value.chars().filter(|c| !ignorable_in_url(*c)) {
+        match c {
+            ':' => return (!scheme.is_empty()).then_some(scheme),
+            'a'..='z' | 'A'..='Z' => scheme.push(c.to_ascii_lowercase()),
+            '0'..='9' | '+' | '-' | '.' if !scheme.is_empty() => scheme.push(c),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Schemes that run code or smuggle a document when a reader follows them.
+const SCRIPT_SCHEMES: &[&str] = &["javascript", "vbscript", "data", "livescript", "mocha"];
+
+/// True when an attribute value is safe to keep: in an attribute that holds a URL, a scheme
+/// (once folded) must be one of [`allowed_schemes`]; in any other attribute, no value may
+/// start with a script scheme.
+fn attribute_safe(attribute: &str, value: &str) -> bool {
+    const URL_ATTRIBUTES: &[&str] = &[
+        "href",
+        "src",
+        "poster",
+        "cite",
+        "action",
+        "data",
+        "formaction",
+        "ping",
+        "xlink:href",
+        "background",
+        "longdesc",
+        "usemap",
+        "codebase",
+        "manifest",
+        "icon",
+    ];
+    let scheme = folded_scheme(value);
+    if URL_ATTRIBUTES.contains(&attribute) {
+        scheme.is_none_or(|s| allowed_schemes().contains(s.as_str()))
+    } else {
+        scheme.is_none_or(|s| !SCRIPT_SCHEMES.contains(&s.as_str()))
+    }
+}
+
+/// The sanitizer for every HTML syndic stores: ammonia's defaults (no script, style, event
+/// handler, form or `javascript:` URL) plus the media elements articles carry, and an
+/// attribute check that judges schemes the way a lenient reader would read them.
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static BUILDER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
     BUILDER.get_or_init(|| {
@@ -142,24 +256,19 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_tag_attributes("video", ["src", "poster", "controls", "width", "height"])
             .add_tag_attributes("audio", ["src", "controls"])
             .add_tag_attributes("track", ["src", "kind", "srclang", "label"])
-            // ammonia checks URL schemes in href and src but not in srcset: keep only the
-            // candidates that are http(s) or relative.
+            // ammonia checks URL schemes in href and src but not in srcset, and it reads a
+            // scheme strictly (`java\u{1}script:` is a relative URL to it): keep only the
+            // srcset candidates whose URL is safe, and judge every attribute leniently.
             .attribute_filter(|_element, attribute, value| {
                 if attribute != "srcset" {
-                    return Some(value.into());
+                    return attribute_safe(attribute, value).then(|| value.into());
                 }
                 let kept: Vec<&str> = value
                     .split(',')
                     .map(str::trim)
                     .filter(|c| {
                         let url = c.split_whitespace().next().unwrap_or("");
-                        match url.split_once(':') {
-                            Some((scheme, _)) if !scheme.contains('/') => {
-                                scheme.eq_ignore_ascii_case("http")
-                                    || scheme.eq_ignore_ascii_case("https")
-                            }
-                            _ => !url.is_empty(),
-                        }
+                        !url.is_empty() && attribute_safe("src", url)
                     })
                     .collect();
                 (!kept.is_empty()).then(|| kept.join(", ").into())
@@ -168,28 +277,77 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     })
 }
 
-/// Makes upstream HTML safe to republish: whatever a reader would run is removed; images,
-/// links, tables and figures stay.
-pub fn sanitize_html(html: &str) -> String {
-    sanitizer().clean(html).to_string()
+/// Makes HTML safe to republish: whatever a reader would run is removed; images, links,
+/// tables and figures stay. The result holds no character XML forbids: a character reference
+/// to one (`&#1;`) comes out of the HTML parser as the character itself, so when the output
+/// holds one it is removed and the result sanitized again, the sanitizer having the last word.
+fn sanitize_html(html: &str) -> Result<String, ParserPanic> {
+    let clean = |h: &str| contain("HTML parser", || sanitizer().clean(h).to_string());
+    let mut out = clean(html)?;
+    while !out.chars().all(xml_char) {
+        xml_clean(&mut out);
+        out = clean(&out)?;
+    }
+    Ok(out)
+}
+
+/// Whether the HTML came from a publisher (API, CLI) or from an upstream feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HtmlOrigin {
+    /// Kept byte for byte when sanitizing would remove nothing (see [`safe_html`]).
+    Publisher,
+    /// Always stored as the sanitizer writes it.
+    Upstream,
+}
+
+/// The only way HTML becomes stored content: characters XML forbids are removed, relative
+/// URLs resolved against `base`, and only then is it sanitized, so that nothing changes the
+/// HTML after the sanitizer has seen it. `Ok(None)` when nothing is left; an error when the
+/// HTML parser fails on it (the caller refuses the item or drops the field).
+pub fn safe_html(
+    html: &str,
+    base: Option<&Url>,
+    origin: HtmlOrigin,
+) -> Result<Option<String>, ParserPanic> {
+    let mut html = html.to_owned();
+    xml_clean(&mut html);
+    if html.trim().is_empty() {
+        return Ok(None);
+    }
+    if let Some(base) = base {
+        html = absolutize_html(&html, base);
+    }
+    let clean = match origin {
+        HtmlOrigin::Publisher => sanitize_publisher_html(&html)?.unwrap_or(html),
+        HtmlOrigin::Upstream => sanitize_html(&html)?,
+    };
+    let trimmed = clean.trim();
+    Ok(if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == clean.len() {
+        Some(clean)
+    } else {
+        Some(trimmed.to_owned())
+    })
 }
 
 /// Makes a publisher's HTML safe to republish without touching what was already safe: when
 /// the sanitizer would remove nothing (same elements, attributes, text and comments, in the
 /// same order), the publisher's own bytes are kept, so an article comes out of every feed
-/// exactly as it went in; otherwise the sanitized HTML replaces it.
-pub fn sanitize_publisher_html(html: &str) -> Option<String> {
+/// exactly as it went in; otherwise the sanitized HTML replaces it. `html` holds no
+/// character XML forbids ([`safe_html`] removed them).
+fn sanitize_publisher_html(html: &str) -> Result<Option<String>, ParserPanic> {
     if !html.contains(['<', '&']) {
-        return None;
+        return Ok(None);
     }
-    let clean = sanitize_html(html);
+    let clean = sanitize_html(html)?;
     if clean == html {
-        return None;
+        return Ok(None);
     }
-    match (markup_stream(html), markup_stream(&clean)) {
+    Ok(match (markup_stream(html), markup_stream(&clean)) {
         (Some(before), Some(after)) if before == after => None,
         _ => Some(clean),
-    }
+    })
 }
 
 #[derive(Debug, PartialEq)]
@@ -239,7 +397,7 @@ fn markup_stream(html: &str) -> Option<Vec<Markup>> {
             out.borrow_mut().push(Markup::Comment(c.text()));
             Ok(())
         }));
-    rewrite_str(html, settings).ok()?;
+    rewrite_str(html, settings)?;
     flush();
     Some(out.into_inner())
 }
@@ -262,7 +420,8 @@ pub fn html_to_text(html: &str) -> String {
             el.remove_and_keep_content();
             Ok(())
         }));
-    let stripped = rewrite_str(html, settings).unwrap_or_else(|_| html.to_owned());
+    // Should lol_html fail, the input stands as the text: callers escape it as text.
+    let stripped = rewrite_str(html, settings).unwrap_or_else(|| html.to_owned());
     html_escape::decode_html_entities(&stripped)
         .trim()
         .to_owned()
@@ -307,12 +466,32 @@ mod tests {
     }
 
     #[test]
-    fn resolve_keeps_absolute_urls_verbatim() {
+    fn resolve_writes_urls_the_whatwg_way() {
         assert_eq!(
-            resolve("HTTPS://Example.org/a b", None).unwrap(),
-            "HTTPS://Example.org/a b"
+            resolve("HTTPS://Example.org/a b\"<>é?q=1&r=\"", None).unwrap(),
+            "https://example.org/a%20b%22%3C%3E%C3%A9?q=1&r=%22"
         );
-        assert!(resolve("/x", None).is_err());
+        assert!(matches!(resolve("/x", None), Err(UrlError::NoBase(_))));
+        for bad in [
+            "javascript:alert(1)",
+            "java\u{1}script:alert(1)",
+            "JaVa\tScRiPt:alert(1)",
+            "data:text/html,x",
+            " vbscript:x",
+        ] {
+            assert!(
+                matches!(resolve(bad, None), Err(UrlError::Scheme { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            resolve("http://[::1", None),
+            Err(UrlError::Invalid { .. })
+        ));
+        assert_eq!(
+            resolve("mailto:a@example.org", None).unwrap(),
+            "mailto:a@example.org"
+        );
         let base = Url::parse("https://example.org/a/b").unwrap();
         assert_eq!(
             resolve("c", Some(&base)).unwrap(),
@@ -323,7 +502,7 @@ mod tests {
     #[test]
     fn sanitizer_removes_what_would_run() {
         let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:alert(1)">j</a> <img src="https://e.org/i.jpg" onerror="x()"></p><form action="/f"><input></form><style>p{}</style><figure><figcaption>c</figcaption></figure><table><tr><td>1</td></tr></table>"#;
-        let clean = sanitize_html(dirty);
+        let clean = sanitize_html(dirty).unwrap();
         for bad in [
             "script",
             "onclick",
@@ -354,7 +533,7 @@ mod tests {
             "<p>a<br>b</p><ul><li>one<li>two</ul><a href=\"https://e.org/?a=1&amp;b=2\">l</a>",
             "plain text",
         ] {
-            assert_eq!(sanitize_publisher_html(safe), None, "{safe}");
+            assert_eq!(sanitize_publisher_html(safe), Ok(None), "{safe}");
         }
         for (dirty, gone) in [
             ("<p onclick=\"x()\">a</p>", "onclick"),
@@ -367,7 +546,7 @@ mod tests {
                 "javascript",
             ),
         ] {
-            let clean = sanitize_publisher_html(dirty).expect(dirty);
+            let clean = sanitize_publisher_html(dirty).unwrap().expect(dirty);
             assert!(!clean.contains(gone), "{gone} in {clean}");
         }
     }

@@ -10,6 +10,7 @@ use encoding_rs::{Encoding, UTF_8};
 use lol_html::{RewriteStrSettings, element, rewrite_str};
 use url::Url;
 
+use crate::boundary::{ParserPanic, contain};
 use crate::formats::InputKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +38,9 @@ struct Found {
 
 /// Feeds a page advertises with `<link rel="alternate" type=...>`, in document order, URLs
 /// absolute (honouring `<base href>`), duplicates removed. Links in `<body>` count too: some
-/// pages put them there.
-pub fn discover(html: &str, page_url: &Url) -> Vec<Discovered> {
+/// pages put them there. An error when the HTML parser fails on the page (it runs behind the
+/// parser boundary).
+pub fn discover(html: &str, page_url: &Url) -> Result<Vec<Discovered>, ParserPanic> {
     let base = RefCell::new(None::<String>);
     let found = RefCell::new(Vec::new());
     let settings = RewriteStrSettings::new()
@@ -59,15 +61,16 @@ pub fn discover(html: &str, page_url: &Url) -> Vec<Discovered> {
             }
             Ok(())
         }));
-    // lol_html fails only on its memory limits; the links read before that still stand.
-    let _ = rewrite_str(html, settings);
+    // lol_html fails only on its memory limits; the links read before that still stand. A
+    // panic refuses the page.
+    let _ = contain("HTML parser", || rewrite_str(html, settings))?;
 
     let base = base
         .into_inner()
         .and_then(|b| page_url.join(&b).ok())
         .unwrap_or_else(|| page_url.clone());
     let mut seen = HashSet::new();
-    found
+    Ok(found
         .into_inner()
         .into_iter()
         .filter_map(|f| {
@@ -82,7 +85,7 @@ pub fn discover(html: &str, page_url: &Url) -> Vec<Discovered> {
                 kind: f.kind,
             })
         })
-        .collect()
+        .collect())
 }
 
 /// `get_attribute` gives values as written, entities and all.
@@ -215,6 +218,30 @@ mod tests {
         Url::parse(url).unwrap()
     }
 
+    fn discover_ok(html: &str, page_url: &Url) -> Vec<Discovered> {
+        discover(html, page_url).expect("the HTML parser reads this page")
+    }
+
+    /// A page found by fuzzing on which lol_html 3.0.3 panics ("Tag should be a start tag at
+    /// this point"): the page is refused, and nothing else happens.
+    #[test]
+    fn a_page_the_html_parser_panics_on_is_refused() {
+        for name in [
+            "discover-lol_html-panic.bin",
+            "discover-lol_html-panic.min.bin",
+        ] {
+            let path = format!(
+                "{}/tests/fixtures/fuzz-regressions/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let page_bytes = std::fs::read(&path).unwrap();
+            let html = String::from_utf8_lossy(&page_bytes);
+            let e = discover(&html, &page("https://blog.example/")).unwrap_err();
+            assert_eq!(e.parser, "HTML parser", "{name}");
+            assert!(e.message.contains("start tag"), "{name}: {}", e.message);
+        }
+    }
+
     fn found(url: &str, title: Option<&str>, kind: FeedKind) -> Discovered {
         Discovered {
             url: url.into(),
@@ -226,7 +253,7 @@ mod tests {
     #[test]
     fn wordpress_head() {
         let html = include_str!("../../tests/fixtures/discover/wordpress.html");
-        let got = discover(html, &page("https://blog.example.org/2025/09/hello-world/"));
+        let got = discover_ok(html, &page("https://blog.example.org/2025/09/hello-world/"));
         assert_eq!(
             got,
             vec![
@@ -257,7 +284,7 @@ mod tests {
     #[test]
     fn ghost_page_with_atom_in_body() {
         let html = include_str!("../../tests/fixtures/discover/ghost.html");
-        let got = discover(html, &page("https://notes.example.com/"));
+        let got = discover_ok(html, &page("https://notes.example.com/"));
         assert_eq!(
             got,
             vec![
@@ -287,7 +314,7 @@ mod tests {
 <link rel="alternate" type="application/feed+json" href="/feed.json?v=1&amp;lang=en">
 <link rel="alternate" type="application/rss+xml" href="https://elsewhere.example/rss">
 </head><body></body></html>"#;
-        let got = discover(html, &page("https://www.example.com/p/123?utm=x"));
+        let got = discover_ok(html, &page("https://www.example.com/p/123?utm=x"));
         let urls: Vec<&str> = got.iter().map(|d| d.url.as_str()).collect();
         assert_eq!(
             urls,
@@ -311,7 +338,7 @@ mod tests {
 <link rel=alternate type=application/json href=/wp-json/wp/v2/pages/2>
 <link rel="alternate" type="application/json" title="JSON Feed" href="/everything.json">
 </HEAD></HTML>"#;
-        let got = discover(html, &page("http://example.com/index.html"));
+        let got = discover_ok(html, &page("http://example.com/index.html"));
         assert_eq!(
             got,
             vec![
@@ -339,7 +366,7 @@ mod tests {
 <link rel="alternate" type="application/atom+xml" title="Same URL, other type" href="https://example.com:443/rss">
 <link rel="alternate" type="application/atom+xml" title="Atom" href="/atom">
 </head><body><link rel="alternate" type="application/atom+xml" href="/atom"></body>"#;
-        let got = discover(html, &page("https://example.com/"));
+        let got = discover_ok(html, &page("https://example.com/"));
         assert_eq!(
             got,
             vec![
@@ -363,8 +390,8 @@ mod tests {
 <link rel="icon" type="image/png" href="/favicon.png">
 <link type="application/rss+xml" href="/no-rel.xml">
 </head><body><a href="/feed.xml" type="application/rss+xml" rel="alternate">RSS</a></body></html>"#;
-        assert_eq!(discover(html, &page("https://example.com/")), vec![]);
-        assert_eq!(discover("", &page("https://example.com/")), vec![]);
+        assert_eq!(discover_ok(html, &page("https://example.com/")), vec![]);
+        assert_eq!(discover_ok("", &page("https://example.com/")), vec![]);
     }
 
     #[test]

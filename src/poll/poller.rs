@@ -37,6 +37,8 @@ pub struct PollReport {
     pub skipped_deleted: usize,
     /// Items left out because they were invalid, with why.
     pub invalid: Vec<String>,
+    /// Fields dropped from imported items (a URL that cannot be published), with why.
+    pub dropped: Vec<String>,
     pub error: Option<String>,
     pub moved_to: Option<String>,
     pub next_fetch_at: DateTime<Utc>,
@@ -165,6 +167,7 @@ impl Poller {
             unchanged: 0,
             skipped_deleted: 0,
             invalid: Vec::new(),
+            dropped: Vec::new(),
             error: None,
             moved_to: None,
             next_fetch_at: now,
@@ -340,9 +343,11 @@ impl Poller {
         };
         let keyed = identify(sub, feed.items);
         let (keys, drafts): (Vec<Vec<String>>, Vec<Draft>) = keyed.into_iter().unzip();
-        let (ok, bad) = ingest::prepare_upstream(drafts, &channel, &source);
-        report.invalid = bad.iter().map(ToString::to_string).collect();
-        let items: Vec<KeyedArticle> = ok
+        let prepared = ingest::prepare_upstream(drafts, &channel, &source);
+        report.invalid = prepared.invalid.iter().map(ToString::to_string).collect();
+        report.dropped = prepared.dropped.iter().map(ToString::to_string).collect();
+        let items: Vec<KeyedArticle> = prepared
+            .articles
             .into_iter()
             .map(|(i, article)| KeyedArticle {
                 keys: keys[i].clone(),
@@ -437,6 +442,7 @@ impl Poller {
             unchanged: 0,
             skipped_deleted: 0,
             invalid: Vec::new(),
+            dropped: Vec::new(),
             error: None,
             moved_to: None,
             next_fetch_at: sub.next_fetch_at,

@@ -95,7 +95,9 @@ async fn probe(poller: &Poller, url: &Url) -> Result<Probe, String> {
     };
     if discover::is_html(&body, ct.as_deref()) {
         let page = String::from_utf8_lossy(&body);
-        return Ok(Probe::Page(discover::discover(&page, &fetched.final_url)));
+        let found = discover::discover(&page, &fetched.final_url)
+            .map_err(|e| format!("the page cannot be read: {e}"))?;
+        return Ok(Probe::Page(found));
     }
     let feed = parse_feed(&body, ct.as_deref(), &fetched.final_url)
         .map_err(|e| format!("not a readable feed: {e}"))?;

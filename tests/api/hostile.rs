@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use syndic::ingest::normalize::sanitize_html;
+use syndic::ingest::normalize::{HtmlOrigin, safe_html};
 use syndic::poll::parse::parse_feed;
 use url::Url;
 
@@ -401,6 +401,26 @@ const XSS: &[&str] = &[
     "<![CDATA[<script>alert(1)</script>]]>",
 ];
 
+/// Every vector, and each one holding `javascript:` again with a character that XML forbids
+/// hidden in its scheme, raw or as a reference: a sanitizer that judged the scheme before
+/// those characters were dropped would let `javascript:` through.
+fn xss() -> Vec<String> {
+    let mut all: Vec<String> = XSS.iter().map(|v| v.to_string()).collect();
+    for v in XSS.iter().filter(|v| v.contains("javascript:")) {
+        for hidden in ["\u{1}", "&#1;", "\u{FFFE}", "&#xFFFF;"] {
+            all.push(v.replacen("javascript:", &format!("java{hidden}script:"), 1));
+        }
+    }
+    all
+}
+
+/// What the ingest pipeline stores for upstream HTML (no base URL to resolve against).
+fn sanitize_html(html: &str) -> String {
+    safe_html(html, None, HtmlOrigin::Upstream)
+        .expect("the HTML parser reads every vector")
+        .unwrap_or_default()
+}
+
 /// Elements that must never come out of the sanitizer.
 const FORBIDDEN_TAGS: &[&str] = &[
     "script", "style", "svg", "math", "maction", "iframe", "object", "embed", "base", "meta",
@@ -435,11 +455,13 @@ fn leaks(html: &str) -> Vec<String> {
                 if name.starts_with("on") || FORBIDDEN_ATTRS.contains(&name.as_str()) {
                     found.borrow_mut().push(format!("{tag}[{name}]"));
                 }
-                // As a URL parser sees the value: no white space or control characters.
-                let value: String = attr
-                    .value()
+                // As a lenient URL reader sees the value: references decoded, no white space,
+                // control characters or noncharacters.
+                let value: String = html_escape::decode_html_entities(&attr.value())
                     .chars()
-                    .filter(|c| !c.is_whitespace() && !c.is_control())
+                    .filter(|c| {
+                        !c.is_whitespace() && !c.is_control() && (*c as u32 & 0xFFFE) != 0xFFFE
+                    })
                     .collect::<String>()
                     .to_ascii_lowercase();
                 for scheme in ["javascript:", "vbscript:", "data:text/html"] {
@@ -458,7 +480,7 @@ fn leaks(html: &str) -> Vec<String> {
 #[test]
 fn sanitize_html_removes_every_xss_vector() {
     let mut failures = Vec::new();
-    for v in XSS {
+    for v in xss() {
         // Each alone, and inside ordinary content.
         for html in [v.to_string(), format!("<p>before</p>{v}<p>after</p>")] {
             let out = sanitize_html(&html);
@@ -511,7 +533,7 @@ fn xss_rss() -> String {
          xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>X</title>\
          <link>https://up.example/</link><description>d</description>",
     );
-    for (i, v) in XSS.iter().enumerate() {
+    for (i, v) in xss().iter().enumerate() {
         let escaped = html_escape::encode_text(v);
         s.push_str(&format!(
             "<item><guid isPermaLink=\"false\">rss-{i}</guid><title>rss {i}</title>\
@@ -532,7 +554,7 @@ fn xss_atom() -> String {
          <id>urn:x</id><title>X</title><updated>2025-09-16T10:00:00Z</updated>\
          <link href=\"https://up.example/\"/>",
     );
-    for (i, v) in XSS.iter().enumerate() {
+    for (i, v) in xss().iter().enumerate() {
         s.push_str(&format!(
             "<entry><id>urn:atom-{i}</id><title>atom {i}</title>\
              <link href=\"https://up.example/atom/{i}\"/><updated>2025-09-16T10:00:00Z</updated>\
@@ -546,7 +568,7 @@ fn xss_atom() -> String {
 
 /// A JSON Feed with one item per vector in `content_html`.
 fn xss_json() -> String {
-    let items: Vec<Value> = XSS
+    let items: Vec<Value> = xss()
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -628,7 +650,7 @@ async fn xss_vectors_polled_from_upstream_are_never_republished() {
         assert_eq!(polled["poll"]["status"], "imported", "{name}: {polled}");
         imported += polled["poll"]["created"].as_i64().unwrap();
     }
-    assert_eq!(imported, 3 * XSS.len() as i64);
+    assert_eq!(imported, 3 * xss().len() as i64);
     assert_nothing_runs(&app, "planet").await;
 }
 
@@ -643,7 +665,7 @@ async fn xss_vectors_posted_by_publishers_are_never_republished() {
         let (status, text) = post(&app, ct, body).await;
         assert_eq!(status, StatusCode::CREATED, "{ct}: {text}");
         let report: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(report["created"], XSS.len(), "{ct}: {text}");
+        assert_eq!(report["created"], xss().len(), "{ct}: {text}");
     }
     assert_nothing_runs(&app, "news").await;
 }
@@ -664,7 +686,11 @@ async fn assert_nothing_runs(app: &TestApp, slug: &str) {
             }
         }
         let attrs = xml_attributes(&xml).into_iter().filter(|a| {
-            let a = a.to_ascii_lowercase();
+            let a: String = a
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .collect::<String>()
+                .to_ascii_lowercase();
             a.contains("javascript:") || a.contains("vbscript:") || a.contains("data:text/html")
         });
         failures.extend(attrs.map(|a| format!("{file}: attribute {a:?}")));
@@ -682,7 +708,7 @@ async fn assert_nothing_runs(app: &TestApp, slug: &str) {
         .await
         .unwrap();
     let items = json["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3 * XSS.len());
+    assert_eq!(items.len(), 3 * xss().len());
     for item in items {
         // `summary` and `content_text` are plain text (escaped by every writer).
         for field in ["content_html"] {

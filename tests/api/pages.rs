@@ -237,6 +237,8 @@ async fn text_is_escaped_and_content_html_is_not() {
     app.create_channel("x", json!({ "title": title, "description": "<i>d</i>" }))
         .await;
     let mut a = item("urn:x:1", "Tom <b>&</b> Jerry", "2025-09-16T18:42:00+02:00");
+    // An id may be any URN; a link must be one a reader can follow.
+    a["url"] = json!("https://x.example/1");
     a["content_html"] = json!("<p>Hello <em>world</em> &amp; all</p>");
     a["authors"] = json!([{ "name": "O'Hara \"Z\"" }]);
     app.ingest("x", &a).await;

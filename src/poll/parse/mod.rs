@@ -71,30 +71,35 @@ pub fn parse_feed(
     content_type: Option<&str>,
     feed_url: &Url,
 ) -> Result<UpstreamFeed, ParseError> {
+    // The whole reading (quick-xml's pre-pass, lol_html on HTML fields, the rss and
+    // atom_syndication readers, serde_json) runs behind the parser boundary: a panic costs
+    // this one feed, not the poll round.
+    crate::boundary::contain("feed reader", || read_feed(body, content_type, feed_url))
+        .unwrap_or_else(|e| Err(ParseError::Malformed(e.to_string())))
+}
+
+fn read_feed(
+    body: &[u8],
+    content_type: Option<&str>,
+    feed_url: &Url,
+) -> Result<UpstreamFeed, ParseError> {
     let text = decode(body, content_type)?;
     let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if start.starts_with(['{', '[']) {
         return json_feed(start, feed_url);
     }
     let prepared = normalize(&text, feed_url)?;
-    // A panic inside a third-party reader must cost this one feed, not the poller.
-    let read = std::panic::catch_unwind(|| match prepared.doc {
+    let read = match prepared.doc {
         Doc::Rss | Doc::Rdf => rss::Channel::read_from(prepared.xml.as_bytes())
             .map(|c| from_rss(c, &prepared))
             .map_err(|e| e.to_string()),
         Doc::Atom => atom_syndication::Feed::read_from(prepared.xml.as_bytes())
             .map(|f| from_atom(f, &prepared))
             .map_err(|e| e.to_string()),
-    });
-    match read {
-        Ok(Ok(feed)) => Ok(feed),
-        Ok(Err(e)) => Err(ParseError::Malformed(format!(
-            "the feed cannot be read even after repair: {e}"
-        ))),
-        Err(_) => Err(ParseError::Malformed(
-            "the feed reader failed on this document".into(),
-        )),
-    }
+    };
+    read.map_err(|e| {
+        ParseError::Malformed(format!("the feed cannot be read even after repair: {e}"))
+    })
 }
 
 /// The XML that [`parse_feed`] hands to the `rss` and `atom_syndication` readers: decoded to
