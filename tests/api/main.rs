@@ -12,6 +12,7 @@ mod hostile;
 mod ingest;
 mod pages;
 mod poll;
+mod props;
 mod readers;
 mod seed;
 mod upstream;
