@@ -667,13 +667,21 @@ struct SmallDisk {
 }
 
 impl SmallDisk {
-    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
-        let ok = Command::new("mount")
+    /// Mounts it, or says why `mount` could not.
+    fn mount(dir: &Path, size: &str) -> Result<SmallDisk, String> {
+        let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| SmallDisk {
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount: {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallDisk {
             dir: dir.to_owned(),
         })
     }
@@ -706,9 +714,15 @@ impl Drop for SmallDisk {
 #[tokio::test]
 async fn a_full_disk_gives_503_keeps_serving_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(disk) = SmallDisk::mount(dir.path(), "8m") else {
-        crate::helpers::skip_missing("mounting a tmpfs", "run the tests as root");
-        return;
+    let disk = match SmallDisk::mount(dir.path(), "8m") {
+        Ok(disk) => disk,
+        Err(why) => {
+            crate::helpers::skip_missing(
+                &format!("a small tmpfs, which needs root for `mount` ({why}),"),
+                "run the tests as root, as .ci/run does in CI",
+            );
+            return;
+        }
     };
     let app = crate::helpers::spawn_app_in(dir, true).await;
     app.create_channel(CHANNEL, json!({})).await;

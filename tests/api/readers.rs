@@ -9,8 +9,8 @@
 //! - `newsboat` (Debian), subscribed non-interactively (`-x reload`) to the RSS and then the
 //!   Atom URL, with its SQLite cache read back.
 //!
-//! A reader that is not installed skips its test with a `SKIPPED:` line on stderr, except in
-//! CI (`CI` set), where it fails: `.ci/run` installs both.
+//! A reader that is not installed skips its test with a `SKIPPED:` line on stderr, except
+//! under CI (`helpers::in_ci`), where it fails: `.ci/run` installs both.
 
 use std::path::Path;
 use std::process::Output;
@@ -25,8 +25,8 @@ use crate::helpers::{TestApp, in_ci, manifest_dir, skip_missing, spawn_app};
 use crate::seed::seed_item;
 
 const FEEDPARSER: &str = "6.0.14";
-const INSTALL_FEEDPARSER: &str = "python3 -m pip install feedparser==6.0.14";
-const INSTALL_NEWSBOAT: &str = "apt-get install newsboat";
+const INSTALL_FEEDPARSER: &str = "python3 -m pip install feedparser==6.0.14 (.ci/run does)";
+const INSTALL_NEWSBOAT: &str = "apt-get install newsboat (.ci/run does)";
 const CHANNEL_TITLE: &str = "Le monde & co <3 « brèves »";
 const CHANNEL_LINK: &str = "https://news.example.fr/";
 const CHANNEL_LANGUAGE: &str = "fr";
