@@ -745,11 +745,10 @@ async fn newsboat_subscribes_to_rss_and_atom() {
 }
 
 /// newsboat 2.21 shows every item's content as HTML, and its cache keeps no content type: an
-/// Atom `content type="text"` is shown as if it were HTML, so `<pas une balise> &` in the
-/// text-only brief vanishes from the article view (seen in newsboat's own view, under tmux).
-/// The RSS feed does not have the problem: its description carries the text HTML-escaped.
-/// syndic could write text-only content as `type="html"` with the text escaped, which RFC 4287
-/// allows and every reader shows the same.
+/// Atom `content type="text"` would be shown as if it were HTML, and `<pas une balise> &` in
+/// the text-only brief would vanish from the article view. syndic writes text-only content
+/// as `type="html"` with the text escaped (RFC 4287 allows both), as RSS carries it in its
+/// description: read as HTML, as newsboat reads it, both formats give the text itself.
 #[tokio::test]
 async fn newsboat_shows_atom_text_content_as_text() {
     if !have_newsboat().await {
