@@ -378,14 +378,16 @@ async fn failed_authentication_is_rate_limited() {
     );
 }
 
-/// Slow clients cannot hold the server: 50 connections that never finish their headers do not
-/// slow others down, and each is closed once its header deadline (10 s) passes. Oversized
-/// headers get 431.
+/// Slow clients cannot hold the server: with 50 connections that never finish their headers
+/// held open, another request is answered before their header deadline (10 s) could have
+/// freed anything, and every one of the 50 is then closed by the server. Oversized headers
+/// get 431.
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_do_not_starve_others() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
     let addr = app.base.trim_start_matches("http://").to_owned();
+    let opened = std::time::Instant::now();
     let mut slow = Vec::new();
     for _ in 0..50 {
         let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -394,26 +396,19 @@ async fn slow_clients_are_cut_off_and_do_not_starve_others() {
             .unwrap();
         slow.push(s);
     }
-    let started = std::time::Instant::now();
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // A generous bound, not a speed test: the slow connections are cut only at 10 s, so an
+    // answer before that shows they did not hold the request up; 8 s leaves room for a
+    // loaded CI machine.
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "others are served at once"
+        opened.elapsed() < std::time::Duration::from_secs(8),
+        "served only after {:?}, when the slow clients may have been cut off",
+        opened.elapsed()
     );
-    // The slow ones are closed by the server (read returns 0 or an error), within bounds.
-    let mut first = slow.remove(0);
-    let mut buf = [0u8; 512];
-    let closed =
-        tokio::time::timeout(std::time::Duration::from_secs(15), first.read(&mut buf)).await;
-    match closed {
-        Ok(Ok(n)) => assert!(
-            n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"),
-            "closed"
-        ),
-        Ok(Err(_)) => {}
-        Err(_) => panic!("a client that never finished its headers was not cut off"),
-    }
+    // Sent on the connection the client keeps from the request above, before the slow ones
+    // are cut off (which closes idle connections too). On a fresh connection hyper's own 431,
+    // without the JSON body, answers first: a known difference, left to the HTTP layer.
     let huge = "a".repeat(100 * 1024);
     let r = app
         .client
@@ -431,6 +426,35 @@ async fn slow_clients_are_cut_off_and_do_not_starve_others() {
     let long = app.url(&format!("/feeds/news/rss.xml?tag={}", "t".repeat(10_000)));
     let r = app.client.get(long).send().await.unwrap();
     assert_error(r, StatusCode::URI_TOO_LONG, "request_too_large").await;
+    // Every slow connection is closed by the server (read gives 0, a 408, or an error). The
+    // 30 s bound is the 10 s deadline with room to spare, so that a stuck one fails the test
+    // instead of hanging it.
+    let reads: Vec<_> = slow
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                match tokio::time::timeout(std::time::Duration::from_secs(30), s.read(&mut buf))
+                    .await
+                {
+                    Ok(Ok(0)) | Ok(Err(_)) => Ok(()),
+                    Ok(Ok(n)) if String::from_utf8_lossy(&buf[..n]).contains(" 408 ") => Ok(()),
+                    Ok(Ok(n)) => Err(format!(
+                        "answered instead of closed: {:?}",
+                        String::from_utf8_lossy(&buf[..n])
+                    )),
+                    Err(_) => Err("never cut off".to_owned()),
+                }
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (i, read) in reads.into_iter().enumerate() {
+        if let Err(e) = read.await.unwrap() {
+            failures.push(format!("slow client {i}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 /// When the database cannot take writes (here: another process holds its write lock past the

@@ -288,17 +288,26 @@ pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// True under CI (`CI` set), where a test may not skip for want of a tool or privilege.
+/// True under CI: `CI` set to anything but "", "false" or "0". The one rule for every test
+/// that needs an outside program or privilege: outside CI it may skip, under CI it must run.
+/// `.ci/run` sets `CI=true` whatever the caller had.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// A tool or privilege the test needs is missing. In CI the test fails, saying what to
-/// install; elsewhere a `SKIPPED:` line goes to stderr and the caller returns.
+/// install; elsewhere it prints `SKIPPED: <test>: <what> is not available (<install>)` and the
+/// caller returns. The line goes straight to the process's stderr, past libtest's capture, so
+/// that `cargo test` shows it and `.ci/run` counts the test as skipped rather than passed.
 pub fn skip_missing(what: &str, install: &str) {
     assert!(
         !in_ci(),
-        "{what} is not available, and CI must run this test: {install} (.ci/run provides it)"
+        "{what} is not available, and under CI this test must run, not skip: {install}"
     );
-    eprintln!("SKIPPED: {what} not available ({install})");
+    // libtest runs each test on a thread named after it.
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("unnamed test");
+    let line = format!("SKIPPED: {test}: {what} is not available ({install})\n");
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

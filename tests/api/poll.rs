@@ -102,6 +102,51 @@ async fn polls_import_once_then_ask_conditionally_and_write_nothing() {
     );
 }
 
+/// An upstream that sends `Last-Modified` and no `ETag`: the next poll asks
+/// `If-Modified-Since` with that date, the 304 writes nothing, and a change (a later
+/// Last-Modified) is imported.
+#[tokio::test]
+async fn a_304_can_come_from_last_modified_alone() {
+    let (app, up) = setup().await;
+    let id = sub_id(&subscribe(&app, &up.url("/lm/news")).await);
+    let first = poll(&app, id).await;
+    assert_eq!(first["poll"]["status"], "imported", "{first}");
+    assert_eq!(first["poll"]["created"], 3);
+    let version = app.db_count("SELECT version FROM channels").await;
+
+    let second = poll(&app, id).await;
+    assert_eq!(second["poll"]["status"], "not_modified", "{second}");
+    let last = up.seen("/lm/news").last().unwrap().clone();
+    assert_eq!(last.if_none_match, None, "no ETag was ever sent");
+    assert_eq!(
+        last.if_modified_since.as_deref(),
+        Some(up.last_modified("news").as_str())
+    );
+    assert_eq!(
+        app.db_count("SELECT version FROM channels").await,
+        version,
+        "a 304 writes nothing"
+    );
+
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        rss_feed(
+            "Upstream News",
+            &[
+                ("n-4", "Fourth", "https://upstream.example/4"),
+                ("n-3", "Third", "https://upstream.example/3"),
+                ("n-2", "Second", "https://upstream.example/2"),
+                ("n-1", "First", "https://upstream.example/1"),
+            ],
+        ),
+    );
+    let third = poll(&app, id).await;
+    assert_eq!(third["poll"]["status"], "imported", "{third}");
+    assert_eq!(third["poll"]["created"], 1, "{third}");
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 4);
+}
+
 #[tokio::test]
 async fn an_unchanged_body_without_validators_writes_nothing() {
     let (app, up) = setup().await;
@@ -239,7 +284,6 @@ async fn a_move_found_while_polling_is_stored() {
     let (app, up) = setup().await;
     let id = sub_id(&subscribe(&app, &up.url("/f/news")).await);
     // The stored URL now answers 301 (as if the feed moved after subscribing).
-    app.db_count("SELECT 1").await;
     let url = up.url("/x/moved");
     set_url(&app, id, &url).await;
     let r = poll(&app, id).await;
@@ -247,12 +291,14 @@ async fn a_move_found_while_polling_is_stored() {
     assert_eq!(r["subscription"]["url"], up.url("/f/news"));
 }
 
+/// Makes every subscription due and forgets its validators and body hash, so that each poll
+/// fetches and reads the whole feed.
 async fn set_all_due(app: &TestApp) {
     let db = format!("sqlite:{}", app.db_path.display());
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
         .await
         .unwrap();
-    sqlx::query("UPDATE subscriptions SET next_fetch_at = 0, etag = NULL, body_hash = NULL")
+    sqlx::query("UPDATE subscriptions SET next_fetch_at = 0, etag = NULL, last_modified = NULL, body_hash = NULL")
         .execute(&mut conn)
         .await
         .unwrap();
@@ -321,12 +367,15 @@ async fn gone_disables_and_errors_back_off() {
         assert_eq!(r["subscription"]["last_status"], "500");
         waits.push(seconds_until(&r["subscription"]["next_fetch_at"]));
     }
-    // 30 min, 60 min, 120 min, each ±20%.
-    assert!((1400..=2200).contains(&waits[0]), "{waits:?}");
-    assert!(
-        waits[1] > waits[0] && waits[2] > waits[1],
-        "backoff grows: {waits:?}"
-    );
+    // 30 min, 60 min, 120 min, each ±20% (and a few seconds for the time the polls take:
+    // `seconds_until` counts from now, and rounds down).
+    for (n, (wait, base)) in waits.iter().zip([1800, 3600, 7200]).enumerate() {
+        let (lo, hi) = (base * 8 / 10 - 5, base * 12 / 10);
+        assert!(
+            (lo..=hi).contains(wait),
+            "wait {n}: {wait} s, not within {base} s ±20%: {waits:?}"
+        );
+    }
     // A success resets the count.
     set_url(&app, id, &up.url("/f/news")).await;
     let r = poll(&app, id).await;
@@ -531,6 +580,61 @@ async fn poll_due_polls_every_due_subscription_within_limits() {
     assert!(
         next > ttl_60m,
         "the upstream's ttl of 60 minutes stretched the 30 minute interval"
+    );
+
+    // Three hosts (127.0.0.1, .2 and .3, all loopback), two feeds each, room for two per
+    // host: the per-host limits would let all six go at once, so the global limit of three
+    // is the one that binds.
+    let hosts = [
+        up.base.clone(),
+        up.also_on("127.0.0.2").await,
+        up.also_on("127.0.0.3").await,
+    ];
+    let ids: Vec<i64> = {
+        let list: Value = app
+            .api(Method::GET, "/subscriptions")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids.len(), 6);
+    for (n, id) in ids.iter().enumerate() {
+        set_url(&app, *id, &format!("{}/slow/f{n}", hosts[n % 3])).await;
+    }
+    set_all_due(&app).await;
+    let config = syndic::config::Config {
+        poll_per_host: 2,
+        poll_concurrency: 3,
+        ..config
+    };
+    let poller = syndic::poll::poller::Poller::new(store.clone(), &config).unwrap();
+    up.state.max_in_flight.store(0, SeqCst);
+    up.state.in_flight_by_host.lock().unwrap().clear();
+    let reports = poller.poll_due().await.unwrap();
+    assert_eq!(reports.len(), 6);
+    assert!(
+        reports.iter().all(|r| r.status == "imported"),
+        "{reports:?}"
+    );
+    assert_eq!(
+        up.state.max_in_flight.load(SeqCst),
+        3,
+        "three at once in all (global limit 3)"
+    );
+    let by_host = up.state.in_flight_by_host.lock().unwrap().clone();
+    assert_eq!(by_host.len(), 3, "{by_host:?}");
+    assert!(
+        by_host.values().all(|(_, most)| *most <= 2),
+        "never more than two per host: {by_host:?}"
     );
 }
 

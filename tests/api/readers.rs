@@ -9,8 +9,8 @@
 //! - `newsboat` (Debian), subscribed non-interactively (`-x reload`) to the RSS and then the
 //!   Atom URL, with its SQLite cache read back.
 //!
-//! A reader that is not installed skips its test with a `SKIPPED:` line on stderr, except in
-//! CI (`CI` set), where it fails: `.ci/run` installs both.
+//! A reader that is not installed skips its test with a `SKIPPED:` line on stderr, except
+//! under CI (`helpers::in_ci`), where it fails: `.ci/run` installs both.
 
 use std::path::Path;
 use std::process::Output;
@@ -25,8 +25,8 @@ use crate::helpers::{TestApp, in_ci, manifest_dir, skip_missing, spawn_app};
 use crate::seed::seed_item;
 
 const FEEDPARSER: &str = "6.0.14";
-const INSTALL_FEEDPARSER: &str = "python3 -m pip install feedparser==6.0.14";
-const INSTALL_NEWSBOAT: &str = "apt-get install newsboat";
+const INSTALL_FEEDPARSER: &str = "python3 -m pip install feedparser==6.0.14 (.ci/run does)";
+const INSTALL_NEWSBOAT: &str = "apt-get install newsboat (.ci/run does)";
 const CHANNEL_TITLE: &str = "Le monde & co <3 « brèves »";
 const CHANNEL_LINK: &str = "https://news.example.fr/";
 const CHANNEL_LANGUAGE: &str = "fr";
@@ -745,11 +745,10 @@ async fn newsboat_subscribes_to_rss_and_atom() {
 }
 
 /// newsboat 2.21 shows every item's content as HTML, and its cache keeps no content type: an
-/// Atom `content type="text"` is shown as if it were HTML, so `<pas une balise> &` in the
-/// text-only brief vanishes from the article view (seen in newsboat's own view, under tmux).
-/// The RSS feed does not have the problem: its description carries the text HTML-escaped.
-/// syndic could write text-only content as `type="html"` with the text escaped, which RFC 4287
-/// allows and every reader shows the same.
+/// Atom `content type="text"` would be shown as if it were HTML, and `<pas une balise> &` in
+/// the text-only brief would vanish from the article view. syndic writes text-only content
+/// as `type="html"` with the text escaped (RFC 4287 allows both), as RSS carries it in its
+/// description: read as HTML, as newsboat reads it, both formats give the text itself.
 #[tokio::test]
 async fn newsboat_shows_atom_text_content_as_text() {
     if !have_newsboat().await {

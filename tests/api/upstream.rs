@@ -1,11 +1,15 @@
 //! A real upstream server on 127.0.0.1 for the poller's tests: it serves fixture feeds and
 //! misbehaves on purpose (slow, endless, gzip bomb, errors, redirects), and logs what each
-//! request asked, so tests can check the conditional headers syndic sent.
+//! request asked, so tests can check the conditional headers syndic sent. It answers
+//! `If-None-Match` and `If-Modified-Since` as RFC 9110 says, and each `set_feed` moves the
+//! feed's `Last-Modified` on. It can listen on more loopback addresses (127.0.0.2, …), which
+//! the poller counts as other hosts.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
@@ -22,14 +26,22 @@ pub struct Seen {
     pub user_agent: Option<String>,
 }
 
+/// A served feed: content type, body, and when it last changed.
+type Feed = (String, Vec<u8>, SystemTime);
+
 #[derive(Default)]
 pub struct Upstream {
-    /// Feed bodies by path; tests change them to simulate new content.
-    pub feeds: Mutex<HashMap<String, (String, Vec<u8>)>>,
+    /// Feed bodies by name, with their content type and when they last changed; tests change
+    /// them to simulate new content.
+    pub feeds: Mutex<HashMap<String, Feed>>,
+    /// How many times `set_feed` ran: each change is a minute after the one before.
+    edits: AtomicU64,
     pub seen: Mutex<Vec<Seen>>,
     /// Requests to `/slow/…` in flight now, and the most there ever were at once.
     pub in_flight: std::sync::atomic::AtomicUsize,
     pub max_in_flight: std::sync::atomic::AtomicUsize,
+    /// The same per `Host` header: (in flight now, most at once).
+    pub in_flight_by_host: Mutex<HashMap<String, (usize, usize)>>,
 }
 
 pub struct UpstreamServer {
@@ -42,12 +54,37 @@ impl UpstreamServer {
         format!("{}{path}", self.base)
     }
 
-    /// Serves `body` at `/f/{name}` with the given content type (ETag = hash of the body).
+    /// Serves `body` at `/f/{name}` (ETag = hash of the body, and Last-Modified), `/lm/{name}`
+    /// (Last-Modified only), `/plain/{name}` (no validator) and `/slow/{name}`, with the given
+    /// content type. Last-Modified is a minute later than the previous `set_feed`'s, so a
+    /// change is always newer than what a client has, without waiting for the clock.
     pub fn set_feed(&self, name: &str, content_type: &str, body: impl AsRef<[u8]>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let edits = self.state.edits.fetch_add(1, SeqCst) + 1;
+        // Tue, 16 Sep 2025 10:00:00 GMT, then a minute per change.
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_758_016_800 + 60 * edits);
         self.state.feeds.lock().unwrap().insert(
             name.to_owned(),
-            (content_type.to_owned(), body.as_ref().to_vec()),
+            (content_type.to_owned(), body.as_ref().to_vec(), modified),
         );
+    }
+
+    /// The `Last-Modified` the upstream sends for feed `name`.
+    pub fn last_modified(&self, name: &str) -> String {
+        let feeds = self.state.feeds.lock().unwrap();
+        httpdate::fmt_http_date(feeds[name].2)
+    }
+
+    /// Listens on another loopback address too (`127.0.0.2`, …: all of 127/8 is loopback on
+    /// Linux), with the same feeds and logs; returns its base URL.
+    pub async fn also_on(&self, ip: &str) -> String {
+        let listener = tokio::net::TcpListener::bind((ip, 0))
+            .await
+            .unwrap_or_else(|e| panic!("bind {ip}: {e}"));
+        let addr = listener.local_addr().unwrap();
+        let app = router(self.state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
     }
 
     pub fn seen(&self, path: &str) -> Vec<Seen> {
@@ -77,39 +114,59 @@ fn log(state: &Upstream, path: &str, headers: &HeaderMap) {
     });
 }
 
-/// Fixture feeds with validators: 304 when the client already has this body.
+/// Fixture feeds with both validators.
 async fn feed(
     State(st): State<Arc<Upstream>>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     log(&st, &format!("/f/{name}"), &headers);
-    let Some((ct, body)) = st.feeds.lock().unwrap().get(&name).cloned() else {
+    conditional(&st, &name, &headers, true)
+}
+
+/// Fixture feeds with `Last-Modified` and no `ETag`: only `If-Modified-Since` can get a 304.
+async fn last_modified_only(
+    State(st): State<Arc<Upstream>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    log(&st, &format!("/lm/{name}"), &headers);
+    conditional(&st, &name, &headers, false)
+}
+
+/// Feed `name`, or 304 when the client has it (RFC 9110 §13.2.2): `If-None-Match` decides
+/// when the request has one, else `If-Modified-Since` (a date not before Last-Modified).
+fn conditional(st: &Upstream, name: &str, headers: &HeaderMap, with_etag: bool) -> Response {
+    let Some((ct, body, modified)) = st.feeds.lock().unwrap().get(name).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let last_modified = httpdate::fmt_http_date(modified);
     let etag = format!(
         "\"{:x}\"",
         body.len() * 31 + body.iter().map(|b| *b as usize).sum::<usize>()
     );
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    let get = |n: header::HeaderName| headers.get(n).and_then(|v| v.to_str().ok());
+    let fresh = match get(header::IF_NONE_MATCH) {
+        Some(inm) => with_etag && inm == etag,
+        None => get(header::IF_MODIFIED_SINCE)
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .is_some_and(|since| since >= modified),
+    };
+    let mut validators = vec![(header::LAST_MODIFIED, last_modified)];
+    if with_etag {
+        validators.push((header::ETAG, etag));
     }
-    (
-        [
-            (header::CONTENT_TYPE, ct),
-            (header::ETAG, etag),
-            (
-                header::LAST_MODIFIED,
-                "Tue, 16 Sep 2025 10:00:00 GMT".to_owned(),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, ct)], body).into_response()
+    };
+    for (name, value) in validators {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value).unwrap());
+    }
+    response
 }
 
 /// The same fixtures without any validator: only the body hash can tell it is unchanged.
@@ -120,22 +177,40 @@ async fn plain(
 ) -> Response {
     log(&st, &format!("/plain/{name}"), &headers);
     match st.feeds.lock().unwrap().get(&name).cloned() {
-        Some((ct, body)) => ([(header::CONTENT_TYPE, ct)], body).into_response(),
+        Some((ct, body, _)) => ([(header::CONTENT_TYPE, ct)], body).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-/// A feed that takes 200 ms to answer, counting how many requests overlap.
+/// A feed that takes 200 ms to answer, counting how many requests overlap, in all and per
+/// `Host`.
 async fn slow_feed(
     State(st): State<Arc<Upstream>>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     use std::sync::atomic::Ordering::SeqCst;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    {
+        let mut by_host = st.in_flight_by_host.lock().unwrap();
+        let (now, most) = by_host.entry(host.clone()).or_default();
+        *now += 1;
+        *most = (*most).max(*now);
+    }
     let now = st.in_flight.fetch_add(1, SeqCst) + 1;
     st.max_in_flight.fetch_max(now, SeqCst);
     tokio::time::sleep(Duration::from_millis(200)).await;
     st.in_flight.fetch_sub(1, SeqCst);
+    st.in_flight_by_host
+        .lock()
+        .unwrap()
+        .get_mut(&host)
+        .unwrap()
+        .0 -= 1;
     feed(State(st), Path(name), headers).await
 }
 
@@ -241,14 +316,19 @@ impl futures_core::Stream for Repeat {
     }
 }
 
-pub async fn spawn_upstream() -> UpstreamServer {
-    let state = Arc::new(Upstream::default());
-    let app = Router::new()
+fn router(state: Arc<Upstream>) -> Router {
+    Router::new()
         .route("/f/{name}", axum::routing::get(feed))
+        .route("/lm/{name}", axum::routing::get(last_modified_only))
         .route("/plain/{name}", axum::routing::get(plain))
         .route("/slow/{name}", axum::routing::get(slow_feed))
         .route("/x/{what}", axum::routing::get(misbehave))
-        .with_state(state.clone());
+        .with_state(state)
+}
+
+pub async fn spawn_upstream() -> UpstreamServer {
+    let state = Arc::new(Upstream::default());
+    let app = router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

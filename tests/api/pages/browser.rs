@@ -1,63 +1,15 @@
 //! The pages and styled feeds as a browser shows them: headless Chromium renders the index,
-//! an article, and RSS and Atom feeds carrying the `<?xml-stylesheet?>` instruction, and the
-//! tests read the resulting DOM. Screenshots go to `artifacts/` (git-ignored).
+//! an article, and syndic's own RSS and Atom URLs (which carry the `<?xml-stylesheet?>`
+//! instruction and answer a browser's Accept with `application/xml`, so that it runs the
+//! stylesheet), and the tests read the resulting DOM. Screenshots go to `artifacts/`
+//! (git-ignored).
 
 use serde_json::{Value, json};
-use syndic::http::STYLESHEET_PATH;
 
 use super::chromium::Chromium;
 use super::item;
 use crate::helpers::{TestApp, encode, manifest_dir, spawn_app};
 use crate::seed::{SEED_URL, seed, seed_item};
-
-/// A channel's feed with the stylesheet named in its prolog, as the feeds will carry it:
-/// any stylesheet already there is replaced by the same-origin path that the test server
-/// answers (a browser applies only a same-origin XSLT).
-fn styled(feed: &str) -> String {
-    let mut feed = feed.to_owned();
-    while let Some(at) = feed.find("<?xml-stylesheet") {
-        let end = at + feed[at..].find("?>").unwrap() + 2;
-        feed.replace_range(at..end, "");
-    }
-    let decl_end = feed.find("?>").unwrap() + 2;
-    feed.insert_str(
-        decl_end,
-        &format!("\n<?xml-stylesheet type=\"text/xsl\" href=\"{STYLESHEET_PATH}\"?>"),
-    );
-    feed
-}
-
-/// A small server on 127.0.0.1 with the channel's RSS and Atom feeds, styled, and the
-/// stylesheet, with the bodies the app serves. Returns its base URL.
-async fn styled_feed_server(app: &TestApp, slugs: &[&str]) -> String {
-    use axum::http::header::CONTENT_TYPE as CT;
-    use axum::routing::get;
-    let r = app
-        .client
-        .get(app.url(STYLESHEET_PATH))
-        .send()
-        .await
-        .unwrap();
-    let xsl = r.text().await.unwrap();
-    let mut router = axum::Router::new().route(
-        STYLESHEET_PATH,
-        get(move || async move { ([(CT, "text/xsl; charset=utf-8")], xsl) }),
-    );
-    for (slug, file) in slugs.iter().flat_map(|s| [(s, "rss.xml"), (s, "atom.xml")]) {
-        let body = styled(&app.feed_text(slug, file).await);
-        // Chromium shows an `application/rss+xml` or `application/atom+xml` body as plain
-        // text and runs no stylesheet; it applies XSLT to `application/xml` and `text/xml`.
-        let ct = "application/xml; charset=utf-8";
-        router = router.route(
-            &format!("/feeds/{slug}/{file}"),
-            get(move || async move { ([(CT, ct)], body) }),
-        );
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
-}
 
 /// A summary with the characters HTML escapes.
 const ETAGS_SUMMARY: &str = "Validators & 304s: a reader that sends If-None-Match <i>and</i> \"If-Modified-Since\" pays for one indexed read.";
@@ -195,9 +147,8 @@ async fn chromium_renders_the_pages_and_the_styled_feeds() {
         .screenshot(&article, &artifacts.join("article.png"), (1280, 900))
         .await;
 
-    let styled = styled_feed_server(&app, &["monde", "notes"]).await;
     for (file, format) in [("rss.xml", "RSS"), ("atom.xml", "Atom")] {
-        let url = format!("{styled}/feeds/monde/{file}");
+        let url = app.url(&format!("/feeds/monde/{file}"));
         let dom = browser.dump_dom(&url).await;
         // Text only the stylesheet writes: it ran.
         assert!(
@@ -224,9 +175,7 @@ async fn chromium_renders_the_pages_and_the_styled_feeds() {
             .await;
     }
     // An RSS description is HTML: the page shows its text, entities decoded.
-    let dom = browser
-        .dump_dom(&format!("{styled}/feeds/notes/rss.xml"))
-        .await;
+    let dom = browser.dump_dom(&app.url("/feeds/notes/rss.xml")).await;
     assert!(dom.contains("This is a web feed"), "{dom}");
     assert!(dom.contains(ETAGS_SUMMARY), "{dom}");
 }

@@ -6,18 +6,21 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::helpers::skip_missing;
+
 /// Longest a single Chromium run may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-const INSTALL: &str = "apt-get install -y --no-install-recommends chromium";
+const INSTALL: &str = "apt-get install -y --no-install-recommends chromium (.ci/run does)";
 
 pub struct Chromium {
     bin: PathBuf,
 }
 
 impl Chromium {
-    /// The installed browser (`SYNDIC_CHROMIUM` names another one, or none: `/nonexistent`). When there is none, CI
-    /// (`CI` set) fails, saying what to install; elsewhere the test is skipped, saying so.
+    /// The installed browser (`SYNDIC_CHROMIUM` names another one, or none: `/nonexistent`).
+    /// When there is none, [`skip_missing`] decides: CI fails, saying what to install;
+    /// elsewhere the test is skipped, saying so.
     pub fn find() -> Option<Chromium> {
         let candidates = match std::env::var_os("SYNDIC_CHROMIUM") {
             Some(named) => vec![PathBuf::from(named)],
@@ -29,10 +32,7 @@ impl Chromium {
         if let Some(bin) = candidates.into_iter().find(|p| p.is_file()) {
             return Some(Chromium { bin });
         }
-        if std::env::var_os("CI").is_some() {
-            panic!("chromium is not installed; on Debian: {INSTALL}");
-        }
-        eprintln!("SKIPPED: chromium not installed ({INSTALL})");
+        skip_missing("chromium", INSTALL);
         None
     }
 
