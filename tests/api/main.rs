@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod boundary;
 mod channels;
 mod cli;
 mod durability;
