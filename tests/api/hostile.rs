@@ -782,3 +782,56 @@ async fn assert_nothing_runs(app: &TestApp, slug: &str) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_healthy(app).await;
 }
+
+/// An Atom entry whose `xml:base` is a `mailto:` URL (nothing resolves against it) made the
+/// absolutizing pass fail, and the scheme checks came too early: `java&#1;script:` went
+/// through. Every disguise of the scheme, with that base, through the upstream pipeline.
+#[test]
+fn xml_base_mailto_does_not_let_a_disguised_scheme_through() {
+    let channel = syndic::model::Channel {
+        id: 1,
+        slug: syndic::model::Slug::parse("planet").unwrap(),
+        title: "Planet".into(),
+        description: String::new(),
+        link: None,
+        language: None,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+        version: 1,
+        retain_max_articles: None,
+        retain_days: None,
+    };
+    let source = syndic::model::Source {
+        title: None,
+        url: "https://up.example/atom.xml".into(),
+    };
+    for disguise in [
+        "java&amp;#1;script:",
+        "java\u{1}script:",
+        "java&amp;#xFFFE;script:",
+    ] {
+        let doc = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>urn:f</id><title>F</title>\
+             <updated>2025-09-16T10:00:00Z</updated><entry xml:base=\"mailto:a@up.example\">\
+             <id>urn:e</id><title>e</title><updated>2025-09-16T10:00:00Z</updated>\
+             <link href=\"{disguise}alert(1)\"/>\
+             <content type=\"html\">&lt;a href=\"{disguise}alert(1)\"&gt;x&lt;/a&gt;\
+             &lt;img src=\"{disguise}alert(2)\"&gt;</content></entry></feed>"
+        );
+        let feed = parse_feed(doc.as_bytes(), None, &feed_url()).unwrap();
+        let prepared = syndic::ingest::prepare_upstream(feed.items, &channel, &source);
+        assert_eq!(prepared.articles.len(), 1, "{disguise}: {prepared:?}");
+        let article = &prepared.articles[0].1;
+        let html = article.content_html.as_deref().unwrap_or("");
+        assert!(leaks(html).is_empty(), "{disguise}: {html}");
+        assert!(
+            html.contains(">x</a>"),
+            "{disguise}: the link text stays: {html}"
+        );
+        let link = article.url.as_deref().unwrap_or("");
+        assert!(
+            !link.to_ascii_lowercase().contains("script"),
+            "{disguise}: {link}"
+        );
+    }
+}
