@@ -350,8 +350,9 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
                 writeln!(out, "polled {}, failed {failed}", reports.len())?;
             } else {
                 let (tx, rx) = tokio::sync::watch::channel(false);
+                let signal = shutdown_signal()?;
                 let task = tokio::spawn(poller.run(rx));
-                shutdown_signal().await;
+                signal.await;
                 let _ = tx.send(true);
                 let _ = task.await;
             }
@@ -505,6 +506,7 @@ async fn serve(store: DynStore, mut config: Config) -> Result<()> {
     if config.base_url_from_bind {
         config.base_url = crate::config::base_url_for(addr);
     }
+    let shutdown = shutdown_signal()?;
     tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
     let poller = Poller::new(store.clone(), &config)?;
     // One signal stops both: HTTP finishes its requests in flight, the poller its round.
@@ -514,7 +516,7 @@ async fn serve(store: DynStore, mut config: Config) -> Result<()> {
     let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
     let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
     let signal = async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(true);
     };
     http::serve(listener, AppState::new(store, config, poller, hub), signal).await?;
@@ -525,24 +527,27 @@ async fn serve(store: DynStore, mut config: Config) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers for SIGTERM and SIGINT at once and resolves on the first of them. Registering
+/// before the server says it listens matters: a SIGTERM sent right after would otherwise meet
+/// the default action and kill the process without the graceful stop.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
