@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 
+use crate::catalog::{self, Tombstones};
 use crate::config::Config;
 use crate::formats::{self, FeedFormat, InputKind};
 use crate::http::{self, AppState};
@@ -15,7 +16,7 @@ use crate::model::{NewChannel, Page, Slug, Subscription};
 use crate::poll::poller::Poller;
 use crate::poll::{schedule, subscribe};
 use crate::render::{self, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::store::{self, DynStore, Tombstones};
+use crate::store::{self, DynStore};
 use crate::token;
 use crate::websub::{self, Hub};
 
@@ -304,7 +305,7 @@ async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<
                 .update_channel(&channel.slug, &patch)
                 .await?
                 .ok_or_else(|| anyhow!("no channel {slug:?}"))?;
-            let pruned = store.prune(&c, chrono::Utc::now()).await?;
+            let pruned = catalog::prune(store, &c, chrono::Utc::now()).await?;
             let show = |v: Option<u32>| v.map_or("all".to_owned(), |n| n.to_string());
             writeln!(
                 out,
@@ -492,9 +493,7 @@ async fn ingest_files(store: &DynStore, slug: &str, files: &[PathBuf]) -> Result
         let drafts = formats::parse(kind, &body).map_err(|e| anyhow!("{name}: {e}"))?;
         articles.extend(ingest::prepare(drafts, &channel).map_err(|e| anyhow!("{name}: {e}"))?);
     }
-    let outcomes = store
-        .upsert_articles(&channel, &articles, Tombstones::Respect)
-        .await?;
+    let outcomes = catalog::upsert(store, &channel, &articles, Tombstones::Respect).await?;
     Ok(Report::new(&articles, outcomes))
 }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod boundary;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod formats;

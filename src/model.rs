@@ -177,7 +177,7 @@ pub struct Source {
 
 /// An article as the ingest pipeline hands it to the store: normalized, every URL absolute,
 /// no character that XML 1.0 forbids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Article {
     /// The guid: never changes once published.
     pub id: String,

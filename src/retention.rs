@@ -12,7 +12,7 @@ pub async fn prune_all(store: &DynStore) -> Result<u64, StoreError> {
     let now = chrono::Utc::now();
     let mut total = 0;
     for channel in store.channels().await? {
-        let n = store.prune(&channel, now).await?;
+        let n = crate::catalog::prune(store, &channel, now).await?;
         if n > 0 {
             tracing::info!(channel = %channel.slug, pruned = n, "retention");
         }

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
+use crate::catalog::{self, Outcome, Tombstones};
 use crate::formats::jsonfeed::OutItem;
 use crate::formats::{self, InputKind};
 use crate::ingest::{self, ItemError, Report};
 use crate::model::{Cursor, StoredArticle};
-use crate::store::{Outcome, Tombstones};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
@@ -174,7 +174,7 @@ pub async fn delete(
     ApiPath((slug, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let channel = state.channel(&slug).await?;
-    if state.store.delete_article(&channel, &id).await? {
+    if catalog::delete(&state.store, &channel, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!(

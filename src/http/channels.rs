@@ -134,7 +134,7 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no channel {slug:?}")))?;
     // A new retention applies at once, not at the next pruning round.
-    state.store.prune(&updated, chrono::Utc::now()).await?;
+    crate::catalog::prune(&state.store, &updated, chrono::Utc::now()).await?;
     let updated = state.channel(&slug).await?;
     Ok(Json(view(&state, &updated)))
 }

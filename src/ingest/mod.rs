@@ -7,9 +7,10 @@ pub mod normalize;
 use serde::Serialize;
 use url::Url;
 
+use crate::catalog::{self, Outcome, Tombstones};
 use crate::formats::{self, InputKind, ParseError};
 use crate::model::{Article, Attachment, Channel, Image, Person, Source};
-use crate::store::{DynStore, Outcome, StoreError, Tombstones};
+use crate::store::{DynStore, StoreError};
 
 /// A date as the input gave it: text to parse strictly (API, CLI), or a date an upstream
 /// parser already read leniently.
@@ -138,9 +139,7 @@ async fn write(
     articles: Vec<Article>,
     tombstones: Tombstones,
 ) -> Result<Report, IngestError> {
-    let outcomes = store
-        .upsert_articles(channel, &articles, tombstones)
-        .await?;
+    let outcomes = catalog::upsert(store, channel, &articles, tombstones).await?;
     Ok(Report::new(&articles, outcomes))
 }
 

@@ -16,10 +16,11 @@ use super::fetch::{FetchConfig, FetchError, Fetched, FetchedKind, Fetcher, Valid
 use super::guard::Guard;
 use super::parse::{UpstreamFeed, parse_feed};
 use super::{discover, schedule};
+use crate::catalog::{self, Outcome};
 use crate::config::Config;
 use crate::ingest::{self, Draft};
 use crate::model::{KeyedArticle, Source, Subscription};
-use crate::store::{DynStore, Outcome, StoreError};
+use crate::store::{DynStore, StoreError};
 
 /// Due subscriptions are read in pages of this many.
 const PAGE: u32 = 512;
@@ -354,7 +355,7 @@ impl Poller {
                 article,
             })
             .collect();
-        let outcomes = self.store.import_items(sub, &channel, items).await?;
+        let outcomes = catalog::import(&self.store, sub, &channel, items).await?;
         for (_, o) in outcomes {
             match o {
                 Outcome::Created => report.created += 1,

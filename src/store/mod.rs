@@ -4,13 +4,14 @@
 
 mod sqlite;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, KeyedArticle, NewChannel,
-    NewSubscription, Page, Slug, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, HubSubscription, NewChannel, NewSubscription, Page,
+    Slug, StoredArticle, Subscription,
 };
 
 pub use sqlite::SqliteStore;
@@ -54,24 +55,67 @@ impl StoreError {
     }
 }
 
-/// What happened to each article of an upsert, in input order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Created,
-    Updated,
-    Unchanged,
-    /// Deleted earlier: its tombstone kept it out.
-    SkippedDeleted,
+/// An article as a backend writes it: the article, and what the layer above decided about it.
+#[derive(Debug)]
+pub struct ArticleRow<'a> {
+    pub article: &'a Article,
+    pub content_hash: String,
+    /// Position in the newest-first order (microseconds).
+    pub sort_at: i64,
+    pub first_seen_at: i64,
+    pub updated_at: i64,
 }
 
-/// How an upsert treats articles that were deleted before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tombstones {
-    /// Leave them deleted (bulk ingest, imports).
-    Respect,
-    /// Bring them back (an explicit PUT of that one article).
-    Restore,
+/// What a channel holds of an article id.
+#[derive(Debug, Clone)]
+pub struct StoredState {
+    pub row: i64,
+    pub content_hash: String,
+    pub first_seen_at: i64,
+}
+
+/// What a channel holds of some article ids: the stored articles, and the ids a tombstone
+/// keeps out.
+#[derive(Debug, Default)]
+pub struct ArticleStates {
+    pub stored: HashMap<String, StoredState>,
+    pub tombstoned: HashSet<String>,
+}
+
+/// One write transaction of a backend: rows in, rows out, nothing decided (the rules are in
+/// `catalog`). Nothing is written unless [`WriteTx::commit`] succeeds; dropping it rolls back.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// The stored articles and tombstones of these ids in the channel.
+    async fn article_states(&mut self, channel_id: i64, guids: &[&str]) -> Result<ArticleStates>;
+    /// Inserts new articles; returns the row id of the last one.
+    async fn insert_articles(&mut self, channel_id: i64, rows: &[ArticleRow<'_>]) -> Result<i64>;
+    /// Rewrites a stored article (its first_seen_at stays).
+    async fn update_article(&mut self, row: i64, article: &ArticleRow<'_>) -> Result<()>;
+    /// Deletes articles; returns the ids that were there.
+    async fn delete_articles(&mut self, channel_id: i64, guids: &[&str]) -> Result<Vec<String>>;
+    /// The ids of the channel's articles after the first `keep` in newest-first order.
+    async fn guids_past(&mut self, channel_id: i64, keep: u32) -> Result<Vec<String>>;
+    /// The ids of the channel's articles that sort before `sort_at`.
+    async fn guids_sorted_before(&mut self, channel_id: i64, sort_at: i64) -> Result<Vec<String>>;
+    async fn add_tombstones(&mut self, channel_id: i64, guids: &[&str], at: i64) -> Result<()>;
+    async fn remove_tombstones(&mut self, channel_id: i64, guids: &[&str]) -> Result<()>;
+    /// Marks the channel changed: its version goes up, `updated_at` becomes `at`.
+    async fn bump_channel(&mut self, channel_id: i64, at: i64) -> Result<()>;
+    /// The article ids recorded for these item keys of a subscription.
+    async fn item_keys(
+        &mut self,
+        subscription_id: i64,
+        keys: &[&str],
+    ) -> Result<HashMap<String, String>>;
+    /// Records (key, article id) pairs of a subscription; a key recorded before keeps its id.
+    async fn record_item_keys(
+        &mut self,
+        subscription_id: i64,
+        pairs: &[(&str, &str)],
+    ) -> Result<()>;
+    async fn add_items_imported(&mut self, subscription_id: i64, n: i64) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
 }
 
 #[async_trait]
@@ -83,13 +127,8 @@ pub trait Store: Send + Sync + 'static {
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>>;
     async fn delete_channel(&self, slug: &Slug) -> Result<bool>;
 
-    /// Writes every article in one transaction: all or nothing.
-    async fn upsert_articles(
-        &self,
-        channel: &Channel,
-        articles: &[Article],
-        tombstones: Tombstones,
-    ) -> Result<Vec<Outcome>>;
+    /// Begins a write transaction (see `catalog` for what is written through it).
+    async fn begin_write(&self) -> Result<Box<dyn WriteTx>>;
     async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>>;
     /// Newest first, strictly after `before` in that order.
     async fn articles(
@@ -109,11 +148,6 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         tag: Option<&str>,
     ) -> Result<Vec<Cursor>>;
-    /// Applies the channel's retention (at most N articles, none older than D days); pruned
-    /// articles leave tombstones. Returns how many went.
-    async fn prune(&self, channel: &Channel, now: chrono::DateTime<chrono::Utc>) -> Result<u64>;
-    /// Deletes an article and leaves a tombstone; false when there was no such article.
-    async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool>;
 
     async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64>;
     async fn tokens(&self) -> Result<Vec<TokenInfo>>;
@@ -147,14 +181,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
-    /// Imports one fetch's items in one transaction: each item whose keys match an item seen
-    /// before updates that article; the others are created. Tombstones are respected.
-    async fn import_items(
-        &self,
-        subscription: &Subscription,
-        channel: &Channel,
-        items: Vec<KeyedArticle>,
-    ) -> Result<Vec<(String, Outcome)>>;
 
     /// Stores a verified WebSub subscription (a renewal replaces the old lease); nothing is
     /// due for it until the channel changes.

@@ -1,27 +1,28 @@
 //! The SQLite backend: one file in WAL mode, one writer connection (so concurrent writers
 //! queue instead of failing with SQLITE_BUSY) and a small pool of readers that never wait on it.
 
-use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Outcome, Result, Store, StoreError, TokenInfo, Tombstones, now_micros};
+use super::{Result, Store, StoreError, TokenInfo, WriteTx, now_micros};
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, KeyedArticle, NewChannel,
-    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
+    Page, Slug, Source, StoredArticle, Subscription,
 };
 
 mod subs;
 mod websub;
+mod write;
 
 /// Write transactions begin IMMEDIATE: they take the write lock first, so a writer in
 /// another process (the CLI while `serve` runs) makes them wait out the busy timeout instead
@@ -30,7 +31,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     /// Write transactions committed by this process (see [`Store::commits`]).
-    commits: std::sync::atomic::AtomicU64,
+    commits: Arc<AtomicU64>,
     /// Polls' bookkeeping, written in batches.
     states: subs::StateWriter,
 }
@@ -68,7 +69,7 @@ impl SqliteStore {
     /// once. A COMMIT or ROLLBACK that failed (disk full, I/O error) leaves sqlx counting a
     /// transaction that SQLite has already rolled back, and every later BEGIN on that
     /// connection would fail: such a connection is closed and a fresh one opened.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
         for _ in 0..3 {
             match self.writer.begin_with("BEGIN IMMEDIATE").await {
                 Err(sqlx::Error::InvalidSavePointStatement) => {
@@ -86,10 +87,7 @@ impl SqliteStore {
 
     /// Commits a write transaction and counts it, whether or not the commit succeeded.
     async fn commit(&self, tx: Transaction<'static, Sqlite>) -> Result<()> {
-        let done = tx.commit().await;
-        self.commits
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
-        Ok(done?)
+        write::commit(tx, &self.commits).await
     }
 
     async fn channel_by_id(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<Channel>> {
@@ -187,214 +185,22 @@ fn article_from_row(row: &SqliteRow) -> Result<StoredArticle> {
     })
 }
 
-/// A digest of everything an article shows, so that re-posting it unchanged writes nothing.
-fn content_hash(article: &Article) -> String {
-    hex::encode(Sha256::digest(
-        serde_json::to_vec(article).expect("serializes"),
-    ))
-}
-
 fn rfc3339(d: &Option<DateTime<FixedOffset>>) -> Option<String> {
     d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
-/// New articles per INSERT statement: 32 rows of 25 values stay far below SQLite's limit on
-/// bound parameters, and cut the round trips to sqlx's SQLite thread 32-fold.
-const INSERT_ROWS: usize = 32;
-
-/// Inserts new articles (ids not stored yet), many rows to one statement.
-async fn insert_articles(
-    tx: &mut Transaction<'_, Sqlite>,
-    channel_id: i64,
-    rows: &[(&Article, String, i64)],
-) -> Result<i64> {
-    let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-        "INSERT INTO articles (url, external_url, title, summary, content_html, content_text,
-            image_url, image_caption, image_credit, banner_image, date_published, date_modified,
-            authors, contributors, tags, language, attachments, source_title, source_url,
-            updated_at, sort_at, content_hash, channel_id, guid, first_seen_at) ",
-    );
-    q.push_values(rows, |mut b, (a, hash, now)| {
-        let image = a.image.as_ref();
-        let source = a.source.as_ref();
-        b.push_bind(&a.url)
-            .push_bind(&a.external_url)
-            .push_bind(&a.title)
-            .push_bind(&a.summary)
-            .push_bind(&a.content_html)
-            .push_bind(&a.content_text)
-            .push_bind(image.map(|i| &i.url))
-            .push_bind(image.and_then(|i| i.caption.as_ref()))
-            .push_bind(image.and_then(|i| i.credit.as_ref()))
-            .push_bind(&a.banner_image)
-            .push_bind(rfc3339(&a.date_published))
-            .push_bind(rfc3339(&a.date_modified))
-            .push_bind(to_json(&a.authors))
-            .push_bind(to_json(&a.contributors))
-            .push_bind(to_json(&a.tags))
-            .push_bind(&a.language)
-            .push_bind(to_json(&a.attachments))
-            .push_bind(source.and_then(|s| s.title.as_ref()))
-            .push_bind(source.map(|s| &s.url))
-            .push_bind(*now)
-            // sort_at: the publication date, else when first seen (now).
-            .push_bind(a.date_published.map_or(*now, |d| d.timestamp_micros()))
-            .push_bind(hash)
-            .push_bind(channel_id)
-            .push_bind(&a.id)
-            .push_bind(*now);
-    });
-    let done = q.build().execute(&mut **tx).await?;
-    Ok(done.last_insert_rowid())
-}
-
-/// Inserts or updates one article; returns its row id.
-async fn write_article(
-    tx: &mut Transaction<'_, Sqlite>,
-    channel_id: i64,
-    existing: Option<i64>,
-    a: &Article,
-    hash: &str,
-    now: i64,
-) -> Result<i64> {
-    let Some(id) = existing else {
-        return insert_articles(tx, channel_id, &[(a, hash.to_owned(), now)]).await;
-    };
-    let image = a.image.as_ref();
-    let source = a.source.as_ref();
-    sqlx::query(
-        "UPDATE articles SET url=?, external_url=?, title=?, summary=?, content_html=?,
-            content_text=?, image_url=?, image_caption=?, image_credit=?, banner_image=?,
-            date_published=?, date_modified=?, authors=?, contributors=?, tags=?, language=?,
-            attachments=?, source_title=?, source_url=?, updated_at=?,
-            sort_at=COALESCE(?, first_seen_at), content_hash=?
-         WHERE id=?",
-    )
-    .bind(&a.url)
-    .bind(&a.external_url)
-    .bind(&a.title)
-    .bind(&a.summary)
-    .bind(&a.content_html)
-    .bind(&a.content_text)
-    .bind(image.map(|i| &i.url))
-    .bind(image.and_then(|i| i.caption.as_ref()))
-    .bind(image.and_then(|i| i.credit.as_ref()))
-    .bind(&a.banner_image)
-    .bind(rfc3339(&a.date_published))
-    .bind(rfc3339(&a.date_modified))
-    .bind(to_json(&a.authors))
-    .bind(to_json(&a.contributors))
-    .bind(to_json(&a.tags))
-    .bind(&a.language)
-    .bind(to_json(&a.attachments))
-    .bind(source.and_then(|s| s.title.as_ref()))
-    .bind(source.map(|s| &s.url))
-    .bind(now)
-    .bind(a.date_published.map(|d| d.timestamp_micros()))
-    .bind(hash)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
-}
-
-async fn touch_channel(tx: &mut Transaction<'_, Sqlite>, channel_id: i64) -> Result<()> {
-    sqlx::query("UPDATE channels SET version = version + 1, updated_at = ? WHERE id = ?")
-        .bind(now_micros())
-        .bind(channel_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Upserts articles inside a transaction and bumps the channel when anything changed.
-async fn upsert_in_tx(
-    tx: &mut Transaction<'_, Sqlite>,
-    channel_id: i64,
-    articles: &[Article],
-    tombstones: Tombstones,
-) -> Result<Vec<Outcome>> {
-    let now = now_micros();
-    // What the batch's ids already have, in two queries rather than two per article: each
-    // statement is a round trip to sqlx's SQLite thread, which is most of an ingest's cost.
-    let ids = serde_json::to_string(&articles.iter().map(|a| &a.id).collect::<Vec<_>>())
-        .expect("serializes");
-    let mut buried: HashSet<String> = sqlx::query_scalar(
-        "SELECT guid FROM tombstones
-         WHERE channel_id = ? AND guid IN (SELECT value FROM json_each(?))",
-    )
-    .bind(channel_id)
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .collect();
-    let mut existing: HashMap<String, (i64, String)> = sqlx::query_as(
-        "SELECT guid, id, content_hash FROM articles
-         WHERE channel_id = ? AND guid IN (SELECT value FROM json_each(?))",
-    )
-    .bind(channel_id)
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .map(|(guid, id, hash): (String, i64, String)| (guid, (id, hash)))
-    .collect();
-    // New articles are inserted many to a statement. When one id comes twice in a batch, the
-    // later item must see the earlier one, so such a batch is written row by row.
-    let mut seen = HashSet::with_capacity(articles.len());
-    let batched = articles.iter().all(|a| seen.insert(a.id.as_str()));
-    let mut inserts: Vec<(&Article, String, i64)> = Vec::new();
-    let mut outcomes = Vec::with_capacity(articles.len());
-    for (i, a) in articles.iter().enumerate() {
-        // Articles of one batch are first seen a microsecond apart, in feed order (the
-        // first is the newest), so undated ones keep a stable order and distinct dates.
-        let now = now + (articles.len() - 1 - i) as i64;
-        if buried.contains(&a.id) {
-            if tombstones == Tombstones::Respect {
-                outcomes.push(Outcome::SkippedDeleted);
-                continue;
-            }
-            sqlx::query("DELETE FROM tombstones WHERE channel_id = ? AND guid = ?")
-                .bind(channel_id)
-                .bind(&a.id)
-                .execute(&mut **tx)
-                .await?;
-            buried.remove(&a.id);
-        }
-        let hash = content_hash(a);
-        let old = existing.get(&a.id);
-        let outcome = match old {
-            Some((_, old)) if *old == hash => Outcome::Unchanged,
-            Some(_) => Outcome::Updated,
-            None => Outcome::Created,
-        };
-        if outcome == Outcome::Created && batched {
-            inserts.push((a, hash, now));
-        } else if outcome != Outcome::Unchanged {
-            // A later item of the same batch with the same id updates this one.
-            let row = write_article(tx, channel_id, old.map(|e| e.0), a, &hash, now).await?;
-            existing.insert(a.id.clone(), (row, hash));
-        }
-        outcomes.push(outcome);
-    }
-    for chunk in inserts.chunks(INSERT_ROWS) {
-        insert_articles(tx, channel_id, chunk).await?;
-    }
-    if outcomes
-        .iter()
-        .any(|o| matches!(o, Outcome::Created | Outcome::Updated))
-    {
-        touch_channel(tx, channel_id).await?;
-    }
-    Ok(outcomes)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
+    async fn begin_write(&self) -> Result<Box<dyn WriteTx>> {
+        Ok(Box::new(write::SqliteWriteTx::new(
+            self.begin().await?,
+            self.commits.clone(),
+        )))
+    }
+
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
         let now = now_micros();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         let res = sqlx::query(
             "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -444,7 +250,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin().await?;
         let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM channels WHERE slug = ?")
             .bind(slug.as_str())
             .fetch_optional(&mut *tx)
@@ -493,18 +299,6 @@ impl Store for SqliteStore {
         self.commits
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(res.rows_affected() > 0)
-    }
-
-    async fn upsert_articles(
-        &self,
-        channel: &Channel,
-        articles: &[Article],
-        tombstones: Tombstones,
-    ) -> Result<Vec<Outcome>> {
-        let mut tx = self.begin_write().await?;
-        let outcomes = upsert_in_tx(&mut tx, channel.id, articles, tombstones).await?;
-        self.commit(tx).await?;
-        Ok(outcomes)
     }
 
     async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>> {
@@ -579,79 +373,6 @@ impl Store for SqliteStore {
             .into_iter()
             .map(|(sort_at, row)| Cursor { sort_at, row })
             .collect())
-    }
-
-    async fn prune(&self, channel: &Channel, now: DateTime<Utc>) -> Result<u64> {
-        if channel.retain_max_articles.is_none() && channel.retain_days.is_none() {
-            return Ok(0);
-        }
-        let mut tx = self.begin_write().await?;
-        let mut gone: Vec<String> = Vec::new();
-        if let Some(max) = channel.retain_max_articles {
-            gone.extend(
-                sqlx::query_scalar::<_, String>(
-                    "DELETE FROM articles WHERE channel_id = ? AND id NOT IN (
-                        SELECT id FROM articles WHERE channel_id = ?
-                        ORDER BY sort_at DESC, id DESC LIMIT ?)
-                     RETURNING guid",
-                )
-                .bind(channel.id)
-                .bind(channel.id)
-                .bind(max)
-                .fetch_all(&mut *tx)
-                .await?,
-            );
-        }
-        if let Some(days) = channel.retain_days {
-            let cutoff = (now - chrono::Duration::days(days as i64)).timestamp_micros();
-            gone.extend(
-                sqlx::query_scalar::<_, String>(
-                    "DELETE FROM articles WHERE channel_id = ? AND sort_at < ? RETURNING guid",
-                )
-                .bind(channel.id)
-                .bind(cutoff)
-                .fetch_all(&mut *tx)
-                .await?,
-            );
-        }
-        for guid in &gone {
-            sqlx::query(
-                "INSERT OR REPLACE INTO tombstones (channel_id, guid, deleted_at) VALUES (?, ?, ?)",
-            )
-            .bind(channel.id)
-            .bind(guid)
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !gone.is_empty() {
-            touch_channel(&mut tx, channel.id).await?;
-        }
-        self.commit(tx).await?;
-        Ok(gone.len() as u64)
-    }
-
-    async fn delete_article(&self, channel: &Channel, guid: &str) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let res = sqlx::query("DELETE FROM articles WHERE channel_id = ? AND guid = ?")
-            .bind(channel.id)
-            .bind(guid)
-            .execute(&mut *tx)
-            .await?;
-        if res.rows_affected() == 0 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT OR REPLACE INTO tombstones (channel_id, guid, deleted_at) VALUES (?, ?, ?)",
-        )
-        .bind(channel.id)
-        .bind(guid)
-        .bind(now_micros())
-        .execute(&mut *tx)
-        .await?;
-        touch_channel(&mut tx, channel.id).await?;
-        self.commit(tx).await?;
-        Ok(true)
     }
 
     async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64> {
@@ -779,21 +500,6 @@ impl Store for SqliteStore {
         self.states.save(s).await
     }
 
-    async fn import_items(
-        &self,
-        subscription: &Subscription,
-        channel: &Channel,
-        items: Vec<KeyedArticle>,
-    ) -> Result<Vec<(String, Outcome)>> {
-        let mut tx = self.begin_write().await?;
-        let articles = subs::resolve_keys(&mut tx, subscription.id, items).await?;
-        let plain: Vec<Article> = articles.iter().map(|k| k.article.clone()).collect();
-        let outcomes = upsert_in_tx(&mut tx, channel.id, &plain, Tombstones::Respect).await?;
-        subs::record_keys(&mut tx, subscription.id, &articles, &outcomes).await?;
-        self.commit(tx).await?;
-        Ok(plain.into_iter().map(|a| a.id).zip(outcomes).collect())
-    }
-
     async fn hub_subscribe(
         &self,
         channel: &Channel,
@@ -838,36 +544,5 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hash_changes_with_content() {
-        let mut a = Article {
-            id: "x".into(),
-            url: None,
-            external_url: None,
-            title: Some("t".into()),
-            summary: None,
-            content_html: None,
-            content_text: None,
-            image: None,
-            banner_image: None,
-            date_published: None,
-            date_modified: None,
-            authors: vec![],
-            contributors: vec![],
-            tags: vec![],
-            language: None,
-            attachments: vec![],
-            source: None,
-        };
-        let h1 = content_hash(&a);
-        a.title = Some("u".into());
-        assert_ne!(h1, content_hash(&a));
     }
 }

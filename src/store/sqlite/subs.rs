@@ -1,16 +1,15 @@
 //! The SQLite side of subscriptions: their rows, their fetch state, and the keys that
 //! recognise an upstream item on every later poll.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{Row, Sqlite, Transaction};
 
 use super::{micros_to_utc, now_micros};
-use crate::model::{KeyedArticle, NewSubscription, Slug, Subscription};
-use crate::store::{Outcome, Result, StoreError};
+use crate::model::{NewSubscription, Slug, Subscription};
+use crate::store::{Result, StoreError};
 
 /// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
 macro_rules! select {
@@ -226,61 +225,6 @@ async fn update_state(conn: &mut sqlx::SqliteConnection, s: &Subscription) -> Re
     .bind(s.id)
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-/// Gives each item the id of the article an earlier poll made of it, when one of its keys
-/// was seen before.
-pub async fn resolve_keys(
-    tx: &mut Transaction<'_, Sqlite>,
-    subscription_id: i64,
-    mut items: Vec<KeyedArticle>,
-) -> Result<Vec<KeyedArticle>> {
-    // One query for the whole feed: each statement is a round trip to sqlx's SQLite thread.
-    let keys: Vec<&String> = items.iter().flat_map(|i| &i.keys).collect();
-    let known: HashMap<String, String> = sqlx::query_as(
-        "SELECT item_key, guid FROM subscription_items
-         WHERE subscription_id = ? AND item_key IN (SELECT value FROM json_each(?))",
-    )
-    .bind(subscription_id)
-    .bind(serde_json::to_string(&keys).expect("serializes"))
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .collect();
-    for item in &mut items {
-        if let Some(guid) = item.keys.iter().find_map(|k| known.get(k)) {
-            item.article.id = guid.clone();
-        }
-    }
-    Ok(items)
-}
-
-/// Remembers every key of every item, and counts the articles created.
-pub async fn record_keys(
-    tx: &mut Transaction<'_, Sqlite>,
-    subscription_id: i64,
-    items: &[KeyedArticle],
-    outcomes: &[Outcome],
-) -> Result<()> {
-    let pairs: Vec<(&String, &String)> = items
-        .iter()
-        .flat_map(|i| i.keys.iter().map(|k| (k, &i.article.id)))
-        .collect();
-    sqlx::query(
-        "INSERT OR IGNORE INTO subscription_items (subscription_id, item_key, guid)
-         SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)",
-    )
-    .bind(subscription_id)
-    .bind(serde_json::to_string(&pairs).expect("serializes"))
-    .execute(&mut **tx)
-    .await?;
-    let created = outcomes.iter().filter(|o| **o == Outcome::Created).count() as i64;
-    sqlx::query("UPDATE subscriptions SET items_imported = items_imported + ? WHERE id = ?")
-        .bind(created)
-        .bind(subscription_id)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 
