@@ -23,7 +23,15 @@ media_bridge!(Extension, ExtensionMap, media::escape_attribute);
 /// The namespace syndic derives `urn:uuid:` entry ids in (a fixed, random UUID).
 const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2a4e_93d5_4b7e_8a61_0c2f_5d9e_b347);
 
-/// The Atom id for a guid: the guid itself when it is an absolute IRI, else a stable URN.
+/// The ASCII characters an IRI may hold outside its host (RFC 3987; the W3C validator's own
+/// list, plus the brackets of an IPv6 host). Anything else (`"`, `<`, `>`, `\`, `^`, `` ` ``,
+/// `{`, `|`, `}`, controls, spaces) makes a guid no IRI.
+fn iri_char(c: char) -> bool {
+    !c.is_ascii() || c.is_ascii_alphanumeric() || ";/?:@&=+$.-_!~*'()%,#[]".contains(c)
+}
+
+/// The Atom id for a guid: the guid itself when it is an absolute IRI, else a stable URN. A
+/// `urn:uuid:` guid must hold a UUID in its standard form to be kept.
 pub fn entry_id(guid: &str) -> String {
     let scheme_ok = guid
         .split_once(':')
@@ -35,7 +43,14 @@ pub fn entry_id(guid: &str) -> String {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         })
         .unwrap_or(false);
-    if scheme_ok && !guid.contains(char::is_whitespace) {
+    let uuid_ok = match guid.get(..9) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("urn:uuid:") => {
+            let rest = &guid[9..];
+            rest.len() == 36 && uuid::Uuid::try_parse(rest).is_ok()
+        }
+        _ => true,
+    };
+    if scheme_ok && uuid_ok && guid.chars().all(iri_char) {
         guid.to_owned()
     } else {
         format!(
@@ -53,10 +68,29 @@ fn person(p: &Person) -> Option<AtomPerson> {
     })
 }
 
+/// A text construct for plain text: `type="text"`, or `type="html"` with the text escaped
+/// when it looks like markup (`History of the <blink> tag`), which readers then show as the
+/// same text and validators do not take for undeclared HTML.
 fn text(value: &str, lang: Option<&str>) -> Text {
-    let mut t = Text::plain(value);
+    let mut t = if super::looks_like_markup(value) {
+        Text::html(html_escape::encode_text(value))
+    } else {
+        Text::plain(value)
+    };
     t.lang = lang.map(str::to_owned);
     t
+}
+
+/// The plain text a text construct holds: `type="html"` read as HTML (entities decoded
+/// exactly when it holds no tag, as [`text`] writes it), anything else as it is.
+fn text_value(t: Text) -> String {
+    match t.r#type {
+        atom_syndication::TextType::Html if !t.value.contains('<') => {
+            html_escape::decode_html_entities(&t.value).into_owned()
+        }
+        atom_syndication::TextType::Html => html_to_text(&t.value),
+        _ => t.value,
+    }
 }
 
 fn link(rel: &str, href: &str, mime: Option<&str>) -> Link {
@@ -68,7 +102,9 @@ fn link(rel: &str, href: &str, mime: Option<&str>) -> Link {
     }
 }
 
-/// Atom wants a title that is not blank: an untitled article gets the start of its text.
+/// Atom wants a title that is not blank (RFC 4287 allows it, the validator warns and readers
+/// show nothing): an untitled article gets the start of its text, else its URL, else
+/// "Untitled".
 fn entry_title(a: &Article) -> String {
     if let Some(t) = &a.title {
         return t.clone();
@@ -78,25 +114,18 @@ fn entry_title(a: &Article) -> String {
         (None, None, Some(h)) => html_to_text(h),
         (None, None, None) => String::new(),
     };
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut title = String::new();
-    for w in words.iter() {
-        if title.chars().count() + w.chars().count() > 80 {
-            title.push('…');
-            break;
-        }
-        if !title.is_empty() {
-            title.push(' ');
-        }
-        title.push_str(w);
+    let title = super::clip(&text, 80);
+    if !title.is_empty() {
+        return title;
     }
-    title
+    a.url.clone().unwrap_or_else(|| "Untitled".to_owned())
 }
 
 fn entry(s: &StoredArticle) -> Entry {
     let a = &s.article;
     // The crate has no xml:lang on <entry>; the article's language goes on its texts instead.
-    let lang = a.language.as_deref();
+    let lang = a.language.as_deref().and_then(super::language_tag);
+    let lang = lang.as_deref();
     let mut links = Vec::new();
     if let Some(url) = &a.url {
         links.push(link("alternate", url, Some("text/html")));
@@ -168,10 +197,16 @@ fn entry(s: &StoredArticle) -> Entry {
             })
             .collect(),
         links,
-        summary: a.summary.as_deref().map(|v| text(v, lang)),
+        // Without content or summary an entry has no textual content: its title stands in as
+        // the summary (the validator warns; our reader drops a summary equal to the title).
+        summary: a
+            .summary
+            .as_deref()
+            .or_else(|| content.is_none().then_some(a.title.as_deref()).flatten())
+            .map(|v| text(v, lang)),
         content,
         source: a.source.as_ref().map(|src| AtomSource {
-            title: text(src.title.as_deref().unwrap_or(""), None),
+            title: text(&super::source_name(src), None),
             id: src.url.clone(),
             updated: s.updated(),
             links: vec![link("self", &src.url, None)],
@@ -197,7 +232,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         Vec::new()
     };
     let feed = Feed {
-        title: Text::plain(c.title.clone()),
+        title: text(&c.title, None),
         // Every page of a paged feed is the same feed: one id for all (RFC 5005).
         id: doc.first_url(FeedFormat::Atom),
         updated: c.updated_at.trunc_subsecs(0).fixed_offset(),
@@ -217,10 +252,14 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
             link(rel, href, (*rel != "hub").then_some("application/atom+xml"))
         }))
         .collect(),
-        subtitle: (!c.description.is_empty()).then(|| Text::plain(c.description.clone())),
+        subtitle: (!c.description.is_empty()).then(|| text(&c.description, None)),
         entries,
         namespaces: BTreeMap::from([("media".to_owned(), NS_MEDIA.to_owned())]),
-        lang: c.language.clone(),
+        lang: c
+            .language
+            .as_deref()
+            .and_then(super::language_tag)
+            .map(|l| l.into_owned()),
         ..Default::default()
     };
     let mut out = Vec::with_capacity(4096 + doc.articles.len() * 8192);
@@ -284,12 +323,20 @@ fn draft(e: Entry) -> Draft {
     };
     let published = e.published;
     let modified = Some(e.updated).filter(|u| Some(*u) != published);
+    let title_lang = e.title.lang.clone();
+    let title = text_value(e.title);
+    // A summary that repeats the title of an entry without content is the stand-in the writer
+    // puts there, not the article's own.
+    let summary = e
+        .summary
+        .map(text_value)
+        .filter(|s| content_html.is_some() || content_text.is_some() || *s != title);
     Draft {
         id: Some(e.id),
         url: find("alternate"),
         external_url: find("related"),
-        title: Some(e.title.value),
-        summary: e.summary.map(|s| s.value),
+        title: Some(title),
+        summary,
         content_html,
         content_text,
         image: media.image,
@@ -299,10 +346,10 @@ fn draft(e: Entry) -> Draft {
         authors: e.authors.into_iter().map(person).collect(),
         contributors: e.contributors.into_iter().map(person).collect(),
         tags: e.categories.into_iter().map(|c| c.term).collect(),
-        language: content_lang.or(e.title.lang),
+        language: content_lang.or(title_lang),
         attachments,
         source: e.source.map(|s| Source {
-            title: Some(s.title.value).filter(|t| !t.is_empty()),
+            title: Some(text_value(s.title)).filter(|t| !t.is_empty()),
             url: s
                 .links
                 .iter()
@@ -325,5 +372,30 @@ mod tests {
         assert!(id.starts_with("urn:uuid:"), "{id}");
         assert_eq!(id, entry_id("12345"));
         assert_ne!(id, entry_id("12346"));
+        // Not an IRI after all: a broken UUID URN, characters no IRI holds.
+        for guid in [
+            "urn:uuid:988EF5C55CDEA24EDE1251744888912",
+            "https://x.example/a|b",
+            "https://x.example/\"q\"<>",
+        ] {
+            assert!(entry_id(guid).starts_with("urn:uuid:"), "{guid}");
+            assert_ne!(entry_id(guid), guid);
+        }
+        let uuid = "urn:uuid:6f1c2a4e-93d5-4b7e-8a61-0c2f5d9eb347";
+        assert_eq!(entry_id(uuid), uuid);
+    }
+
+    #[test]
+    fn text_that_looks_like_html_is_declared_html_and_reads_back_the_same() {
+        for value in ["Example <b>Atom</b> &amp; co", "Café & co <ok>"] {
+            let t = super::text(value, None);
+            let html = value.contains("</b>");
+            assert_eq!(
+                t.r#type == atom_syndication::TextType::Html,
+                html,
+                "{value}"
+            );
+            assert_eq!(super::text_value(t), value);
+        }
     }
 }

@@ -285,6 +285,102 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// True when a validator would take this plain text for undeclared HTML: an end tag (`</b>`),
+/// or an `&` before `#`, before a word with a digit or `_` in it, or before an entity name
+/// (the W3C validator's own test, made a little broader). Atom writes such text as
+/// `type="html"`, escaped, so that it reads as the same text; other text, `<ok>` and `a & b`
+/// included, stays `type="text"`.
+pub fn looks_like_markup(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'<' if bytes.get(i + 1) == Some(&b'/') => {
+            let name = bytes[i + 2..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            name > 0 && bytes.get(i + 2 + name) == Some(&b'>')
+        }
+        b'&' => {
+            let word: String = text[i + 1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '#')
+                .collect();
+            !word.is_empty()
+                && (word.starts_with('#')
+                    || !word.chars().all(char::is_alphabetic)
+                    || html_escape::decode_html_entities(&format!("&{word};"))
+                        != format!("&{word};"))
+        }
+        _ => false,
+    })
+}
+
+/// The longest excerpt [`excerpt`] makes, in characters (before its `…`).
+pub const EXCERPT_CHARS: usize = 300;
+
+/// A plain-text excerpt of an HTML fragment: its text, [`clip`]ped to [`EXCERPT_CHARS`]. RSS
+/// puts it in `description` when an item has `content:encoded` but no summary (the RSS Best
+/// Practices Profile, and the validator, want a description before the content).
+pub fn excerpt(html: &str) -> String {
+    clip(&crate::ingest::normalize::html_to_text(html), EXCERPT_CHARS)
+}
+
+/// Text with its white space collapsed, cut after the last whole word that fits in `max`
+/// characters (inside the word when the first one is longer), with `…` when something was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if chars + n + usize::from(!out.is_empty()) > max {
+            if out.is_empty() {
+                out.extend(word.chars().take(max));
+            }
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+            chars += 1;
+        }
+        out.push_str(word);
+        chars += n;
+    }
+    out
+}
+
+/// A language as `xml:lang`, RSS `language` and `dc:language` want it: a primary subtag of two
+/// or three letters, then subtags of one to eight letters or digits, with `_` read as `-`
+/// (`en_US` is written `en-US`). `None` for anything else, which the XML formats leave out
+/// rather than publish an invalid language (JSON Feed keeps the value as stored).
+pub fn language_tag(language: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let tag: std::borrow::Cow<'_, str> = if language.contains('_') {
+        language.replace('_', "-").into()
+    } else {
+        language.into()
+    };
+    let mut parts = tag.split('-');
+    let primary = parts.next()?;
+    let ok = (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    ok.then_some(tag)
+}
+
+/// The name an imported article's origin goes by: the upstream feed's title, else the host
+/// of its URL (RSS `source` must name the channel, and a blank Atom `source` title draws a
+/// warning), else the URL itself.
+pub fn source_name(source: &crate::model::Source) -> std::borrow::Cow<'_, str> {
+    match &source.title {
+        Some(t) => t.as_str().into(),
+        None => url::Url::parse(&source.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .map_or_else(|| source.url.as_str().into(), Into::into),
+    }
+}
+
 /// RFC 3339 as Atom and JSON Feed want it, keeping the article's own zone.
 pub fn date3339(d: DateTime<FixedOffset>) -> String {
     d.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -318,6 +414,57 @@ mod tests {
         assert!(!declares_entities(
             b"<!DOCTYPE rss PUBLIC \"-//Netscape//DTD RSS 0.91//EN\" \"x\"><rss><![CDATA[<!ENTITY]]></rss>"
         ));
+    }
+
+    #[test]
+    fn markup_is_what_validators_call_html() {
+        use super::looks_like_markup as m;
+        for yes in [
+            "Example <b>Atom</b>",
+            "&amp; co",
+            "a &#x26; b",
+            "R&D2",
+            "&eacute;t&eacute;",
+        ] {
+            assert!(m(yes), "{yes}");
+        }
+        for no in [
+            "Café & co <ok>",
+            "History of the <blink> tag",
+            "AT&T",
+            "a < b > c",
+            "</ >",
+            "",
+        ] {
+            assert!(!m(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn excerpts_cut_after_a_word() {
+        assert_eq!(super::clip("  a  b\n c ", 10), "a b c");
+        assert_eq!(super::clip("one two three", 8), "one two…");
+        assert_eq!(super::clip("abcdefghij", 4), "abcd…");
+        assert_eq!(super::excerpt("<p>Hello <b>world</b></p>"), "Hello world");
+    }
+
+    #[test]
+    fn languages_are_tags_or_nothing() {
+        use super::language_tag as l;
+        assert_eq!(l("fr").as_deref(), Some("fr"));
+        assert_eq!(l("en_US").as_deref(), Some("en-US"));
+        assert_eq!(l("zh-Hant-TW").as_deref(), Some("zh-Hant-TW"));
+        for bad in [
+            "",
+            "f",
+            "english",
+            "& < >",
+            "en-",
+            "fr-toolongsubtag",
+            "x-klingon",
+        ] {
+            assert_eq!(l(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -23,13 +23,20 @@ fn escape_html(s: &str) -> String {
 }
 
 /// `description` is HTML in every reader, so plain text is escaped to stay text. An item
-/// needs a title or a description: without either, the full HTML stands in.
+/// needs a title or a description: without either, the full HTML stands in. With a title and
+/// HTML content but no summary, a plain-text excerpt of the content does (the validator and
+/// the RSS Best Practices Profile want a description before `content:encoded`; our reader
+/// recognises the excerpt and does not take it for a summary).
 fn description(a: &Article) -> Option<String> {
     a.summary
         .as_deref()
         .or(a.content_text.as_deref())
         .map(escape_html)
-        .or_else(|| a.title.is_none().then(|| a.content_html.clone()).flatten())
+        .or_else(|| match (&a.title, &a.content_html) {
+            (None, html) => html.clone(),
+            (Some(_), Some(html)) => Some(escape_html(&super::excerpt(html))),
+            (Some(_), None) => None,
+        })
 }
 
 fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
@@ -54,7 +61,7 @@ fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
             .collect(),
         source: a.source.as_ref().map(|src| rss::Source {
             url: src.url.clone(),
-            title: src.title.clone(),
+            title: Some(super::source_name(src).into_owned()),
         }),
         ..Default::default()
     };
@@ -64,15 +71,21 @@ fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
     let language = a
         .language
         .as_deref()
-        .filter(|l| Some(*l) != channel_language);
+        .and_then(super::language_tag)
+        .filter(|l| Some(l.as_ref()) != channel_language);
     item.dublin_core_ext = Some(DublinCoreExtension {
         creators: names(&a.authors),
         contributors: names(&a.contributors),
-        languages: language.map(str::to_owned).into_iter().collect(),
+        languages: language.map(|l| l.into_owned()).into_iter().collect(),
         ..Default::default()
     });
-    let mut attachments = a.attachments.iter();
-    item.enclosure = attachments.next().map(|att| Enclosure {
+    // RSS allows one enclosure, and its URL must be http or https: the first such attachment
+    // is the enclosure, every other one a `media:content`.
+    let enclosure = a
+        .attachments
+        .iter()
+        .position(|att| att.url.starts_with("http://") || att.url.starts_with("https://"));
+    item.enclosure = enclosure.map(|i| &a.attachments[i]).map(|att| Enclosure {
         url: att.url.clone(),
         length: att.size_in_bytes.unwrap_or(0).to_string(),
         mime_type: att.mime_type.clone(),
@@ -81,7 +94,13 @@ fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
     if let Some(image) = &a.image {
         els.push(media::lead_image(image, media::image_mime(&image.url)));
     }
-    els.extend(attachments.map(media::attachment));
+    els.extend(
+        a.attachments
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != enclosure)
+            .map(|(_, att)| media::attachment(att)),
+    );
     if let Some(banner) = &a.banner_image {
         els.push(media::thumbnail(banner));
     }
@@ -106,11 +125,16 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         ("atom".to_owned(), NS_ATOM.to_owned()),
         ("media".to_owned(), NS_MEDIA.to_owned()),
     ]);
+    let channel_language = c
+        .language
+        .as_deref()
+        .and_then(super::language_tag)
+        .map(|l| l.into_owned());
     let channel = Channel {
         title: c.title.clone(),
         link: doc.site_url(),
         description: c.description.clone(),
-        language: c.language.clone(),
+        language: channel_language.clone(),
         last_build_date: Some(c.updated_at.to_rfc2822()),
         generator: Some(format!("{GENERATOR} {VERSION}")),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
@@ -137,7 +161,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
         items: doc
             .articles
             .iter()
-            .map(|s| item(s, c.language.as_deref()))
+            .map(|s| item(s, channel_language.as_deref()))
             .collect(),
         namespaces,
         ..Default::default()
@@ -174,9 +198,15 @@ fn draft(item: Item) -> Draft {
             authors.push(person(name));
         }
     }
-    // With `content:encoded` beside it, `description` is a summary; alone, it is the content.
+    // With `content:encoded` beside it, `description` is a summary, unless it is the excerpt
+    // of the content that syndic writes when there is none; alone, it is the content.
     let (summary, content_html) = match (item.content, item.description) {
-        (Some(content), desc) => (desc.map(|d| html_to_text(&d)), Some(content)),
+        (Some(content), desc) => {
+            let summary = desc
+                .map(|d| html_to_text(&d))
+                .filter(|d| *d != super::excerpt(&content));
+            (summary, Some(content))
+        }
         (None, desc) => (None, desc),
     };
     let mut attachments: Vec<Attachment> = item

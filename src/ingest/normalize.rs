@@ -75,7 +75,9 @@ pub enum UrlError {
 /// Makes a URL field storable: characters XML forbids are removed, a relative reference is
 /// resolved against `base`, and the result is written the WHATWG way (the `url` crate), so
 /// that characters a URI may not hold (`"`, `<`, `>`, spaces, non-ASCII in the path) come
-/// out percent-encoded. Only the schemes that content may link to are accepted.
+/// out percent-encoded; the few that WHATWG leaves as they are but RFC 3986 does not allow
+/// (`[`, `]`, `|`, `^`, `{`, `}`, `` ` ``, `\` after the host, a second `#`) are encoded
+/// too ([`strict_uri`]). Only the schemes that content may link to are accepted.
 pub fn resolve(s: &str, base: Option<&Url>) -> Result<String, UrlError> {
     let mut s = s.to_owned();
     xml_clean(&mut s);
@@ -102,7 +104,39 @@ pub fn resolve(s: &str, base: Option<&Url>) -> Result<String, UrlError> {
             scheme: parsed.scheme().to_owned(),
         });
     }
-    Ok(parsed.into())
+    Ok(strict_uri(&parsed))
+}
+
+/// A URL's WHATWG serialization with every ASCII character that RFC 3986 does not allow after
+/// the host percent-encoded, so that the result is a valid URI (and IRI) for validators and
+/// strict readers. The host is left alone (an IPv6 literal keeps its brackets); `%` stays, as
+/// the `url` crate has already made every `%` the start of an escape or left it as written.
+pub fn strict_uri(url: &Url) -> String {
+    let s = url.as_str();
+    let start = url[..url::Position::BeforePath].len();
+    let rest = &s[start..];
+    let allowed = |c: u8| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&c);
+    if rest
+        .bytes()
+        .all(|c| !c.is_ascii() || allowed(c) || c == b'#')
+        && rest.matches('#').count() <= 1
+    {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push_str(&s[..start]);
+    let mut fragment = false;
+    for c in rest.chars() {
+        match c {
+            '#' if !fragment => {
+                fragment = true;
+                out.push('#');
+            }
+            c if c.is_ascii() && !allowed(c as u8) => out.push_str(&format!("%{:02X}", c as u8)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The HTML attributes that hold one URL.
@@ -497,6 +531,21 @@ mod tests {
             resolve("c", Some(&base)).unwrap(),
             "https://example.org/a/c"
         );
+    }
+
+    #[test]
+    fn resolve_encodes_what_rfc_3986_forbids_and_whatwg_keeps() {
+        assert_eq!(
+            resolve("https://x.example/]]>|^{}`\\?a=[1]&b='2'#f#g", None).unwrap(),
+            "https://x.example/%5D%5D%3E%7C%5E%7B%7D%60/?a=%5B1%5D&b=%272%27#f%23g"
+        );
+        // An IPv6 host keeps its brackets; a valid URI comes out unchanged, and again.
+        assert_eq!(
+            resolve("http://[::1]:8080/a?w=1&h=2", None).unwrap(),
+            "http://[::1]:8080/a?w=1&h=2"
+        );
+        let once = resolve("https://x.example/a|b", None).unwrap();
+        assert_eq!(resolve(&once, None).unwrap(), once);
     }
 
     #[test]

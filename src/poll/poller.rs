@@ -342,7 +342,7 @@ impl Poller {
             title: sub.title.clone(),
             url: sub.url.clone(),
         };
-        let keyed = identify(sub, feed.items);
+        let keyed = identify(&sub.original_url, feed.items);
         let (keys, drafts): (Vec<Vec<String>>, Vec<Draft>) = keyed.into_iter().unzip();
         let prepared = ingest::prepare_upstream(drafts, &channel, &source);
         report.invalid = prepared.invalid.iter().map(ToString::to_string).collect();
@@ -469,7 +469,9 @@ impl Poller {
 /// Gives every item its identity keys (guid, then link, then a hash of title and content)
 /// and the id its article gets if it is new. A guid that repeats within one document is no
 /// identity at all (some feeds put the same one on every item), so it is not used there.
-fn identify(sub: &Subscription, items: Vec<Draft>) -> Vec<(Vec<String>, Draft)> {
+/// `original_url` is the subscription's URL as given, which derived ids hang on. Public so
+/// that `examples/republish_eval` republishes items with the ids a poll gives them.
+pub fn identify(original_url: &str, items: Vec<Draft>) -> Vec<(Vec<String>, Draft)> {
     let mut guid_count: HashMap<String, usize> = HashMap::new();
     for d in &items {
         if let Some(g) = d.id.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
@@ -504,22 +506,36 @@ fn identify(sub: &Subscription, items: Vec<Draft>) -> Vec<(Vec<String>, Draft)> 
                 keys.push(format!("link:{l}"));
             }
             keys.push(format!("hash:{hash}"));
-            // A new article's id: a guid that is already a global IRI, else the link, else an
-            // id derived from the subscription and the item's first key (stable forever).
+            // A new article's id: a guid that is already a global IRI in a scheme ids are
+            // registered in (not YouTube's `yt:video:…`, which validators flag), else the
+            // link, else an id derived from the subscription and the item's first key (stable
+            // forever).
             d.id = Some(match (&guid, &link) {
-                (Some(g), _) if crate::formats::atom::entry_id(g) == *g => g.clone(),
+                (Some(g), _) if crate::formats::atom::entry_id(g) == *g && registered_scheme(g) => {
+                    g.clone()
+                }
                 (_, Some(l)) => l.clone(),
                 _ => format!(
                     "urn:uuid:{}",
                     uuid::Uuid::new_v5(
                         &uuid::Uuid::NAMESPACE_URL,
-                        format!("{}#{}", sub.original_url, keys[0]).as_bytes()
+                        format!("{}#{}", original_url, keys[0]).as_bytes()
                     )
                 ),
             });
             (keys, d)
         })
         .collect()
+}
+
+/// True for the IRI schemes that ids are written in and that IANA registers (the W3C
+/// validator warns on any other in an Atom id).
+fn registered_scheme(iri: &str) -> bool {
+    let scheme = iri.split(':').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        scheme.as_str(),
+        "http" | "https" | "urn" | "tag" | "info" | "ftp" | "mailto" | "news" | "nntp"
+    )
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {

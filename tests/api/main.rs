@@ -17,4 +17,5 @@ mod props;
 mod readers;
 mod seed;
 mod upstream;
+mod validator;
 mod websub;

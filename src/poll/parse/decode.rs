@@ -17,6 +17,8 @@ use crate::formats::ParseError;
 /// sequence) is read as windows-1252, as legacy feeds without a declaration mostly are.
 /// Invalid bytes become U+FFFD. Labels are WHATWG's, so ISO-8859-1 reads as its superset
 /// windows-1252. The declaration itself is dropped by the pre-pass, so nothing decodes twice.
+/// C1 control characters left in the text are read as the windows-1252 characters they stand
+/// for (`entities::c1_as_cp1252`).
 pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, ParseError> {
     // Neither is in the WHATWG set that encoding_rs implements, and feeds are not written in
     // them in practice: say so rather than read NUL-riddled nonsense.
@@ -56,10 +58,12 @@ pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, 
         },
     };
     // A second BOM (a UTF-8 one that was transcoded along) means nothing either.
-    Ok(match text.strip_prefix('\u{feff}') {
+    let mut text = match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_owned(),
         None => text.into_owned(),
-    })
+    };
+    super::entities::c1_as_cp1252(&mut text);
+    Ok(text)
 }
 
 /// The encoding to decode with (`None`: UTF-8 by default, nothing said) and the BOM's length.

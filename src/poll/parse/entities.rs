@@ -11,6 +11,25 @@ const CP1252_C1: [u32; 32] = [
     0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 ];
 
+/// Replaces the C1 control characters (U+0080 to U+009F) of decoded text with the windows-1252
+/// characters of the same code (U+0092 becomes `’`), and drops the five that windows-1252
+/// leaves undefined. Feeds carry them when windows-1252 text was labelled ISO-8859-1 or
+/// transcoded as Latin-1; as controls they mean nothing, and validators flag them.
+pub(super) fn c1_as_cp1252(text: &mut String) {
+    if !text.chars().any(|c| matches!(c, '\u{80}'..='\u{9F}')) {
+        return;
+    }
+    *text = text
+        .chars()
+        .filter_map(|c| match c {
+            '\u{80}'..='\u{9F}' => {
+                char::from_u32(CP1252_C1[c as usize - 0x80]).filter(|c| *c != '\0')
+            }
+            c => Some(c),
+        })
+        .collect();
+}
+
 /// True for the characters XML 1.0 allows.
 fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -92,6 +111,13 @@ pub(super) fn decode_refs(raw: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c1_controls_read_as_windows_1252() {
+        let mut s = "don\u{92}t \u{80}5 a\u{81}b".to_owned();
+        c1_as_cp1252(&mut s);
+        assert_eq!(s, "don’t €5 ab");
+    }
 
     #[test]
     fn references() {
