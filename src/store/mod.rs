@@ -2,6 +2,7 @@
 //! sees only [`Store`]. SQLite is the embedded default; a PostgreSQL backend is meant to be a
 //! second implementation chosen from the database URL's scheme in [`open`].
 
+mod sql_errors;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -16,16 +17,24 @@ use crate::model::{
 
 pub use sqlite::SqliteStore;
 
+/// A driver's error, kept for the log: callers decide on the [`StoreError`] kind alone.
+pub type DriverError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store operation failed. Each backend maps its driver's errors to these kinds
+/// ([`sql_errors`]); the layers above see kinds, never a driver's error type.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("channel {0} already exists")]
     SlugTaken(Slug),
     #[error("database URL {0:?} is not supported (use sqlite:PATH)")]
     UnsupportedUrl(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database's environment failed, not the request: a full disk, a read-only file, an
+    /// I/O error, a lock held too long, a server that does not answer. It passes: retry later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] DriverError),
+    /// Any other failure of the database: a bug or a broken invariant.
+    #[error("database error: {0}")]
+    Failed(#[source] DriverError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the database schema does not match this binary: {0}")]
@@ -38,17 +47,10 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
-    /// True for failures of the database's environment rather than of the request: a full
-    /// disk, a read-only file, an I/O error, a lock held too long. They pass; the client
-    /// should retry later.
+    /// True for failures of the database's environment rather than of the request.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Database(sqlx::Error::Database(e)) => {
-                // SQLite result codes: the primary code is the low byte of the extended one.
-                let code = e.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0) & 0xff;
-                matches!(code, 5 | 6 | 8 | 10 | 13 | 14)
-            }
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => true,
+            StoreError::Unavailable(_) => true,
             StoreError::Shared(e) => e.is_unavailable(),
             _ => false,
         }

@@ -473,6 +473,9 @@ async fn two_instances_round_trip_through_the_hub() {
         1,
         "B holds a lease from A"
     );
+    // A stores B's subscription once B has answered the challenge, so after B's lease.
+    a.db_wait("SELECT count(*) FROM websub_subscriptions", 1)
+        .await;
     assert_eq!(
         a.db_count("SELECT count(*) FROM websub_subscriptions")
             .await,

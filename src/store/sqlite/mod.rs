@@ -36,7 +36,7 @@ pub struct SqliteStore {
     states: subs::StateWriter,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url` (`sqlite:PATH`).
