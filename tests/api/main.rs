@@ -14,6 +14,7 @@ mod pages;
 mod poll;
 mod props;
 mod readers;
+mod security;
 mod seed;
 mod upstream;
 mod websub;
