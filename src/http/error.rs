@@ -36,7 +36,7 @@ pub enum ApiError {
     BadGateway(String),
     #[error("{1}")]
     HeadTooLarge(StatusCode, String),
-    #[error("too many failed authentications from this address; retry in {0} s")]
+    #[error("too many failed authentications from this client or with this token; retry in {0} s")]
     TooManyRequests(u64),
     /// A limit of the service was reached (429): the message names it.
     #[error("{0}")]

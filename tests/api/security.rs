@@ -491,6 +491,8 @@ async fn the_subscriber_confirms_only_its_pending_requests() {
     assert_eq!(post(wrong, big.clone()).await, StatusCode::GONE);
     let unknown = app.url("/websub/callback/999/whatever");
     assert_eq!(post(unknown, big.clone()).await, StatusCode::GONE);
+    let unknown = app.url("/websub/callback/999");
+    assert_eq!(post(unknown, big.clone()).await, StatusCode::GONE);
     assert_eq!(
         post(callback.clone(), big).await,
         StatusCode::PAYLOAD_TOO_LARGE,
