@@ -81,7 +81,12 @@
             </p>
           </xsl:if>
           <xsl:if test="$site">
-            <p><a href="{$site}">Visit the website</a></p>
+            <p>
+              <xsl:call-template name="safe-link">
+                <xsl:with-param name="href" select="$site"/>
+                <xsl:with-param name="text" select="'Visit the website'"/>
+              </xsl:call-template>
+            </p>
           </xsl:if>
           <h2>Recent items</h2>
           <ol>
@@ -149,8 +154,21 @@
         <xsl:otherwise>Untitled item</xsl:otherwise>
       </xsl:choose>
     </xsl:variable>
+    <xsl:call-template name="safe-link">
+      <xsl:with-param name="href" select="$href"/>
+      <xsl:with-param name="text" select="$text"/>
+    </xsl:call-template>
+  </xsl:template>
+
+  <!-- The only place a link to a feed's URL is made: only for an http or https URL (any case,
+       nothing before the scheme), so that no javascript:, data: or other URL a feed carries
+       becomes clickable. Anything else is shown as text. -->
+  <xsl:template name="safe-link">
+    <xsl:param name="href"/>
+    <xsl:param name="text"/>
+    <xsl:variable name="scheme" select="translate(substring($href, 1, 8), 'HTPS', 'htps')"/>
     <xsl:choose>
-      <xsl:when test="$href"><a href="{$href}"><xsl:value-of select="$text"/></a></xsl:when>
+      <xsl:when test="starts-with($scheme, 'http://') or starts-with($scheme, 'https://')"><a href="{$href}"><xsl:value-of select="$text"/></a></xsl:when>
       <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
     </xsl:choose>
   </xsl:template>

@@ -23,7 +23,9 @@ use crate::websub::{self, Hub};
 /// syndic: publish articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 ///
 /// Settings come from the environment and a .env file: DATABASE_URL, SYNDIC_BIND,
-/// SYNDIC_BASE_URL, SYNDIC_MAX_BODY, RUST_LOG (see .env.example).
+/// SYNDIC_BASE_URL, SYNDIC_MAX_BODY, RUST_LOG, the poller's, the hub's and the security
+/// settings (SYNDIC_TRUSTED_PROXIES, SYNDIC_METRICS_ALLOW, SYNDIC_ALLOW_PRIVATE_CALLBACKS…):
+/// see .env.example and the README.
 #[derive(Parser, Debug)]
 #[command(name = "syndic", version, about, long_about)]
 pub struct Cli {

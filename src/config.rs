@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use ipnet::IpNet;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:syndic.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -27,7 +28,28 @@ pub struct Config {
     pub poll_per_host: usize,
     pub fetch_timeout: Duration,
     pub fetch_max_body: usize,
+    /// Let the WebSub hub verify and deliver to callbacks on loopback and private addresses
+    /// (a separate switch from upstreams: the hub endpoint is open to anyone).
+    pub allow_private_callbacks: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the peer is the client).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Client networks that may read `/metrics`.
+    pub metrics_allow: Vec<IpNet>,
+    /// Hub limits: subscriptions per topic, per callback host and in all, and verifications
+    /// of intent in flight at once.
+    pub hub_max_per_topic: usize,
+    pub hub_max_per_host: usize,
+    pub hub_max_subscriptions: usize,
+    pub hub_verifications: usize,
+    /// A connection with nothing in flight and no bytes either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections served at once; past it new ones get a 503 and are closed.
+    pub max_connections: usize,
 }
+
+/// Who may read `/metrics` by default: loopback only (a scraper on the same host, or a
+/// tunnel to it).
+pub const DEFAULT_METRICS_ALLOW: &str = "127.0.0.0/8,::1";
 
 impl Default for Config {
     fn default() -> Config {
@@ -43,6 +65,15 @@ impl Default for Config {
             poll_per_host: 2,
             fetch_timeout: Duration::from_secs(30),
             fetch_max_body: DEFAULT_MAX_BODY,
+            allow_private_callbacks: false,
+            trusted_proxies: Vec::new(),
+            metrics_allow: parse_nets(DEFAULT_METRICS_ALLOW).expect("default network list"),
+            hub_max_per_topic: 1000,
+            hub_max_per_host: 100,
+            hub_max_subscriptions: 10_000,
+            hub_verifications: 16,
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
@@ -93,11 +124,19 @@ impl Config {
             base_url_from_bind: var("SYNDIC_BASE_URL").is_none(),
             base_url,
             max_body,
-            allow_private_upstreams: match var("SYNDIC_ALLOW_PRIVATE_UPSTREAMS").as_deref() {
-                None | Some("false" | "0" | "no") => false,
-                Some("true" | "1" | "yes") => true,
-                Some(v) => bail!("SYNDIC_ALLOW_PRIVATE_UPSTREAMS {v:?} must be true or false"),
-            },
+            allow_private_upstreams: flag("SYNDIC_ALLOW_PRIVATE_UPSTREAMS")?,
+            allow_private_callbacks: flag("SYNDIC_ALLOW_PRIVATE_CALLBACKS")?,
+            trusted_proxies: nets("SYNDIC_TRUSTED_PROXIES", "")?,
+            metrics_allow: nets("SYNDIC_METRICS_ALLOW", DEFAULT_METRICS_ALLOW)?,
+            hub_max_per_topic: count("SYNDIC_HUB_MAX_PER_TOPIC", d.hub_max_per_topic)?,
+            hub_max_per_host: count("SYNDIC_HUB_MAX_PER_CALLBACK_HOST", d.hub_max_per_host)?,
+            hub_max_subscriptions: count("SYNDIC_HUB_MAX_SUBSCRIPTIONS", d.hub_max_subscriptions)?,
+            hub_verifications: count("SYNDIC_HUB_VERIFICATIONS", d.hub_verifications)?,
+            idle_timeout: Duration::from_secs(count(
+                "SYNDIC_IDLE_TIMEOUT",
+                d.idle_timeout.as_secs() as usize,
+            )? as u64),
+            max_connections: count("SYNDIC_MAX_CONNECTIONS", d.max_connections)?,
             poll_concurrency: count("SYNDIC_POLL_CONCURRENCY", d.poll_concurrency)?,
             poll_per_host: count("SYNDIC_POLL_PER_HOST", d.poll_per_host)?,
             fetch_timeout: Duration::from_secs(count(
@@ -112,6 +151,35 @@ impl Config {
             },
         })
     }
+}
+
+/// A boolean setting: true/1/yes or false/0/no, false when unset.
+fn flag(name: &str) -> Result<bool> {
+    match var(name).as_deref().map(str::trim) {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(v) => bail!("{name} {v:?} must be true or false"),
+    }
+}
+
+/// A network-list setting, or its default when unset.
+fn nets(name: &str, default: &str) -> Result<Vec<IpNet>> {
+    let v = var(name);
+    parse_nets(v.as_deref().unwrap_or(default))
+        .with_context(|| format!("{name}: give IP addresses or CIDR networks, separated by commas"))
+}
+
+/// "127.0.0.1, 10.0.0.0/8 ::1": addresses (one-host networks) and CIDR networks, separated
+/// by commas or white space.
+pub fn parse_nets(s: &str) -> Result<Vec<IpNet>> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                .with_context(|| format!("{p:?} is not an IP address or network"))
+        })
+        .collect()
 }
 
 /// The base URL a bind address implies (an unspecified address is reached on loopback).
@@ -149,6 +217,17 @@ mod tests {
         assert_eq!(parse_size("512 KiB"), Some(512 * 1024));
         assert_eq!(parse_size("100"), Some(100));
         assert_eq!(parse_size("ten"), None);
+    }
+
+    #[test]
+    fn network_lists() {
+        let nets = parse_nets("127.0.0.1, 10.0.0.0/8 ::1").unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(nets[1].contains(&"10.9.8.7".parse::<std::net::IpAddr>().unwrap()));
+        assert!(parse_nets("").unwrap().is_empty());
+        assert!(parse_nets("10.0.0.0/33").is_err());
+        assert!(parse_nets("proxy.local").is_err());
     }
 
     #[test]

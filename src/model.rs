@@ -261,6 +261,13 @@ pub struct Subscription {
     pub websub_secret: Option<String>,
     #[serde(skip)]
     pub websub_requested_at: Option<DateTime<Utc>>,
+    /// The random token in the callback URL syndic gave the hub: a verification or push
+    /// without it is not for a request of ours.
+    #[serde(skip)]
+    pub websub_token: Option<String>,
+    /// A subscription request went out and the hub has not verified or denied it yet.
+    #[serde(skip)]
+    pub websub_pending: bool,
     /// When the hub's lease ends (pushes arrive until then); none before it is verified.
     pub websub_expires_at: Option<DateTime<Utc>>,
 }

@@ -36,8 +36,13 @@ pub enum ApiError {
     BadGateway(String),
     #[error("{1}")]
     HeadTooLarge(StatusCode, String),
-    #[error("too many failed authentications from this address; retry in {0} s")]
+    #[error("too many failed authentications from this client or with this token; retry in {0} s")]
     TooManyRequests(u64),
+    /// A limit of the service was reached (429): the message names it.
+    #[error("{0}")]
+    Limited(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -61,7 +66,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
-            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::TooManyRequests(_) | ApiError::Limited(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::HeadTooLarge(status, _) => (*status, "request_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -5,6 +5,8 @@
 mod articles;
 mod auth;
 mod channels;
+mod client;
+mod conn;
 pub mod error;
 mod feeds;
 mod pages;
@@ -20,6 +22,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -155,8 +158,14 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(websub::hub).layer(DefaultBodyLimit::max(64 * 1024)),
         )
         .route(
-            &format!("{}/{{id}}", crate::websub::CALLBACK_PATH),
+            &format!("{}/{{id}}/{{token}}", crate::websub::CALLBACK_PATH),
             get(websub::callback_verify).post(websub::callback_push),
+        )
+        // Callbacks handed out before they carried a token: pushes signed with the secret
+        // still arrive there until the lease is renewed; nothing is verified there.
+        .route(
+            &format!("{}/{{id}}", crate::websub::CALLBACK_PATH),
+            get(websub::legacy_callback_verify).post(websub::legacy_callback_push),
         )
         .route("/", get(pages::index))
         .route("/channels/{slug}", get(pages::channel_page))
@@ -178,6 +187,13 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(axum::middleware::from_fn(busy))
+        // No response is ever to be read as another type than it says (a challenge echoed
+        // as text/plain stays text).
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
 }
 
@@ -185,15 +201,42 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Prometheus text format.
-async fn metrics() -> impl axum::response::IntoResponse {
-    (
+/// Prometheus text format, for the clients `SYNDIC_METRICS_ALLOW` lets in.
+async fn metrics(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let client = client::client_ip(&parts, &state.config.trusted_proxies);
+    if !client.is_some_and(|ip| state.config.metrics_allow.iter().any(|n| n.contains(&ip))) {
+        return Err(ApiError::Forbidden(
+            "metrics are not served to this address (SYNDIC_METRICS_ALLOW)".into(),
+        ));
+    }
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         crate::metrics::METRICS.render(),
-    )
+    ))
+}
+
+/// The method as a metric label: the standard methods by name, anything else as `other`, so
+/// that invented methods cannot add series.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Longest request target accepted (414 past it).
@@ -237,7 +280,7 @@ async fn track(
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_owned();
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
     let m = &crate::metrics::METRICS;
@@ -274,9 +317,23 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How long requests in flight may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Marks a request in flight on its connection (see [`conn`]) until its response is ready.
+async fn busy(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _busy = req
+        .extensions()
+        .get::<Arc<conn::Activity>>()
+        .map(conn::Activity::begin);
+    next.run(req).await
+}
+
 /// Serves until `shutdown` resolves, then finishes the requests in flight (for at most
 /// [`DRAIN_TIMEOUT`]). Connections are served by hyper directly so that header reading has a
-/// deadline and a size cap; each request carries its client's address (`ConnectInfo`).
+/// deadline and a size cap; each request carries its client's address (`ConnectInfo`). At
+/// most `SYNDIC_MAX_CONNECTIONS` are served at once (one more is answered 503 and closed),
+/// and one idle for `SYNDIC_IDLE_TIMEOUT` is closed.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -286,6 +343,8 @@ pub async fn serve(
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
 
+    let idle = state.config.idle_timeout;
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
     let app = router(state);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -293,6 +352,13 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES);
+    // Pings find HTTP/2 peers that vanished with a stream open.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(idle))
+        .keep_alive_timeout(HEADER_READ_TIMEOUT)
+        .max_header_list_size(MAX_HEAD_BYTES as u32);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -308,16 +374,42 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Best effort: the socket buffer is empty, so this small write does not block.
+            let _ = stream.try_write(conn::BUSY_RESPONSE);
+            tracing::debug!(%addr, "connection refused: SYNDIC_MAX_CONNECTIONS reached");
+            continue;
+        };
+        let activity = conn::Activity::new();
         let service = app
             .clone()
-            .layer(axum::Extension(axum::extract::ConnectInfo(addr)));
+            .layer(axum::Extension(axum::extract::ConnectInfo(addr)))
+            .layer(axum::Extension(activity.clone()));
+        let io = TokioIo::new(conn::TrackedIo::new(stream, activity.clone()));
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %addr, "connection ended with an error");
+            let _slot = slot;
+            let mut conn = std::pin::pin!(conn);
+            let mut check = activity.idle_at(idle);
+            loop {
+                tokio::select! {
+                    done = &mut conn => {
+                        if let Err(e) = done {
+                            tracing::debug!(error = %e, %addr, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = tokio::time::sleep_until(check.into()) => {
+                        if activity.is_idle(idle) {
+                            tracing::debug!(%addr, "idle connection closed");
+                            break;
+                        }
+                        check = activity.next_check(idle);
+                    }
+                }
             }
         });
     }

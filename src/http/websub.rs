@@ -1,21 +1,27 @@
 //! WebSub over HTTP, both sides: `POST /websub` is the hub endpoint subscribers send
-//! `hub.mode=subscribe|unsubscribe` to; `/websub/callback/{id}` is where hubs of upstream
-//! feeds verify syndic's own subscriptions and push new content.
+//! `hub.mode=subscribe|unsubscribe` to; `/websub/callback/{id}/{token}` is where hubs of
+//! upstream feeds verify syndic's own subscriptions and push new content (the rules are in
+//! [`crate::websub::subscriber`]). `/websub/callback/{id}`, without a token, is what older
+//! versions gave hubs: signed pushes are still taken there, verifications never.
 
 use axum::Form;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::{BytesRejection, FormRejection};
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
+use crate::websub::subscriber::{self, Answer, PushCheck, Verification};
 use crate::websub::{HubError, HubRequest};
 
+/// The largest push read (a feed document), and less when `SYNDIC_FETCH_MAX_BODY` is lower:
+/// a push is read only after its subscription and signature are known.
+const MAX_PUSH_BODY: usize = 4 * 1024 * 1024;
+
 /// Answers 202 and verifies the intent in the background (WebSub §5.1), or names what is
-/// wrong with the request.
+/// wrong with the request (400, 404), the limit it passes (429) or that the hub is busy
+/// verifying others (503).
 pub async fn hub(
     State(state): State<AppState>,
     form: Result<Form<HubRequest>, FormRejection>,
@@ -29,92 +35,109 @@ pub async fn hub(
     state.hub.accept(req).await.map_err(|e| match e {
         HubError::Bad(m) => ApiError::BadRequest(m),
         HubError::UnknownTopic(m) => ApiError::NotFound(m),
+        HubError::Limit(m) => ApiError::Limited(m),
+        HubError::Busy(m) => ApiError::Unavailable(m),
     })?;
     Ok(StatusCode::ACCEPTED)
 }
 
-/// The query a hub verifies intent with (WebSub §5.3).
-#[derive(serde::Deserialize)]
-pub struct Verification {
-    #[serde(rename = "hub.mode")]
-    mode: String,
-    #[serde(rename = "hub.topic")]
-    topic: String,
-    #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-    #[serde(rename = "hub.lease_seconds")]
-    lease_seconds: Option<i64>,
+/// `GET /websub/callback/{id}/{token}`: confirms the subscription request syndic has
+/// pending (echoing the challenge and recording the bounded lease), confirms an
+/// unsubscription it no longer wants, and takes note of a denial of the pending request.
+pub async fn callback_verify(
+    State(state): State<AppState>,
+    ApiPath((id, token)): ApiPath<(i64, String)>,
+    ApiQuery(v): ApiQuery<Verification>,
+) -> Result<Response, ApiError> {
+    verify(&state, id, Some(&token), v).await
 }
 
-/// `GET /websub/callback/{id}`: confirms a subscription syndic asked for (echoing the
-/// challenge and recording the lease), confirms an unsubscription it no longer wants, and
-/// takes note of a denial.
-pub async fn callback_verify(
+/// `GET /websub/callback/{id}`: only unsubscriptions syndic does not mind are confirmed.
+pub async fn legacy_callback_verify(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(v): ApiQuery<Verification>,
 ) -> Result<Response, ApiError> {
-    let sub = state.store.subscription(id).await?;
-    let ours = sub
-        .as_ref()
-        .is_some_and(|s| s.websub_topic.as_deref() == Some(v.topic.as_str()));
-    let echo = |c: Option<String>| (StatusCode::OK, c.unwrap_or_default()).into_response();
-    match v.mode.as_str() {
-        "subscribe" if ours => {
-            let lease = v
-                .lease_seconds
-                .unwrap_or(crate::websub::DEFAULT_LEASE_SECS)
-                .max(0);
-            let until = chrono::Utc::now() + chrono::Duration::seconds(lease);
-            state.store.websub_lease(id, Some(until)).await?;
-            tracing::info!(subscription = id, lease, "websub lease granted");
-            Ok(echo(v.challenge))
-        }
-        "unsubscribe" if !ours => Ok(echo(v.challenge)),
-        "denied" => {
-            if sub.is_some() {
-                state.store.websub_lease(id, None).await?;
-            }
-            Ok(StatusCode::OK.into_response())
-        }
-        _ => Err(ApiError::NotFound(format!(
-            "subscription #{id} does not want {} of {:?}",
-            v.mode, v.topic
-        ))),
+    verify(&state, id, None, v).await
+}
+
+async fn verify(
+    state: &AppState,
+    id: i64,
+    token: Option<&str>,
+    v: Verification,
+) -> Result<Response, ApiError> {
+    match subscriber::verify(&state.store, id, token, v).await? {
+        Answer::Echo(challenge) => Ok((
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            challenge,
+        )
+            .into_response()),
+        Answer::Noted => Ok(StatusCode::OK.into_response()),
+        Answer::Refuse(m) => Err(ApiError::NotFound(m)),
     }
 }
 
-/// `POST /websub/callback/{id}`: new content from a hub. A message whose signature does not
-/// match the secret syndic gave is ignored (but acknowledged, as WebSub §8 asks); a
-/// subscription that no longer exists answers 410 so the hub stops.
+/// `POST /websub/callback/{id}/{token}`: new content from a hub. The subscription and the
+/// signature are checked before the body is read; a message whose signature does not match
+/// the secret syndic gave is ignored (but acknowledged, as WebSub §8 asks); a subscription
+/// that no longer exists, or the wrong token, answers 410 so the hub stops.
 pub async fn callback_push(
+    State(state): State<AppState>,
+    ApiPath((id, token)): ApiPath<(i64, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    push(&state, id, Some(&token), &headers, body).await
+}
+
+/// `POST /websub/callback/{id}`: as above, for callbacks given out before tokens; only
+/// signed pushes are taken.
+pub async fn legacy_callback_push(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let body = body.map_err(|r| ApiError::body(r, state.config.max_body))?;
-    let Some(sub) = state.store.subscription(id).await? else {
-        return Ok(StatusCode::GONE);
-    };
-    let signed = headers
-        .get("x-hub-signature")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("sha256="))
-        .and_then(|hex_sig| hex::decode(hex_sig).ok());
-    let valid = match (&sub.websub_secret, signed) {
-        (Some(secret), Some(sig)) => {
-            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-                .expect("any key length");
-            mac.update(&body);
-            mac.verify_slice(&sig).is_ok()
+    push(&state, id, None, &headers, body).await
+}
+
+async fn push(
+    state: &AppState,
+    id: i64,
+    token: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let sub = state.store.subscription(id).await?;
+    let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
+    let check = subscriber::check_push(sub.as_ref(), token, signature);
+    let (sub, signature) = match (sub, check) {
+        (Some(sub), PushCheck::Signed(sig)) => (sub, Some(sig)),
+        (Some(sub), PushCheck::Unsigned) => (sub, None),
+        (_, PushCheck::Ignore(why)) => {
+            tracing::warn!(subscription = id, why, "websub push ignored");
+            return Ok(StatusCode::ACCEPTED);
         }
-        _ => false,
+        _ => return Ok(StatusCode::GONE),
     };
-    if !valid {
+    let cap = MAX_PUSH_BODY.min(state.config.fetch_max_body);
+    let body = axum::body::to_bytes(body, cap)
+        .await
+        .map_err(|_| ApiError::TooLarge(Some(cap)))?;
+    if let Some(sig) = signature
+        && !sub
+            .websub_secret
+            .as_deref()
+            .is_some_and(|secret| sig.verify(secret, &body))
+    {
         tracing::warn!(
             subscription = id,
-            "websub push with a missing or wrong signature ignored"
+            "websub push with a wrong signature ignored"
         );
         return Ok(StatusCode::ACCEPTED);
     }

@@ -3,7 +3,8 @@
 //! IPv6 and IPv4-mapped/NAT64 forms, so that a subscription cannot reach into the operator's
 //! network. The check runs in the DNS resolver on the very addresses the connection will use
 //! (so a rebinding name cannot slip through), and on literal IP hosts, which skip DNS, before
-//! every request and redirect hop.
+//! every request and redirect hop. The WebSub hub uses the same guard for callbacks, with its
+//! own switch.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -40,6 +41,15 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let seg = ip.segments();
+    // Transition mechanisms that tunnel to an IPv4 address syndic cannot see the policy of:
+    // local-use NAT64 (64:ff9b:1::/48, RFC 8215), 6to4 (2002::/16) and Teredo (2001::/32).
+    // All refused, whatever IPv4 they embed; no feed needs them.
+    if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)
+        || seg[0] == 0x2002
+        || (seg[0] == 0x2001 && seg[1] == 0)
+    {
+        return false;
+    }
     // NAT64 (64:ff9b::/96) and IPv4-compatible (::a.b.c.d) addresses carry an IPv4 inside.
     if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0; 4]) || seg[0..6] == [0; 6] {
         let v4 = Ipv4Addr::new(
@@ -67,23 +77,37 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 pub enum Refused {
     #[error("only http and https URLs can be fetched, not {0}:")]
     Scheme(String),
-    #[error(
-        "{0} is a private or local address; set SYNDIC_ALLOW_PRIVATE_UPSTREAMS=true to allow it"
-    )]
-    Private(IpAddr),
-    #[error(
-        "{0} resolves only to private or local addresses; set SYNDIC_ALLOW_PRIVATE_UPSTREAMS=true to allow it"
-    )]
-    PrivateName(String),
+    #[error("{0} is a private or local address; set {1}=true to allow it")]
+    Private(IpAddr, &'static str),
+    #[error("{0} resolves only to private or local addresses; set {1}=true to allow it")]
+    PrivateName(String, &'static str),
 }
 
 /// The address policy, shared by the resolver and the fetcher.
 #[derive(Debug, Clone, Copy)]
 pub struct Guard {
     pub allow_private: bool,
+    /// The setting that lifts the guard, named in refusals.
+    pub setting: &'static str,
 }
 
 impl Guard {
+    /// The poller's guard (`SYNDIC_ALLOW_PRIVATE_UPSTREAMS`).
+    pub fn upstreams(allow_private: bool) -> Guard {
+        Guard {
+            allow_private,
+            setting: "SYNDIC_ALLOW_PRIVATE_UPSTREAMS",
+        }
+    }
+
+    /// The hub's guard for subscribers' callbacks (`SYNDIC_ALLOW_PRIVATE_CALLBACKS`).
+    pub fn callbacks(allow_private: bool) -> Guard {
+        Guard {
+            allow_private,
+            setting: "SYNDIC_ALLOW_PRIVATE_CALLBACKS",
+        }
+    }
+
     /// Checks what can be checked before DNS: the scheme, and a literal IP host.
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {
         if !matches!(url.scheme(), "http" | "https") {
@@ -100,7 +124,7 @@ impl Guard {
         if is_public(ip) {
             Ok(())
         } else {
-            Err(Refused::Private(ip))
+            Err(Refused::Private(ip, self.setting))
         }
     }
 
@@ -126,7 +150,7 @@ impl Resolve for GuardedResolver {
                 .filter(|a| guard.allow_private || is_public(a.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err(Box::new(Refused::PrivateName(host)) as _);
+                return Err(Box::new(Refused::PrivateName(host, guard.setting)) as _);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -162,6 +186,11 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "::127.0.0.1",
             "ff02::1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:abcd::808:808",
+            "2002:7f00:1::1",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(!public(ip), "{ip} must be refused");
         }
@@ -169,6 +198,8 @@ mod tests {
             "93.184.216.34",
             "1.1.1.1",
             "2606:4700::1111",
+            "2001:4860:4860::8888",
+            "64:ff9b::808:808",
             "::ffff:8.8.8.8",
         ] {
             assert!(public(ip), "{ip} must be allowed");
@@ -177,18 +208,19 @@ mod tests {
 
     #[test]
     fn checks_literal_hosts_and_schemes() {
-        let guard = Guard {
-            allow_private: false,
-        };
+        let guard = Guard::upstreams(false);
         let check = |u: &str| guard.check_url(&Url::parse(u).unwrap());
         assert!(check("http://127.0.0.1:8080/feed").is_err());
         assert!(check("http://[::1]/feed").is_err());
         assert!(check("http://[::ffff:192.168.0.1]/").is_err());
         assert!(check("file:///etc/passwd").is_err());
         assert!(check("https://example.org/feed").is_ok());
-        let open = Guard {
-            allow_private: true,
-        };
+        let refusal = check("http://10.0.0.1/").unwrap_err().to_string();
+        assert!(
+            refusal.contains("SYNDIC_ALLOW_PRIVATE_UPSTREAMS"),
+            "{refusal}"
+        );
+        let open = Guard::callbacks(true);
         assert!(
             open.check_url(&Url::parse("http://127.0.0.1/").unwrap())
                 .is_ok()

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -20,7 +22,7 @@ use crate::catalog::{self, Outcome};
 use crate::config::Config;
 use crate::ingest::{self, Draft};
 use crate::model::{KeyedArticle, Source, Subscription};
-use crate::store::{DynStore, StoreError};
+use crate::store::{DynStore, StoreError, WebsubRequest};
 
 /// Due subscriptions are read in pages of this many.
 const PAGE: u32 = 512;
@@ -371,8 +373,12 @@ impl Poller {
 
 impl Poller {
     /// Subscribes through the hub an upstream advertises (WebSub §5.1), unless a lease is
-    /// running for more than a day or a request went out in the last ten minutes. The secret
-    /// and topic are stored first: the hub may verify before it answers.
+    /// running for more than a day or a request went out in the last ten minutes. The
+    /// request, its secret and its callback token are stored first (the hub may verify
+    /// before it answers); the verification is accepted only for this pending request. The
+    /// token is kept across renewals to the same hub and topic, so the callback URL stays
+    /// the same. A secret goes only to https hubs (WebSub §5.1): an http hub is subscribed
+    /// to without one, and its pushes are authenticated by the tokened URL alone.
     async fn websub_subscribe(
         &self,
         sub: &mut Subscription,
@@ -388,32 +394,58 @@ impl Poller {
         let recent = sub
             .websub_requested_at
             .is_some_and(|t| t > now - chrono::Duration::minutes(10));
-        if same && (leased || recent) {
+        let tokened = sub.websub_token.is_some();
+        if same && tokened && (leased || recent) {
             return Ok(());
         }
         let Ok(hub_url) = Url::parse(hub) else {
             return Ok(());
         };
-        let secret = hex::encode(rand::random::<[u8; 24]>());
+        let token = match &sub.websub_token {
+            Some(t) if same => t.clone(),
+            _ => URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>()),
+        };
+        let secret = (hub_url.scheme() == "https").then(|| hex::encode(rand::random::<[u8; 24]>()));
+        if secret.is_none() && !(same && tokened) {
+            tracing::warn!(
+                subscription = sub.id,
+                %hub,
+                "websub hub is not on https: subscribing without hub.secret, so its pushes are trusted by their callback URL alone"
+            );
+        }
         self.store
-            .websub_requested(sub.id, hub, topic, &secret)
+            .websub_requested(
+                sub.id,
+                &WebsubRequest {
+                    hub,
+                    topic,
+                    secret: secret.as_deref(),
+                    token: &token,
+                },
+            )
             .await?;
         sub.websub_hub = Some(hub.to_owned());
         sub.websub_topic = Some(topic.to_owned());
+        sub.websub_secret = secret.clone();
+        sub.websub_token = Some(token.clone());
+        sub.websub_pending = true;
         sub.websub_requested_at = Some(now);
         let callback = format!(
-            "{}{}/{}",
+            "{}{}/{}/{token}",
             self.base_url,
             crate::websub::CALLBACK_PATH,
             sub.id
         );
-        let form = [
+        let lease = crate::websub::DEFAULT_LEASE_SECS.to_string();
+        let mut form = vec![
             ("hub.mode", "subscribe"),
             ("hub.topic", topic),
             ("hub.callback", callback.as_str()),
-            ("hub.secret", secret.as_str()),
-            ("hub.lease_seconds", "864000"),
+            ("hub.lease_seconds", lease.as_str()),
         ];
+        if let Some(secret) = &secret {
+            form.push(("hub.secret", secret.as_str()));
+        }
         match self.fetcher.post_form(&hub_url, &form).await {
             Ok(status) if (200..300).contains(&status) => {
                 tracing::info!(subscription = sub.id, %hub, "websub subscription requested")
@@ -553,8 +585,6 @@ pub fn fetch_config(config: &Config) -> FetchConfig {
         connect_timeout: Duration::from_secs(10).min(config.fetch_timeout),
         timeout: config.fetch_timeout,
         max_body: config.fetch_max_body,
-        guard: Guard {
-            allow_private: config.allow_private_upstreams,
-        },
+        guard: Guard::upstreams(config.allow_private_upstreams),
     }
 }

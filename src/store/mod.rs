@@ -39,6 +39,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database schema does not match this binary: {0}")]
     Schema(String),
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// One failure shared by every write of a batch.
     #[error(transparent)]
     Shared(std::sync::Arc<StoreError>),
@@ -173,9 +179,11 @@ pub trait Store: Send + Sync + 'static {
         now: chrono::DateTime<chrono::Utc>,
         limit: u32,
     ) -> Result<Vec<Subscription>>;
-    /// Records a WebSub subscription request about to be sent to `hub` for `topic`.
-    async fn websub_requested(&self, id: i64, hub: &str, topic: &str, secret: &str) -> Result<()>;
-    /// Records the lease a hub granted (`None` when denied or ended).
+    /// Records a WebSub subscription request about to be sent; it is pending until the hub
+    /// answers.
+    async fn websub_requested(&self, id: i64, request: &WebsubRequest<'_>) -> Result<()>;
+    /// Records the hub's answer: the lease it granted (`None` when denied or ended); the
+    /// request is no longer pending.
     async fn websub_lease(
         &self,
         id: i64,
@@ -191,10 +199,12 @@ pub trait Store: Send + Sync + 'static {
         channel: &Channel,
         topic: &str,
         format: &str,
-        callback: &str,
+        callback: &HubCallback<'_>,
         secret: Option<&str>,
         lease_seconds: i64,
     ) -> Result<HubSubscription>;
+    /// What the hub's limits are measured against, for a subscription request.
+    async fn hub_counts(&self, topic: &str, callback: &HubCallback<'_>) -> Result<HubCounts>;
     async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
     /// Subscriptions whose channel changed since their last delivery and whose next attempt
     /// is due; expired leases are removed first.
@@ -227,6 +237,35 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// A WebSub subscription request syndic sends to an upstream's hub.
+#[derive(Debug, Clone, Copy)]
+pub struct WebsubRequest<'a> {
+    pub hub: &'a str,
+    pub topic: &'a str,
+    /// None when the hub is not on https (secrets go only over TLS).
+    pub secret: Option<&'a str>,
+    /// The token in the callback URL.
+    pub token: &'a str,
+}
+
+/// A subscriber's callback, as the hub stores it: the URL and its host (what per-host
+/// limits count).
+#[derive(Debug, Clone, Copy)]
+pub struct HubCallback<'a> {
+    pub url: &'a str,
+    pub host: &'a str,
+}
+
+/// Hub subscriptions as the limits count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubCounts {
+    pub topic: u64,
+    pub host: u64,
+    pub total: u64,
+    /// This topic and callback already have a subscription (a renewal).
+    pub exists: bool,
+}
 
 /// An API token as listed (never the token itself: only its hash is stored).
 #[derive(Debug, Clone, serde::Serialize)]

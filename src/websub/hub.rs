@@ -1,9 +1,14 @@
-//! Subscription requests: parsing, checking, and verification of intent.
+//! Subscription requests: parsing, checking, limits, and verification of intent. The hub is
+//! open to anyone (as WebSub intends), so what one request can cost is bounded: at most
+//! `SYNDIC_HUB_VERIFICATIONS` verifications run at once, each reads at most
+//! [`MAX_CHALLENGE_ANSWER`] bytes of the callback's answer, and subscriptions are limited
+//! per topic, per callback host and in all (renewals of existing ones always pass).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt as _;
+use tokio::sync::Semaphore;
 use url::Url;
 
 use super::{DEFAULT_LEASE_SECS, MAX_LEASE_SECS, MIN_LEASE_SECS};
@@ -11,7 +16,13 @@ use crate::config::Config;
 use crate::formats::FeedFormat;
 use crate::model::{Channel, Slug};
 use crate::poll::guard::Guard;
-use crate::store::DynStore;
+use crate::store::{DynStore, HubCallback};
+
+/// The most of a callback's answer to a verification that is read: the challenge is 32
+/// characters, so anything longer is not an echo of it.
+pub const MAX_CHALLENGE_ANSWER: usize = 4 * 1024;
+/// How long a callback has to answer a verification.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A subscription request, as the form fields name it (`hub.mode`, `hub.topic`…).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -34,6 +45,20 @@ pub enum HubError {
     Bad(String),
     #[error("{0}")]
     UnknownTopic(String),
+    /// A subscription limit is reached (429).
+    #[error("{0}")]
+    Limit(String),
+    /// Too many verifications in flight (503).
+    #[error("{0}")]
+    Busy(String),
+}
+
+/// The hub's limits, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    pub per_topic: u64,
+    pub per_host: u64,
+    pub total: u64,
 }
 
 /// A checked request, ready for verification.
@@ -44,8 +69,19 @@ struct Checked {
     format: FeedFormat,
     channel: Channel,
     callback: Url,
+    /// The callback's host name, as limits count it.
+    host: String,
     secret: Option<String>,
     lease: i64,
+}
+
+impl Checked {
+    fn callback(&self) -> HubCallback<'_> {
+        HubCallback {
+            url: self.callback.as_str(),
+            host: &self.host,
+        }
+    }
 }
 
 pub struct Hub {
@@ -53,13 +89,14 @@ pub struct Hub {
     pub(super) client: reqwest::Client,
     pub(super) guard: Guard,
     pub(super) base_url: String,
+    limits: HubLimits,
+    /// Verifications in flight hold a permit.
+    verifying: Arc<Semaphore>,
 }
 
 impl Hub {
     pub fn new(store: DynStore, config: &Config) -> Result<Arc<Hub>, reqwest::Error> {
-        let guard = Guard {
-            allow_private: config.allow_private_upstreams,
-        };
+        let guard = Guard::callbacks(config.allow_private_callbacks);
         let client = reqwest::Client::builder()
             .user_agent(format!(
                 "syndic/{} (WebSub hub; +{})",
@@ -67,7 +104,7 @@ impl Hub {
                 config.base_url
             ))
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(30).max(VERIFY_TIMEOUT))
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(guard.resolver())
             .no_proxy()
@@ -77,6 +114,12 @@ impl Hub {
             client,
             guard,
             base_url: config.base_url.clone(),
+            limits: HubLimits {
+                per_topic: config.hub_max_per_topic as u64,
+                per_host: config.hub_max_per_host as u64,
+                total: config.hub_max_subscriptions as u64,
+            },
+            verifying: Arc::new(Semaphore::new(config.hub_verifications)),
         }))
     }
 
@@ -88,8 +131,59 @@ impl Hub {
     /// background (`verify`).
     pub async fn accept(self: &Arc<Self>, req: HubRequest) -> Result<(), HubError> {
         let checked = self.check(req).await?;
+        if checked.subscribe {
+            self.within_limits(&checked).await?;
+        }
+        let permit = self.verifying.clone().try_acquire_owned().map_err(|_| {
+            HubError::Busy(
+                "too many subscription requests are being verified; retry in a minute".into(),
+            )
+        })?;
         let hub = self.clone();
-        tokio::spawn(async move { hub.verify(checked).await });
+        tokio::spawn(async move {
+            let _permit = permit;
+            hub.verify(checked).await
+        });
+        Ok(())
+    }
+
+    /// Refuses a new subscription past a limit; a renewal (the same topic and callback)
+    /// always passes.
+    async fn within_limits(&self, c: &Checked) -> Result<(), HubError> {
+        let n = self
+            .store
+            .hub_counts(&c.topic, &c.callback())
+            .await
+            .map_err(|e| HubError::Busy(format!("the hub cannot count subscriptions now: {e}")))?;
+        if n.exists {
+            return Ok(());
+        }
+        let refuse = |what: &str, limit: u64, setting: &str| {
+            Err(HubError::Limit(format!(
+                "{what} has {limit} subscriptions already, the most this hub accepts ({setting})"
+            )))
+        };
+        if n.topic >= self.limits.per_topic {
+            return refuse(
+                "this topic",
+                self.limits.per_topic,
+                "SYNDIC_HUB_MAX_PER_TOPIC",
+            );
+        }
+        if n.host >= self.limits.per_host {
+            return refuse(
+                &format!("callback host {}", c.host),
+                self.limits.per_host,
+                "SYNDIC_HUB_MAX_PER_CALLBACK_HOST",
+            );
+        }
+        if n.total >= self.limits.total {
+            return refuse(
+                "this hub",
+                self.limits.total,
+                "SYNDIC_HUB_MAX_SUBSCRIPTIONS",
+            );
+        }
         Ok(())
     }
 
@@ -114,6 +208,11 @@ impl Hub {
         self.guard
             .check_url(&callback)
             .map_err(|e| HubError::Bad(format!("hub.callback: {e}")))?;
+        let host = callback
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| HubError::Bad("hub.callback has no host".into()))?
+            .to_ascii_lowercase();
         let lease = match req.lease_seconds.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_LEASE_SECS,
             Some(s) => s
@@ -133,6 +232,7 @@ impl Hub {
             format,
             channel,
             callback,
+            host,
             secret,
             lease,
         })
@@ -188,14 +288,18 @@ impl Hub {
             url.query_pairs_mut()
                 .append_pair("hub.lease_seconds", &c.lease.to_string());
         }
-        let confirmed = match self.client.get(url).send().await {
-            Ok(r) if r.status().is_success() => {
-                r.text().await.is_ok_and(|body| body.trim() == challenge)
-            }
-            _ => false,
-        };
+        let answer = tokio::time::timeout(VERIFY_TIMEOUT, self.answer(url)).await;
+        let confirmed =
+            matches!(answer, Ok(Some(body)) if body.trim_ascii() == challenge.as_bytes());
         if !confirmed {
             tracing::info!(callback = %c.callback, topic = %c.topic, "websub intent not verified");
+            return;
+        }
+        // Other verifications may have filled a limit meanwhile.
+        if c.subscribe
+            && let Err(e) = self.within_limits(&c).await
+        {
+            tracing::info!(callback = %c.callback, topic = %c.topic, reason = %e, "websub subscription refused");
             return;
         }
         let result = if c.subscribe {
@@ -204,7 +308,7 @@ impl Hub {
                     &c.channel,
                     &c.topic,
                     c.format.file_name(),
-                    c.callback.as_str(),
+                    &c.callback(),
                     c.secret.as_deref(),
                     c.lease,
                 )
@@ -225,5 +329,26 @@ impl Hub {
             ),
             Err(e) => tracing::error!(error = %e, "websub subscription not stored"),
         }
+    }
+
+    /// The body of a 2xx answer to a verification GET, when it is at most
+    /// [`MAX_CHALLENGE_ANSWER`] bytes; the connection is dropped as soon as it says or sends
+    /// more.
+    async fn answer(&self, url: Url) -> Option<Vec<u8>> {
+        let mut r = self.client.get(url).send().await.ok()?;
+        if !r.status().is_success()
+            || r.content_length()
+                .is_some_and(|n| n > MAX_CHALLENGE_ANSWER as u64)
+        {
+            return None;
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = r.chunk().await.ok()? {
+            if body.len() + chunk.len() > MAX_CHALLENGE_ANSWER {
+                return None;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Some(body)
     }
 }

@@ -585,7 +585,12 @@ pub(crate) fn stop(mut serving: Serving) {
 #[test]
 fn websub_round_trip_between_two_processes() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let private = [("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true")];
+    // B polls A (an upstream) and A's hub verifies and pushes to B (a callback): both on
+    // loopback, so both settings.
+    let private = [
+        ("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true"),
+        ("SYNDIC_ALLOW_PRIVATE_CALLBACKS", "true"),
+    ];
     ok(&syndic(
         da.path(),
         &["channel", "add", "source", "--title", "Source"],

@@ -326,8 +326,9 @@ async fn put_checks_the_id_and_content_type() {
     assert!(app.all_articles("news").await.is_empty());
 }
 
-/// Failed authentications are limited per client address: after 20 in a minute, the address
-/// gets 429 with Retry-After, even with a good token, until the minute is over.
+/// Failed authentications are limited per credential and client address: after 20 in a
+/// minute, bad tokens get 429 with Retry-After until the minute is over; a good token still
+/// works (issue 19: a stranger must not lock out users who share an address).
 #[tokio::test]
 async fn failed_authentication_is_rate_limited() {
     let app = spawn_app().await;
@@ -361,11 +362,7 @@ async fn failed_authentication_is_rate_limited() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::TOO_MANY_REQUESTS,
-        "blocked whatever the token"
-    );
+    assert_eq!(r.status(), StatusCode::OK, "a valid token always works");
     // Public routes are unaffected.
     assert_eq!(
         app.client

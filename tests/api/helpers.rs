@@ -40,8 +40,19 @@ pub async fn spawn_app_with(allow_private_upstreams: bool) -> TestApp {
     .await
 }
 
-/// The same, with the database in `dir` (a file system the test prepared).
+/// The same, with the database in `dir` (a file system the test prepared). Private
+/// addresses are allowed (or not) for upstreams and hub callbacks alike.
 pub async fn spawn_app_in(dir: TempDir, allow_private_upstreams: bool) -> TestApp {
+    spawn_app_tuned(dir, |c| {
+        c.allow_private_upstreams = allow_private_upstreams;
+        c.allow_private_callbacks = allow_private_upstreams;
+    })
+    .await
+}
+
+/// A fresh app whose settings `tune` changes from the tests' defaults (which allow private
+/// upstreams and callbacks).
+pub async fn spawn_app_tuned(dir: TempDir, tune: impl FnOnce(&mut Config)) -> TestApp {
     let db_path = dir.path().join("syndic.db");
     let database_url = format!("sqlite:{}", db_path.display());
     let store = store::open(&database_url).await.expect("open store");
@@ -51,16 +62,18 @@ pub async fn spawn_app_in(dir: TempDir, allow_private_upstreams: bool) -> TestAp
         .await
         .expect("bind");
     let addr = listener.local_addr().unwrap();
-    let config = Config {
+    let mut config = Config {
         database_url,
         bind: addr,
         base_url: format!("http://{addr}"),
         max_body: MAX_BODY,
-        allow_private_upstreams,
+        allow_private_upstreams: true,
+        allow_private_callbacks: true,
         fetch_timeout: std::time::Duration::from_secs(2),
         fetch_max_body: FETCH_MAX_BODY,
         ..Config::default()
     };
+    tune(&mut config);
     let poller = Poller::new(store.clone(), &config).expect("poller");
     let hub = syndic::websub::Hub::new(store.clone(), &config).expect("hub");
     // The hub's delivery worker runs beside the server, as under `syndic serve`.

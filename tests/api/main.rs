@@ -15,6 +15,7 @@ mod pages;
 mod poll;
 mod props;
 mod readers;
+mod security;
 mod seed;
 mod upstream;
 mod validator;

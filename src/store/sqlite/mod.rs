@@ -14,7 +14,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Result, Store, StoreError, TokenInfo, WriteTx, now_micros};
+use super::{
+    HubCallback, HubCounts, Result, Store, StoreError, TokenInfo, WebsubRequest, WriteTx,
+    now_micros,
+};
 use crate::model::{
     Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
     Page, Slug, Source, StoredArticle, Subscription,
@@ -41,7 +44,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url` (`sqlite:PATH`).
     pub async fn open(url: &str) -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        create_private(options.get_filename())?;
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before the client hears of it, even across power loss.
@@ -97,6 +102,44 @@ impl SqliteStore {
             .await?;
         row.map(|r| channel_from_row(&r)).transpose()
     }
+}
+
+/// Creates the database file for its owner only (0600), and its directory (0700) when that is
+/// missing too: the file holds WebSub secrets and token hashes. SQLite gives the `-wal` and
+/// `-shm` files it creates beside it the database file's mode. An existing file is left as
+/// it is (an operator may have chosen its mode); in-memory databases have no file.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let fail = |source| StoreError::Create {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(fail)?;
+    }
+    match private_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(fail(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Creates an empty file readable and writable by its owner only; fails if it exists.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 fn micros_to_utc(us: i64) -> DateTime<Utc> {
@@ -413,6 +456,17 @@ impl Store for SqliteStore {
     }
 
     async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        // The copy holds what the database holds: it is created for its owner only (VACUUM
+        // INTO writes into an empty file, and fails on one that is not).
+        match private_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Create {
+                    path: path.to_owned(),
+                    source: e,
+                });
+            }
+            _ => {}
+        }
         // VACUUM INTO reads one snapshot, so the copy is consistent while writes go on; it
         // runs on a reader, so it does not hold up the writer.
         sqlx::query("VACUUM INTO ?")
@@ -488,8 +542,8 @@ impl Store for SqliteStore {
         subs::due(&self.reader, now, limit).await
     }
 
-    async fn websub_requested(&self, id: i64, hub: &str, topic: &str, secret: &str) -> Result<()> {
-        subs::websub_requested(&self.writer, id, hub, topic, secret).await
+    async fn websub_requested(&self, id: i64, request: &WebsubRequest<'_>) -> Result<()> {
+        subs::websub_requested(&self.writer, id, request).await
     }
 
     async fn websub_lease(&self, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
@@ -505,7 +559,7 @@ impl Store for SqliteStore {
         channel: &Channel,
         topic: &str,
         format: &str,
-        callback: &str,
+        callback: &HubCallback<'_>,
         secret: Option<&str>,
         lease_seconds: i64,
     ) -> Result<HubSubscription> {
@@ -519,6 +573,10 @@ impl Store for SqliteStore {
             lease_seconds,
         )
         .await
+    }
+
+    async fn hub_counts(&self, topic: &str, callback: &HubCallback<'_>) -> Result<HubCounts> {
+        websub::counts(&self.reader, topic, callback).await
     }
 
     async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool> {

@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{NewSubscription, Slug, Subscription};
-use crate::store::{Result, StoreError};
+use crate::store::{Result, StoreError, WebsubRequest};
 
 /// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
 macro_rules! select {
@@ -53,6 +53,8 @@ fn from_row(row: &SqliteRow) -> Result<Subscription> {
         websub_requested_at: row
             .try_get::<Option<i64>, _>("websub_requested_at")?
             .map(micros_to_utc),
+        websub_token: row.try_get("websub_token")?,
+        websub_pending: row.try_get("websub_pending")?,
         websub_expires_at: row
             .try_get::<Option<i64>, _>("websub_expires_at")?
             .map(micros_to_utc),
@@ -229,21 +231,16 @@ async fn update_state(conn: &mut sqlx::SqliteConnection, s: &Subscription) -> Re
 }
 
 /// Records a subscription request sent to a hub (before it is sent: the hub may verify at
-/// once). The lease starts only when the hub verifies.
-pub async fn websub_requested(
-    pool: &SqlitePool,
-    id: i64,
-    hub: &str,
-    topic: &str,
-    secret: &str,
-) -> Result<()> {
+/// once); it is pending until the hub answers. The lease starts only when the hub verifies.
+pub async fn websub_requested(pool: &SqlitePool, id: i64, req: &WebsubRequest<'_>) -> Result<()> {
     sqlx::query(
         "UPDATE subscriptions SET websub_hub = ?, websub_topic = ?, websub_secret = ?,
-            websub_requested_at = ? WHERE id = ?",
+            websub_token = ?, websub_pending = 1, websub_requested_at = ? WHERE id = ?",
     )
-    .bind(hub)
-    .bind(topic)
-    .bind(secret)
+    .bind(req.hub)
+    .bind(req.topic)
+    .bind(req.secret)
+    .bind(req.token)
     .bind(now_micros())
     .bind(id)
     .execute(pool)
@@ -251,9 +248,10 @@ pub async fn websub_requested(
     Ok(())
 }
 
-/// Records the lease a hub granted (`None`: denied or ended).
+/// Records the hub's answer to the pending request: the lease it granted, or `None` when it
+/// denied it (or the lease ended).
 pub async fn websub_lease(pool: &SqlitePool, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
-    sqlx::query("UPDATE subscriptions SET websub_expires_at = ? WHERE id = ?")
+    sqlx::query("UPDATE subscriptions SET websub_expires_at = ?, websub_pending = 0 WHERE id = ?")
         .bind(until.map(|t| t.timestamp_micros()))
         .bind(id)
         .execute(pool)

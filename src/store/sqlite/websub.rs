@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{Channel, HubSubscription};
-use crate::store::{Result, StoreError};
+use crate::store::{HubCallback, HubCounts, Result, StoreError};
 
 fn from_row(row: &SqliteRow) -> Result<HubSubscription> {
     let attempts: i64 = row.try_get("attempts")?;
@@ -31,16 +31,16 @@ pub async fn subscribe(
     channel: &Channel,
     topic: &str,
     format: &str,
-    callback: &str,
+    callback: &HubCallback<'_>,
     secret: Option<&str>,
     lease_seconds: i64,
 ) -> Result<HubSubscription> {
     let now = now_micros();
-    let expires = now + lease_seconds * 1_000_000;
+    let expires = now.saturating_add(lease_seconds.saturating_mul(1_000_000));
     let row = sqlx::query(
-        "INSERT INTO websub_subscriptions (channel_id, topic, format, callback, secret,
-            lease_seconds, expires_at, delivered_version, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT version FROM channels WHERE id = ?), ?)
+        "INSERT INTO websub_subscriptions (channel_id, topic, format, callback, callback_host,
+            secret, lease_seconds, expires_at, delivered_version, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT version FROM channels WHERE id = ?), ?)
          ON CONFLICT (topic, callback) DO UPDATE SET secret = excluded.secret,
             lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at
          RETURNING *",
@@ -48,7 +48,8 @@ pub async fn subscribe(
     .bind(channel.id)
     .bind(topic)
     .bind(format)
-    .bind(callback)
+    .bind(callback.url)
+    .bind(callback.host)
     .bind(secret)
     .bind(lease_seconds)
     .bind(expires)
@@ -59,6 +60,33 @@ pub async fn subscribe(
     row.map(|r| from_row(&r))
         .transpose()?
         .ok_or_else(|| StoreError::Corrupt("hub subscription not stored".into()))
+}
+
+pub async fn counts(
+    pool: &SqlitePool,
+    topic: &str,
+    callback: &HubCallback<'_>,
+) -> Result<HubCounts> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM websub_subscriptions WHERE topic = ?) AS by_topic,
+            (SELECT count(*) FROM websub_subscriptions WHERE callback_host = ?) AS by_host,
+            (SELECT count(*) FROM websub_subscriptions) AS total,
+            EXISTS (SELECT 1 FROM websub_subscriptions WHERE topic = ? AND callback = ?)
+                AS present",
+    )
+    .bind(topic)
+    .bind(callback.host)
+    .bind(topic)
+    .bind(callback.url)
+    .fetch_one(pool)
+    .await?;
+    let n = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
+    Ok(HubCounts {
+        topic: n("by_topic")?,
+        host: n("by_host")?,
+        total: n("total")?,
+        exists: row.try_get("present")?,
+    })
 }
 
 pub async fn unsubscribe(pool: &SqlitePool, topic: &str, callback: &str) -> Result<bool> {
