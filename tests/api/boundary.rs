@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::cli::{BIN, ok, start_serve, stop, syndic};
@@ -33,19 +33,16 @@ async fn a_page_the_html_parser_panics_on_is_refused_and_serve_goes_on() {
     let token = ok(&syndic(d, &["token", "create"])).trim().to_owned();
     let private = ("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true");
     let (serving, addr) = start_serve(d, &[private]);
-    let client = reqwest::Client::new();
-    let api = |path: &str| format!("http://{addr}/api/v1{path}");
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: format!("http://{addr}"),
+        token,
+    };
 
     // The API: a clear error naming what failed, nothing subscribed.
-    let r = client
-        .post(api("/subscriptions"))
-        .bearer_auth(&token)
-        .json(&json!({ "url": up.url("/f/crash"), "channel": "planet" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
-    let body: Value = r.json().await.unwrap();
+    let crash = json!({ "url": up.url("/f/crash"), "channel": "planet" });
+    let (status, body) = api.call(Method::POST, "/subscriptions", Some(crash)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
     let message = body["message"].as_str().unwrap();
     assert!(
         message.contains("the page cannot be read: the HTML parser failed on this input"),
@@ -74,15 +71,7 @@ async fn a_page_the_html_parser_panics_on_is_refused_and_serve_goes_on() {
         stderr.contains("the page cannot be read: the HTML parser failed on this input"),
         "{stderr}"
     );
-    let subs: Value = client
-        .get(api("/subscriptions"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, subs) = api.call(Method::GET, "/subscriptions", None).await;
     assert_eq!(
         subs["subscriptions"],
         json!([]),
@@ -90,29 +79,16 @@ async fn a_page_the_html_parser_panics_on_is_refused_and_serve_goes_on() {
     );
 
     // The same process still subscribes, polls and serves.
-    let r = client
-        .post(api("/subscriptions"))
-        .bearer_auth(&token)
-        .json(&json!({ "url": up.url("/f/news"), "channel": "planet" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let id = r.json::<Value>().await.unwrap()["subscription"]["id"]
-        .as_i64()
-        .unwrap();
-    let polled: Value = client
-        .post(api(&format!("/subscriptions/{id}/poll")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let news = json!({ "url": up.url("/f/news"), "channel": "planet" });
+    let (status, sub) = api.call(Method::POST, "/subscriptions", Some(news)).await;
+    assert_eq!(status, StatusCode::CREATED, "{sub}");
+    let id = sub["subscription"]["id"].as_i64().unwrap();
+    let poll = format!("/subscriptions/{id}/poll");
+    let (_, polled) = api.call(Method::POST, &poll, None).await;
     assert_eq!(polled["poll"]["status"], "imported", "{polled}");
-    let rss = client
-        .get(format!("http://{addr}/feeds/planet/rss.xml"))
+    let rss = api
+        .client
+        .get(format!("{}/feeds/planet/rss.xml", api.base))
         .send()
         .await
         .unwrap()
@@ -123,4 +99,25 @@ async fn a_page_the_html_parser_panics_on_is_refused_and_serve_goes_on() {
     tokio::task::spawn_blocking(move || stop(serving))
         .await
         .unwrap();
+}
+
+/// The API of a `syndic serve` process, with its token.
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
 }

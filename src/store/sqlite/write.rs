@@ -24,6 +24,39 @@ pub(super) async fn commit(tx: Transaction<'static, Sqlite>, commits: &AtomicU64
     Ok(done?)
 }
 
+/// Binds an [`ArticleRow`]'s values in the order of the columns `url` … `content_hash` that
+/// both the INSERT and the UPDATE write, with `$bind` (`Query::bind` or `Separated::push_bind`).
+macro_rules! bind_article {
+    ($q:expr, $bind:ident, $r:expr) => {{
+        let r: &ArticleRow<'_> = $r;
+        let a = r.article;
+        let image = a.image.as_ref();
+        let source = a.source.as_ref();
+        $q.$bind(&a.url)
+            .$bind(&a.external_url)
+            .$bind(&a.title)
+            .$bind(&a.summary)
+            .$bind(&a.content_html)
+            .$bind(&a.content_text)
+            .$bind(image.map(|i| &i.url))
+            .$bind(image.and_then(|i| i.caption.as_ref()))
+            .$bind(image.and_then(|i| i.credit.as_ref()))
+            .$bind(&a.banner_image)
+            .$bind(rfc3339(&a.date_published))
+            .$bind(rfc3339(&a.date_modified))
+            .$bind(to_json(&a.authors))
+            .$bind(to_json(&a.contributors))
+            .$bind(to_json(&a.tags))
+            .$bind(&a.language)
+            .$bind(to_json(&a.attachments))
+            .$bind(source.and_then(|s| s.title.as_ref()))
+            .$bind(source.map(|s| &s.url))
+            .$bind(r.updated_at)
+            .$bind(r.sort_at)
+            .$bind(&r.content_hash)
+    }};
+}
+
 /// A JSON array of strings, for `json_each(?)`.
 fn json_list(items: &[&str]) -> String {
     serde_json::to_string(items).expect("strings serialize")
@@ -88,33 +121,9 @@ impl WriteTx for SqliteWriteTx {
                     channel_id, guid, first_seen_at) ",
             );
             q.push_values(chunk, |mut b, r| {
-                let a = r.article;
-                let image = a.image.as_ref();
-                let source = a.source.as_ref();
-                b.push_bind(&a.url)
-                    .push_bind(&a.external_url)
-                    .push_bind(&a.title)
-                    .push_bind(&a.summary)
-                    .push_bind(&a.content_html)
-                    .push_bind(&a.content_text)
-                    .push_bind(image.map(|i| &i.url))
-                    .push_bind(image.and_then(|i| i.caption.as_ref()))
-                    .push_bind(image.and_then(|i| i.credit.as_ref()))
-                    .push_bind(&a.banner_image)
-                    .push_bind(rfc3339(&a.date_published))
-                    .push_bind(rfc3339(&a.date_modified))
-                    .push_bind(to_json(&a.authors))
-                    .push_bind(to_json(&a.contributors))
-                    .push_bind(to_json(&a.tags))
-                    .push_bind(&a.language)
-                    .push_bind(to_json(&a.attachments))
-                    .push_bind(source.and_then(|s| s.title.as_ref()))
-                    .push_bind(source.map(|s| &s.url))
-                    .push_bind(r.updated_at)
-                    .push_bind(r.sort_at)
-                    .push_bind(&r.content_hash)
+                bind_article!(b, push_bind, r)
                     .push_bind(channel_id)
-                    .push_bind(&a.id)
+                    .push_bind(&r.article.id)
                     .push_bind(r.first_seen_at);
             });
             last = q.build().execute(&mut *self.tx).await?.last_insert_rowid();
@@ -123,42 +132,18 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn update_article(&mut self, row: i64, r: &ArticleRow<'_>) -> Result<()> {
-        let a = r.article;
-        let image = a.image.as_ref();
-        let source = a.source.as_ref();
-        sqlx::query(
+        let q = sqlx::query(
             "UPDATE articles SET url=?, external_url=?, title=?, summary=?, content_html=?,
                 content_text=?, image_url=?, image_caption=?, image_credit=?, banner_image=?,
                 date_published=?, date_modified=?, authors=?, contributors=?, tags=?, language=?,
                 attachments=?, source_title=?, source_url=?, updated_at=?, sort_at=?,
                 content_hash=?
              WHERE id=?",
-        )
-        .bind(&a.url)
-        .bind(&a.external_url)
-        .bind(&a.title)
-        .bind(&a.summary)
-        .bind(&a.content_html)
-        .bind(&a.content_text)
-        .bind(image.map(|i| &i.url))
-        .bind(image.and_then(|i| i.caption.as_ref()))
-        .bind(image.and_then(|i| i.credit.as_ref()))
-        .bind(&a.banner_image)
-        .bind(rfc3339(&a.date_published))
-        .bind(rfc3339(&a.date_modified))
-        .bind(to_json(&a.authors))
-        .bind(to_json(&a.contributors))
-        .bind(to_json(&a.tags))
-        .bind(&a.language)
-        .bind(to_json(&a.attachments))
-        .bind(source.and_then(|s| s.title.as_ref()))
-        .bind(source.map(|s| &s.url))
-        .bind(r.updated_at)
-        .bind(r.sort_at)
-        .bind(&r.content_hash)
-        .bind(row)
-        .execute(&mut *self.tx)
-        .await?;
+        );
+        bind_article!(q, bind, r)
+            .bind(row)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
