@@ -1,50 +1,84 @@
-//! The command line: every command and flag, with help text, and what each one does.
+//! The command line: every command and flag, with help text, and what each one does. The
+//! commands are grouped by concern, one file each (channels, articles, subscriptions, tokens,
+//! the service); this file holds the top-level parser, how the database is opened, and the
+//! exit codes.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+mod articles;
+mod channels;
+mod output;
+mod service;
+mod subscriptions;
+mod tokens;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::catalog::{self, Tombstones};
-use crate::config::Config;
-use crate::formats::{self, FeedFormat, InputKind};
-use crate::http::{self, AppState};
-use crate::ingest::{self, Report};
-use crate::model::{NewChannel, Page, Slug, Subscription};
-use crate::poll::poller::Poller;
-use crate::poll::{schedule, subscribe};
-use crate::render::{self, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::store::{self, DynStore};
-use crate::token;
-use crate::websub::{self, Hub};
+use crate::config::{Config, DEFAULT_DATABASE_URL};
+use crate::formats::FeedFormat;
+use crate::poll::schedule;
+use crate::render::DEFAULT_LIMIT;
+use crate::store::{self, DynStore, StoreError};
+
+pub use articles::ArticleCommand;
+pub use channels::ChannelCommand;
+pub use subscriptions::SubscriptionCommand;
+pub use tokens::TokenCommand;
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// Any failure that is not one of the others (a database that cannot be opened, an invalid
+/// value, an upstream that cannot be fetched…).
+pub const EXIT_ERROR: u8 = 1;
+/// The command line is wrong: clap's own usage errors, and a missing `--yes`.
+pub const EXIT_USAGE: u8 = 2;
+/// The channel, article, subscription or token named does not exist.
+pub const EXIT_NOT_FOUND: u8 = 3;
 
 /// syndic: publish articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 ///
 /// Settings come from the environment and a .env file: DATABASE_URL, SYNDIC_BIND,
 /// SYNDIC_BASE_URL, SYNDIC_MAX_BODY, RUST_LOG, the poller's, the hub's and the security
 /// settings (SYNDIC_TRUSTED_PROXIES, SYNDIC_METRICS_ALLOW, SYNDIC_ALLOW_PRIVATE_CALLBACKS…):
-/// see .env.example and the README.
+/// see .env.example and the README. Every command reads the same settings as `syndic serve`,
+/// so run it with the same environment and .env.
+///
+/// Exit codes: 0 success, 1 error, 2 usage error, 3 not found.
 #[derive(Parser, Debug)]
 #[command(name = "syndic", version, about, long_about)]
 pub struct Cli {
+    /// Print the result as one JSON document (the API's shape where the API has the same
+    /// operation) instead of a table or a sentence.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
+    /// The .env file `main` loaded, if any (for messages).
+    #[arg(skip)]
+    pub env_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run pending migrations, then serve HTTP (feeds and the API) until SIGINT or SIGTERM.
+    /// Run pending migrations (creating the database if missing), then serve HTTP (feeds and
+    /// the API) until SIGINT or SIGTERM.
     Serve,
-    /// Create the database if needed and apply pending migrations.
+    /// Create the database if missing and apply pending migrations.
     Migrate,
     /// Manage channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Read and manage a channel's articles.
+    #[command(subcommand)]
+    Article(ArticleCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage subscriptions to upstream feeds.
+    #[command(subcommand)]
+    Subscription(SubscriptionCommand),
     /// Ingest files (JSON Feed items or documents, RSS, Atom) into a channel, all or nothing.
     Ingest {
         /// The channel's slug.
@@ -53,20 +87,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Subscribe a channel to an upstream feed (or to the first feed an HTML page advertises).
-    Subscribe {
-        /// The feed's URL, or a page that links to its feeds.
-        url: String,
-        /// The channel the feed's items are imported into.
-        #[arg(long)]
-        channel: String,
-        /// How often to poll: 5m to 24h (the upstream's ttl and cache hints may adjust it).
-        #[arg(long, default_value = "30m", value_parser = parse_every)]
-        every: Duration,
-    },
-    /// List every subscription with its fetch state.
+    /// Subscribe a channel to an upstream feed (or to the first feed an HTML page advertises);
+    /// the same as `subscription add`.
+    Subscribe(subscriptions::AddArgs),
+    /// List every subscription with its fetch state; the same as `subscription list`.
     Subscriptions,
-    /// Remove a subscription (the articles it imported stay).
+    /// Remove a subscription (the articles it imported stay); the same as `subscription
+    /// remove`.
     Unsubscribe {
         /// The subscription's id, as `syndic subscriptions` shows it.
         id: i64,
@@ -74,10 +101,15 @@ pub enum Command {
     /// Poll upstream feeds in the foreground: every due subscription, on and on.
     Poll {
         /// Poll what is due once, print what happened, and exit (for cron and tests).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "subscription")]
         once: bool,
+        /// Poll this one subscription now, due or not (a disabled one too), print what
+        /// happened, and exit.
+        #[arg(long, value_name = "ID")]
+        subscription: Option<i64>,
     },
-    /// Subscribe a channel to every feed of an OPML file (nested folders included).
+    /// Subscribe a channel to every feed of an OPML file (nested folders included). Feeds of
+    /// this very instance are skipped.
     ImportOpml {
         /// The OPML file; `-` reads standard input.
         file: PathBuf,
@@ -95,6 +127,10 @@ pub enum Command {
     Backup {
         /// Where to write the copy; it must not exist yet.
         file: PathBuf,
+        /// Back up a database that has no channel (by default that is taken for a wrong
+        /// DATABASE_URL and refused).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Write a channel's feed to standard output.
     Render {
@@ -109,446 +145,153 @@ pub enum Command {
     },
 }
 
-#[derive(Subcommand, Debug)]
-pub enum ChannelCommand {
-    /// Create a channel.
-    Add {
-        /// URL name: lowercase letters, digits and hyphens.
-        slug: String,
-        #[arg(long)]
-        title: String,
-        #[arg(long, default_value = "")]
-        description: String,
-        /// The site the channel belongs to (absolute URL).
-        #[arg(long)]
-        link: Option<String>,
-        /// Language code, such as fr or en-GB.
-        #[arg(long)]
-        language: Option<String>,
-    },
-    /// List channels with their feed URLs.
-    List,
-    /// Set how much of a channel to keep; the server prunes every ten minutes (and `syndic
-    /// prune` now). Pruned articles are not re-imported by polls.
-    Retention {
-        slug: String,
-        /// Keep at most this many articles.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-        max_articles: Option<u32>,
-        /// Keep only articles newer than this many days.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-        days: Option<u32>,
-        /// Keep everything (clears both limits).
-        #[arg(long, conflicts_with_all = ["max_articles", "days"])]
-        keep_all: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum TokenCommand {
-    /// Create an API token and print it (only it) on standard output. It is stored hashed:
-    /// this is the only time it is shown.
-    Create {
-        /// A label to recognise the token by.
-        #[arg(long, default_value = "")]
-        name: String,
-    },
-    /// List tokens: id, name, created, revoked (never the tokens themselves).
-    List,
-    /// Revoke a token: requests bearing it are refused from now on.
-    Revoke {
-        /// The token's id, as `syndic token list` shows it.
-        id: i64,
-    },
-}
-
 fn parse_every(s: &str) -> Result<Duration, String> {
     schedule::parse_interval(s)
 }
 
+/// Failures the exit code tells apart.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The thing named does not exist (exit 3).
+    #[error("{0}")]
+    NotFound(String),
+    /// The command needs another flag or value (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// Every command but `serve` and `migrate` needs an existing database (exit 1).
+    #[error(
+        "there is no database at {path}\n  DATABASE_URL is {url}{default}\n  {env}\n  \
+         Set DATABASE_URL (in the environment, or in a .env file in this directory or a \
+         parent) to the database `syndic serve` uses, or run `syndic migrate` to create a new \
+         one here.",
+        path = path.display(),
+        default = if *defaulted { " (the default: a relative path is taken from the working directory)" } else { "" },
+        env = match env_file {
+            Some(f) => format!("settings were read from the environment and {}", f.display()),
+            None => "no .env file was found in the working directory or its parents".to_owned(),
+        }
+    )]
+    NoDatabase {
+        path: PathBuf,
+        url: String,
+        defaulted: bool,
+        env_file: Option<PathBuf>,
+    },
+}
+
+/// The exit code for an error `run` returned.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<CliError>() {
+        Some(CliError::NotFound(_)) => EXIT_NOT_FOUND,
+        Some(CliError::Usage(_)) => EXIT_USAGE,
+        _ => EXIT_ERROR,
+    }
+}
+
+/// What every command gets: the store, the settings, and whether to print JSON.
+pub(crate) struct Ctx {
+    pub store: DynStore,
+    pub config: Config,
+    pub json: bool,
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_env()?;
-    let store = store::open(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_url))?;
-    let result = dispatch(cli.command, &store, config).await;
+    // Only the commands that set a database up may create one: any other command run in the
+    // wrong directory, or with the wrong DATABASE_URL, would otherwise work on a new empty
+    // database and seem to succeed.
+    let creates = matches!(cli.command, Command::Serve | Command::Migrate);
+    let opened = if creates {
+        store::open(&config.database_url).await
+    } else {
+        store::open_existing(&config.database_url).await
+    };
+    let store = match opened {
+        Ok(s) => s,
+        Err(StoreError::Missing(path)) => {
+            return Err(CliError::NoDatabase {
+                path: std::path::absolute(&path).unwrap_or(path),
+                url: config.database_url.clone(),
+                defaulted: config.database_url == DEFAULT_DATABASE_URL,
+                env_file: cli.env_file,
+            }
+            .into());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot open the database {}", config.database_url)));
+        }
+    };
+    let ctx = Ctx {
+        store: store.clone(),
+        config,
+        json: cli.json,
+    };
+    let result = dispatch(cli.command, ctx).await;
     store.close().await;
     result
 }
 
-async fn dispatch(command: Command, store: &DynStore, config: Config) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+async fn dispatch(command: Command, ctx: Ctx) -> Result<()> {
     match command {
-        Command::Serve => serve(store.clone(), config).await?,
-        Command::Migrate => writeln!(out, "database {} is up to date", config.database_url)?,
-        Command::Channel(ChannelCommand::Add {
-            slug,
-            title,
-            description,
-            link,
-            language,
-        }) => {
-            let new = NewChannel::validate(&slug, title, description, link, language)
-                .map_err(|e| anyhow!(e))?;
-            let c = store.create_channel(&new).await?;
-            writeln!(out, "created channel {}", c.slug)?;
-            for f in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
-                writeln!(
-                    out,
-                    "  {}/feeds/{}/{}",
-                    config.base_url,
-                    c.slug,
-                    f.file_name()
-                )?;
-            }
-        }
-        Command::Channel(ChannelCommand::List) => {
-            for c in store.channels().await? {
-                writeln!(
-                    out,
-                    "{}\t{}\t{}/feeds/{}/rss.xml",
-                    c.slug, c.title, config.base_url, c.slug
-                )?;
-            }
-        }
-        Command::Token(TokenCommand::Create { name }) => {
-            let (token, hash) = token::generate();
-            store.create_token(&name, &hash).await?;
-            writeln!(out, "{token}")?;
-        }
-        Command::Token(TokenCommand::List) => {
-            for t in store.tokens().await? {
-                let revoked = t
-                    .revoked_at
-                    .map(|r| format!("revoked {}", r.format("%Y-%m-%d %H:%M:%S")))
-                    .unwrap_or_else(|| "active".into());
-                writeln!(
-                    out,
-                    "{}\t{}\tcreated {}\t{revoked}",
-                    t.id,
-                    if t.name.is_empty() { "-" } else { &t.name },
-                    t.created_at.format("%Y-%m-%d %H:%M:%S")
-                )?;
-            }
-        }
-        Command::Token(TokenCommand::Revoke { id }) => {
-            if !store.revoke_token(id).await? {
-                bail!("no active token #{id}");
-            }
-            writeln!(out, "revoked token #{id}")?;
-        }
-        Command::Backup { file } => {
-            if file.exists() {
-                bail!("{} exists already; choose a new file", file.display());
-            }
-            store
-                .backup(&file)
-                .await
-                .with_context(|| format!("cannot write the backup to {}", file.display()))?;
-            writeln!(
-                out,
-                "backed up {} to {}",
-                config.database_url,
-                file.display()
-            )?;
-        }
-        Command::Ingest { slug, files } => {
-            let report = ingest_files(store, &slug, &files).await?;
-            writeln!(
-                out,
-                "created {}, updated {}, unchanged {}, skipped {} (deleted before)",
-                report.created, report.updated, report.unchanged, report.skipped_deleted
-            )?;
-        }
-        Command::Subscribe {
-            url,
-            channel,
-            every,
-        } => {
-            let channel = find_channel(store, &channel).await?;
-            let poller = Poller::new(store.clone(), &config)?;
-            let done = subscribe::subscribe(store, &poller, &channel, &url, every).await?;
-            let s = &done.subscription;
-            writeln!(
-                out,
-                "subscribed #{} {} to {} ({})",
-                s.id,
-                s.channel,
-                s.url,
-                s.title.as_deref().unwrap_or("untitled")
-            )?;
-            if done.discovered.len() > 1 {
-                writeln!(out, "the page also advertises:")?;
-                for d in &done.discovered[1..] {
-                    writeln!(out, "  {} ({})", d.url, d.title.as_deref().unwrap_or(""))?;
-                }
-            }
-            writeln!(
-                out,
-                "it is due now: `syndic serve` or `syndic poll --once` imports it"
-            )?;
-        }
-        Command::Channel(ChannelCommand::Retention {
-            slug,
-            max_articles,
-            days,
-            keep_all,
-        }) => {
-            let channel = find_channel(store, &slug).await?;
-            let patch = crate::model::ChannelPatch {
-                retain_max_articles: (keep_all || max_articles.is_some()).then_some(max_articles),
-                retain_days: (keep_all || days.is_some()).then_some(days),
-                ..Default::default()
-            };
-            if patch.is_empty() {
-                bail!("give --max-articles, --days or --keep-all");
-            }
-            let c = store
-                .update_channel(&channel.slug, &patch)
-                .await?
-                .ok_or_else(|| anyhow!("no channel {slug:?}"))?;
-            let pruned = catalog::prune(store, &c, chrono::Utc::now()).await?;
-            let show = |v: Option<u32>| v.map_or("all".to_owned(), |n| n.to_string());
-            writeln!(
-                out,
-                "{}: keep {} articles, {} days; pruned {pruned} now",
-                c.slug,
-                show(c.retain_max_articles),
-                show(c.retain_days)
-            )?;
-        }
-        Command::Prune => {
-            let n = crate::retention::prune_all(store).await?;
-            writeln!(out, "pruned {n} articles")?;
-        }
-        Command::Subscriptions => {
-            write_subscriptions(&mut out, &store.subscriptions().await?)?;
-        }
-        Command::Unsubscribe { id } => {
-            if !store.delete_subscription(id).await? {
-                bail!("no subscription #{id}");
-            }
-            writeln!(out, "unsubscribed #{id}")?;
-        }
-        Command::Poll { once } => {
-            let poller = Poller::new(store.clone(), &config)?;
-            if once {
-                let reports = poller.poll_due().await?;
-                let failed = reports.iter().filter(|r| r.error.is_some()).count();
-                for r in &reports {
-                    writeln!(
-                        out,
-                        "#{} {} {}: created {}, updated {}{}",
-                        r.subscription,
-                        r.url,
-                        r.status,
-                        r.created,
-                        r.updated,
-                        r.error
-                            .as_deref()
-                            .map(|e| format!(" ({e})"))
-                            .unwrap_or_default()
-                    )?;
-                }
-                writeln!(out, "polled {}, failed {failed}", reports.len())?;
-            } else {
-                let (tx, rx) = tokio::sync::watch::channel(false);
-                let signal = shutdown_signal()?;
-                let task = tokio::spawn(poller.run(rx));
-                signal.await;
-                let _ = tx.send(true);
-                let _ = task.await;
-            }
-        }
-        Command::ImportOpml {
-            file,
-            channel,
-            every,
-        } => {
-            let channel = find_channel(store, &channel).await?;
-            let body = read_input(&file)?;
-            let r = subscribe::import_opml(store, &channel, &body, every)
-                .await
-                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            writeln!(
-                out,
-                "subscribed {} to {} new feeds ({} already subscribed)",
-                channel.slug, r.created, r.existing
-            )?;
-        }
-        Command::ExportOpml => {
-            out.write_all(
-                subscribe::export_opml(store, &config.base_url)
-                    .await?
-                    .as_bytes(),
-            )?;
-        }
+        Command::Serve => service::serve(ctx).await,
+        Command::Migrate => service::migrate(&ctx).await,
+        Command::Backup { file, allow_empty } => service::backup(&ctx, &file, allow_empty).await,
+        Command::Prune => service::prune(&ctx).await,
+        Command::Channel(c) => channels::run(&ctx, c).await,
+        Command::Article(c) => articles::run(&ctx, c).await,
+        Command::Ingest { slug, files } => articles::ingest(&ctx, &slug, &files).await,
         Command::Render {
             slug,
             format,
             limit,
-        } => {
-            if !(1..=MAX_LIMIT).contains(&limit) {
-                bail!("--limit must be between 1 and {MAX_LIMIT}");
-            }
-            let channel = find_channel(store, &slug).await?;
-            let page = Page {
-                limit,
-                before: None,
-                tag: None,
-            };
-            let loaded = render::load_page(store, &channel, &page).await?;
-            let doc = loaded.doc(&channel, &page, &config.base_url);
-            out.write_all(&formats::render(format, &doc))?;
-        }
+        } => articles::render(&ctx, &slug, format, limit).await,
+        Command::Token(c) => tokens::run(&ctx, c).await,
+        Command::Subscription(c) => subscriptions::run(&ctx, c).await,
+        Command::Subscribe(args) => subscriptions::add(&ctx, args).await,
+        Command::Subscriptions => subscriptions::list(&ctx).await,
+        Command::Unsubscribe { id } => subscriptions::remove(&ctx, id).await,
+        Command::Poll {
+            once: _,
+            subscription: Some(id),
+        } => subscriptions::poll_one(&ctx, id).await,
+        Command::Poll {
+            once: true,
+            subscription: None,
+        } => subscriptions::poll_due(&ctx).await,
+        Command::Poll {
+            once: false,
+            subscription: None,
+        } => subscriptions::poll_forever(&ctx).await,
+        Command::ImportOpml {
+            file,
+            channel,
+            every,
+        } => subscriptions::import_opml(&ctx, &file, &channel, every).await,
+        Command::ExportOpml => subscriptions::export_opml(&ctx).await,
     }
-    out.flush()?;
-    Ok(())
 }
 
-fn write_subscriptions(out: &mut impl Write, subs: &[Subscription]) -> Result<()> {
-    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_else(|| "-".into())
-    };
-    let mut rows = vec![
-        [
-            "ID",
-            "CHANNEL",
-            "URL",
-            "LAST FETCH",
-            "NEXT FETCH",
-            "STATUS",
-            "ERRORS",
-            "ITEMS",
-            "LAST ERROR",
-        ]
-        .map(String::from),
-    ];
-    for s in subs {
-        let status = match (&s.last_status, s.enabled) {
-            (_, false) => "disabled".to_owned(),
-            (Some(st), true) => st.clone(),
-            (None, true) => "new".to_owned(),
-        };
-        rows.push([
-            s.id.to_string(),
-            s.channel.to_string(),
-            s.url.clone(),
-            when(s.last_fetch_at),
-            if s.enabled {
-                when(Some(s.next_fetch_at))
-            } else {
-                "-".into()
-            },
-            status,
-            s.error_count.to_string(),
-            s.items_imported.to_string(),
-            s.last_error
-                .clone()
-                .or_else(|| s.disabled_reason.clone())
-                .unwrap_or_default(),
-        ]);
-    }
-    let widths: Vec<usize> = (0..9)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in &rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
-    Ok(())
+/// The channel a slug names, or a not-found error that says how to make one.
+pub(crate) async fn find_channel(store: &DynStore, slug: &str) -> Result<crate::model::Channel> {
+    let parsed = crate::model::Slug::parse(slug).map_err(|e| anyhow::anyhow!(e))?;
+    store.channel(&parsed).await?.ok_or_else(|| {
+        CliError::NotFound(format!(
+            "no channel {slug:?} (`syndic channel list` shows them; `syndic channel add` makes one)"
+        ))
+        .into()
+    })
 }
 
-async fn find_channel(store: &DynStore, slug: &str) -> Result<crate::model::Channel> {
-    let parsed = Slug::parse(slug).map_err(|e| anyhow!(e))?;
-    store
-        .channel(&parsed)
-        .await?
-        .ok_or_else(|| anyhow!("no channel {slug:?} (create it with `syndic channel add`)"))
-}
-
-fn read_input(path: &Path) -> Result<Vec<u8>> {
-    if path == Path::new("-") {
+/// The bytes of a file, or of standard input for `-`.
+pub(crate) fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
+    use anyhow::Context;
+    use std::io::Read;
+    if path == std::path::Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf)?;
         Ok(buf)
     } else {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     }
-}
-
-/// Reads, parses and validates every file first; writes them all in one transaction only if
-/// every item of every file is valid.
-async fn ingest_files(store: &DynStore, slug: &str, files: &[PathBuf]) -> Result<Report> {
-    let channel = find_channel(store, slug).await?;
-    let mut articles = Vec::new();
-    for path in files {
-        let name = path.display();
-        let body = read_input(path)?;
-        let kind = InputKind::sniff(&body)
-            .ok_or_else(|| anyhow!("{name}: neither JSON nor an RSS or Atom document"))?;
-        let drafts = formats::parse(kind, &body).map_err(|e| anyhow!("{name}: {e}"))?;
-        articles.extend(ingest::prepare(drafts, &channel).map_err(|e| anyhow!("{name}: {e}"))?);
-    }
-    let outcomes = catalog::upsert(store, &channel, &articles, Tombstones::Respect).await?;
-    Ok(Report::new(&articles, outcomes))
-}
-
-async fn serve(store: DynStore, mut config: Config) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let addr = listener.local_addr()?;
-    if config.base_url_from_bind {
-        config.base_url = crate::config::base_url_for(addr);
-    }
-    let shutdown = shutdown_signal()?;
-    tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
-    let poller = Poller::new(store.clone(), &config)?;
-    // One signal stops both: HTTP finishes its requests in flight, the poller its round.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let polling = tokio::spawn(poller.clone().run(stopped.clone()));
-    let hub = Hub::new(store.clone(), &config)?;
-    let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
-    let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
-    let signal = async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    };
-    http::serve(listener, AppState::new(store, config, poller, hub), signal).await?;
-    let _ = polling.await;
-    let _ = delivering.await;
-    let _ = pruning.await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Registers for SIGTERM and SIGINT at once and resolves on the first of them. Registering
-/// before the server says it listens matters: a SIGTERM sent right after would otherwise meet
-/// the default action and kill the process without the graceful stop.
-#[cfg(unix)]
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-        tracing::info!("shutting down");
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    })
 }

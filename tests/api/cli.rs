@@ -150,6 +150,7 @@ fn commands_work_end_to_end_on_the_default_database() {
 fn ingest_reads_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
     ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
     let mut child = Command::new(BIN)
         .args(["ingest", "news", "-"])
@@ -243,6 +244,7 @@ async fn subscription_commands_end_to_end() {
         })
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    ok(&run(s(&["migrate"])).await.unwrap());
     ok(&run(s(&["channel", "add", "planet", "--title", "Planet"]))
         .await
         .unwrap());
@@ -591,6 +593,8 @@ fn websub_round_trip_between_two_processes() {
         ("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true"),
         ("SYNDIC_ALLOW_PRIVATE_CALLBACKS", "true"),
     ];
+    ok(&syndic(da.path(), &["migrate"]));
+    ok(&syndic(db.path(), &["migrate"]));
     ok(&syndic(
         da.path(),
         &["channel", "add", "source", "--title", "Source"],
@@ -665,6 +669,7 @@ fn websub_round_trip_between_two_processes() {
 fn retention_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
     ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
     std::fs::write(
         d.join("three.json"),
