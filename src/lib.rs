@@ -17,4 +17,5 @@ pub mod render;
 pub mod retention;
 pub mod store;
 pub mod token;
+pub mod views;
 pub mod websub;

@@ -1,5 +1,6 @@
 //! The `syndic` binary: load `.env`, parse the command line, set up logging, run, and turn
-//! an error into a message on stderr and a non-zero exit.
+//! an error into a message on stderr and a non-zero exit (1, or 3 for "not found"; clap
+//! exits 2 on a usage error).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -10,14 +11,16 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     // A missing .env is normal (settings may come from the environment alone); a broken one
     // is not.
-    match dotenvy::dotenv() {
-        Err(e) if !e.not_found() => {
+    let env_file = match dotenvy::dotenv() {
+        Ok(path) => Some(path),
+        Err(e) if e.not_found() => None,
+        Err(e) => {
             eprintln!("error: cannot read .env: {e}");
             return ExitCode::FAILURE;
         }
-        _ => {}
-    }
-    let cli = syndic::cli::Cli::parse();
+    };
+    let mut cli = syndic::cli::Cli::parse();
+    cli.env_file = env_file;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("syndic=info,tower_http=info"));
     // Human-readable by default; SYNDIC_LOG_FORMAT=json for log collectors.
@@ -43,7 +46,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(syndic::cli::exit_code(&e))
         }
     }
 }

@@ -9,11 +9,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::catalog::{self, Outcome, Tombstones};
-use crate::formats::jsonfeed::OutItem;
 use crate::formats::{self, InputKind};
 use crate::ingest::{self, ItemError, Report};
 use crate::model::{Cursor, StoredArticle};
@@ -48,9 +47,7 @@ fn report_response(report: &Report) -> Response {
 
 /// An article as the API shows it: the JSON Feed item, plus when syndic first saw it.
 fn view(s: &StoredArticle) -> Value {
-    let mut v = serde_json::to_value(OutItem::new(s)).expect("item serializes");
-    v["_syndic_first_seen_at"] = json!(s.first_seen_at.to_rfc3339());
-    v
+    crate::views::article(s)
 }
 
 pub async fn ingest(
@@ -100,13 +97,7 @@ pub async fn list(
         None => None,
     };
     let articles = state.store.articles(&channel, limit, before).await?;
-    let next = (articles.len() == limit as usize)
-        .then(|| articles.last().map(|a| a.cursor.encode()))
-        .flatten();
-    Ok(Json(json!({
-        "items": articles.iter().map(view).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(Json(crate::views::article_page(&articles, limit)))
 }
 
 pub async fn show(

@@ -25,14 +25,7 @@ pub struct CreateChannel {
 
 /// A channel with its feed URLs, as the API shows it.
 fn view(state: &AppState, c: &Channel) -> Value {
-    let mut v = serde_json::to_value(c).expect("channel serializes");
-    let feed = |f: &str| format!("{}/feeds/{}/{f}", state.config.base_url, c.slug);
-    v["feeds"] = json!({
-        "rss": feed("rss.xml"),
-        "atom": feed("atom.xml"),
-        "json": feed("feed.json"),
-    });
-    v
+    crate::views::channel(c, &state.config.base_url)
 }
 
 fn clean(field: &str, s: String) -> Result<String, ApiError> {

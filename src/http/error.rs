@@ -132,6 +132,7 @@ impl From<crate::poll::subscribe::SubscribeError> for ApiError {
         use crate::poll::subscribe::SubscribeError as E;
         match e {
             E::BadUrl(m) => ApiError::BadRequest(m),
+            e @ E::OwnFeed { .. } => ApiError::BadRequest(e.to_string()),
             e @ E::Exists { .. } => ApiError::Conflict(e.to_string()),
             e @ E::Upstream { .. } => ApiError::BadGateway(e.to_string()),
             E::Store(s) => s.into(),

@@ -1,7 +1,8 @@
 //! Polite, bounded HTTP fetching of upstream feeds: one shared client (rustls, gzip, brotli,
 //! deflate), a User-Agent naming syndic, connect and total timeouts, a cap on the decompressed
 //! body, conditional GET, and redirects followed by hand (at most 5) so that every hop is
-//! checked by the address guard and a run of permanent redirects can move the stored URL.
+//! checked by the address guard (and refused when it leads to a feed of this very instance)
+//! and a run of permanent redirects can move the stored URL.
 
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +15,7 @@ use reqwest::header::{
 use url::Url;
 
 use super::guard::{Guard, Refused};
+use super::own::OwnFeeds;
 
 pub const MAX_REDIRECTS: usize = 5;
 
@@ -25,6 +27,8 @@ pub struct FetchConfig {
     /// Cap on the body after decompression, so a gzip bomb stops where a plain body would.
     pub max_body: usize,
     pub guard: Guard,
+    /// This instance's feeds: never fetched, whatever URL or redirect leads to them.
+    pub own: OwnFeeds,
 }
 
 /// The validators from the last successful fetch.
@@ -67,6 +71,9 @@ pub enum FetchedKind {
 pub enum FetchError {
     #[error(transparent)]
     Refused(#[from] Refused),
+    /// The URL, or a redirect, leads to a feed of this instance.
+    #[error("{url} is a feed of this syndic instance ({base})")]
+    OwnFeed { url: String, base: String },
     #[error("HTTP {0}")]
     Status(u16),
     #[error("more than {MAX_REDIRECTS} redirects")]
@@ -117,6 +124,11 @@ impl Fetcher {
         self.config.guard
     }
 
+    /// This instance's own feeds, which are never fetched.
+    pub fn own(&self) -> &OwnFeeds {
+        &self.config.own
+    }
+
     /// GETs `url`, following redirects, with conditional headers from `validators`.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
@@ -124,6 +136,12 @@ impl Fetcher {
         let mut all_permanent = true;
         for _hop in 0..=MAX_REDIRECTS {
             self.config.guard.check_url(&current)?;
+            if self.config.own.contains(&current) {
+                return Err(FetchError::OwnFeed {
+                    url: current.to_string(),
+                    base: self.config.own.base_url().to_owned(),
+                });
+            }
             let mut req = self.client.get(current.clone()).header(
                 reqwest::header::ACCEPT,
                 "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.1",

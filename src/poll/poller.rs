@@ -55,6 +55,8 @@ pub struct Poller {
     global: Arc<Semaphore>,
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Log each poll at INFO (the service); off, at DEBUG (a command that prints its polls).
+    log_each: std::sync::atomic::AtomicBool,
 }
 
 impl Poller {
@@ -67,7 +69,15 @@ impl Poller {
             global: Arc::new(Semaphore::new(config.poll_concurrency)),
             per_host: config.poll_per_host,
             hosts: Mutex::new(HashMap::new()),
+            log_each: true.into(),
         }))
+    }
+
+    /// Whether each poll is logged at INFO (the default) or only at DEBUG: a command that
+    /// prints every poll's report would otherwise show it twice.
+    pub fn log_each_poll(&self, on: bool) {
+        self.log_each
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn fetcher(&self) -> &Fetcher {
@@ -231,16 +241,25 @@ impl Poller {
                 Metrics::count(&METRICS.articles_ingested, name, n as u64);
             }
         }
-        tracing::info!(
-            subscription = sub.id,
-            url = %sub.url,
-            status = report.status,
-            created = report.created,
-            updated = report.updated,
-            error = report.error.as_deref().unwrap_or(""),
-            ms = started.elapsed().as_millis() as u64,
-            "polled"
-        );
+        macro_rules! polled {
+            ($level:ident) => {
+                tracing::$level!(
+                    subscription = sub.id,
+                    url = %sub.url,
+                    status = report.status,
+                    created = report.created,
+                    updated = report.updated,
+                    error = report.error.as_deref().unwrap_or(""),
+                    ms = started.elapsed().as_millis() as u64,
+                    "polled"
+                )
+            };
+        }
+        if self.log_each.load(std::sync::atomic::Ordering::Relaxed) {
+            polled!(info);
+        } else {
+            polled!(debug);
+        }
         Ok(report)
     }
 
@@ -586,5 +605,6 @@ pub fn fetch_config(config: &Config) -> FetchConfig {
         timeout: config.fetch_timeout,
         max_body: config.fetch_max_body,
         guard: Guard::upstreams(config.allow_private_upstreams),
+        own: super::own::OwnFeeds::new(config),
     }
 }

@@ -8,7 +8,8 @@ use serde::Serialize;
 use url::Url;
 
 use super::discover::{self, Discovered};
-use super::fetch::{FetchedKind, Validators};
+use super::fetch::{FetchError, FetchedKind, Validators};
+use super::own::OwnFeeds;
 use super::parse::parse_feed;
 use super::poller::Poller;
 use crate::formats::opml;
@@ -27,6 +28,18 @@ pub enum SubscribeError {
     },
     #[error("cannot subscribe to {url}: {reason}")]
     Upstream { url: String, reason: String },
+    /// The URL, a redirect or the feed a page advertises is a feed of this very instance.
+    #[error(
+        "cannot subscribe to {url}: {reached} is a feed of this syndic instance ({base}), and a \
+         channel fed from its own instance would import its articles back and loop. To publish \
+         part of a channel, use its tag feed (/feeds/SLUG/rss.xml?tag=TAG); to have articles in \
+         two channels, ingest them into both"
+    )]
+    OwnFeed {
+        url: String,
+        reached: String,
+        base: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,31 +89,43 @@ enum Probe {
 }
 
 /// Fetches `url` and tells whether it is a readable feed or an HTML page (with the feeds it
-/// advertises).
-async fn probe(poller: &Poller, url: &Url) -> Result<Probe, String> {
-    let fetched = poller
-        .fetcher()
-        .fetch(url, &Validators::default())
-        .await
-        .map_err(|e| e.to_string())?;
+/// advertises). `asked` is the URL the person gave, for messages.
+async fn probe(poller: &Poller, url: &Url, asked: &Url) -> Result<Probe, SubscribeError> {
+    let upstream = |reason: String| SubscribeError::Upstream {
+        url: url.to_string(),
+        reason,
+    };
+    let fetched = match poller.fetcher().fetch(url, &Validators::default()).await {
+        Ok(f) => f,
+        Err(FetchError::OwnFeed { url: reached, base }) => {
+            return Err(SubscribeError::OwnFeed {
+                url: asked.to_string(),
+                reached,
+                base,
+            });
+        }
+        Err(e) => return Err(upstream(e.to_string())),
+    };
     let (body, ct) = match fetched.kind {
         FetchedKind::Body {
             body, content_type, ..
         } => (body, content_type),
-        FetchedKind::Gone => return Err("the upstream answers 410 Gone".into()),
+        FetchedKind::Gone => return Err(upstream("the upstream answers 410 Gone".into())),
         FetchedKind::RetryLater { status, .. } => {
-            return Err(format!("the upstream answers {status}; try again later"));
+            return Err(upstream(format!(
+                "the upstream answers {status}; try again later"
+            )));
         }
-        FetchedKind::NotModified => return Err("unexpected 304".into()),
+        FetchedKind::NotModified => return Err(upstream("unexpected 304".into())),
     };
     if discover::is_html(&body, ct.as_deref()) {
         let page = String::from_utf8_lossy(&body);
         let found = discover::discover(&page, &fetched.final_url)
-            .map_err(|e| format!("the page cannot be read: {e}"))?;
+            .map_err(|e| upstream(format!("the page cannot be read: {e}")))?;
         return Ok(Probe::Page(found));
     }
     let feed = parse_feed(&body, ct.as_deref(), &fetched.final_url)
-        .map_err(|e| format!("not a readable feed: {e}"))?;
+        .map_err(|e| upstream(format!("not a readable feed: {e}")))?;
     Ok(Probe::Feed {
         // A permanent move is followed at once; a temporary one is not.
         url: fetched.moved_to.unwrap_or_else(|| url.clone()),
@@ -125,7 +150,7 @@ pub async fn subscribe(
         reason,
     };
     let mut discovered = Vec::new();
-    let (feed_url, title, site) = match probe(poller, &url).await.map_err(|r| upstream(&url, r))? {
+    let (feed_url, title, site) = match probe(poller, &url, &url).await? {
         Probe::Feed { url, title, site } => (url, title, site),
         Probe::Page(found) => {
             let Some(first) = found.first() else {
@@ -136,9 +161,7 @@ pub async fn subscribe(
                 ));
             };
             let first_url = parse_url(&first.url)?;
-            let probed = probe(poller, &first_url)
-                .await
-                .map_err(|r| upstream(&first_url, r))?;
+            let probed = probe(poller, &first_url, &url).await?;
             let Probe::Feed { url, title, site } = probed else {
                 return Err(upstream(
                     &first_url,
@@ -179,12 +202,17 @@ pub struct OpmlImport {
     pub created: usize,
     pub existing: usize,
     pub subscriptions: Vec<i64>,
+    /// Feeds of this very instance, left out: subscribing to them would loop.
+    pub skipped_own: Vec<String>,
 }
 
-/// Subscribes `channel` to every feed of an OPML document (nested folders included). Feeds
-/// are not fetched here: they are due at once and the next poll round reads them.
+/// Subscribes `channel` to every feed of an OPML document (nested folders included), except
+/// the feeds of this instance (`own`; an export lists them). Feeds are not fetched here: they
+/// are due at once and the next poll round reads them (and refuses a redirect to this
+/// instance).
 pub async fn import_opml(
     store: &DynStore,
+    own: &OwnFeeds,
     channel: &Channel,
     body: &[u8],
     interval: Duration,
@@ -195,6 +223,10 @@ pub async fn import_opml(
         let Ok(url) = parse_url(&f.xml_url) else {
             continue;
         };
+        if own.contains(&url) {
+            report.skipped_own.push(url.to_string());
+            continue;
+        }
         if let Some(existing) = store.find_subscription(channel, url.as_str()).await? {
             report.existing += 1;
             report.subscriptions.push(existing.id);

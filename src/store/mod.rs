@@ -28,6 +28,9 @@ pub enum StoreError {
     SlugTaken(Slug),
     #[error("database URL {0:?} is not supported (use sqlite:PATH)")]
     UnsupportedUrl(String),
+    /// [`open_existing`] found no database file.
+    #[error("there is no database at {}", .0.display())]
+    Missing(std::path::PathBuf),
     /// The database's environment failed, not the request: a full disk, a read-only file, an
     /// I/O error, a lock held too long, a server that does not answer. It passes: retry later.
     #[error("the database is unavailable: {0}")]
@@ -280,6 +283,17 @@ pub struct TokenInfo {
 pub async fn open(database_url: &str) -> Result<DynStore> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(database_url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+    }
+}
+
+/// Opens the store the URL names only if it exists already (migrating it as needed): every
+/// command but `serve` and `migrate` opens this way, so a mistyped or relative path cannot
+/// silently start an empty database.
+pub async fn open_existing(database_url: &str) -> Result<DynStore> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open_existing(database_url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(database_url.to_owned()))
     }

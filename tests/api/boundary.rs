@@ -26,6 +26,7 @@ async fn a_page_the_html_parser_panics_on_is_refused_and_serve_goes_on() {
     );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
     ok(&syndic(
         d,
         &["channel", "add", "planet", "--title", "Planet"],

@@ -150,6 +150,7 @@ fn commands_work_end_to_end_on_the_default_database() {
 fn ingest_reads_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
     ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
     let mut child = Command::new(BIN)
         .args(["ingest", "news", "-"])
@@ -243,6 +244,7 @@ async fn subscription_commands_end_to_end() {
         })
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    ok(&run(s(&["migrate"])).await.unwrap());
     ok(&run(s(&["channel", "add", "planet", "--title", "Planet"]))
         .await
         .unwrap());
@@ -591,6 +593,8 @@ fn websub_round_trip_between_two_processes() {
         ("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true"),
         ("SYNDIC_ALLOW_PRIVATE_CALLBACKS", "true"),
     ];
+    ok(&syndic(da.path(), &["migrate"]));
+    ok(&syndic(db.path(), &["migrate"]));
     ok(&syndic(
         da.path(),
         &["channel", "add", "source", "--title", "Source"],
@@ -665,6 +669,7 @@ fn websub_round_trip_between_two_processes() {
 fn retention_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
     ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
     std::fs::write(
         d.join("three.json"),
@@ -692,4 +697,554 @@ fn retention_from_the_command_line() {
     fails(&zero, "invalid value '0' for '--days <DAYS>'");
     let out = ok(&syndic(d, &["channel", "retention", "news", "--keep-all"]));
     assert!(out.contains("keep all articles, all days"), "{out}");
+}
+
+/// The exit code, for a process that was not killed.
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited")
+}
+
+/// Standard output parsed as one JSON document, after a success.
+fn json_out(out: &Output) -> Value {
+    let text = ok(out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON: {e}: {text}"))
+}
+
+/// Only `serve` and `migrate` create a database. Every other command, run where there is
+/// none, fails with the path it looked for and how to point at the right one, and creates
+/// nothing; a `.env` it read is named.
+#[test]
+fn a_missing_database_is_an_error_not_a_new_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        &["channel", "list"][..],
+        &["backup", "b.db"],
+        &["token", "create"],
+        &["subscriptions"],
+        &["article", "list", "x"],
+        &["poll", "--once"],
+    ] {
+        let out = syndic(d, args);
+        assert_eq!(code(&out), 1, "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let path = d.canonicalize().unwrap().join("syndic.db");
+        for needle in [
+            format!("there is no database at {}", path.display()),
+            "DATABASE_URL is sqlite:syndic.db (the default".into(),
+            "no .env file was found".into(),
+            "syndic migrate".into(),
+        ] {
+            assert!(err.contains(&needle), "{args:?}: {needle:?} not in {err}");
+        }
+        assert!(!d.join("syndic.db").exists(), "{args:?} created a database");
+        assert!(!d.join("b.db").exists());
+    }
+    // A .env naming another database: the message names both.
+    std::fs::write(d.join(".env"), "DATABASE_URL=sqlite:data/feeds.db\n").unwrap();
+    let out = syndic(d, &["channel", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("data/feeds.db") && err.contains(".env"),
+        "{err}"
+    );
+    assert!(!err.contains("the default"), "{err}");
+    assert!(!d.join("data").exists());
+
+    // migrate creates it; then the commands work.
+    std::fs::remove_file(d.join(".env")).unwrap();
+    ok(&syndic(d, &["migrate"]));
+    assert_eq!(ok(&syndic(d, &["channel", "list"])), "");
+
+    // A database without channels is most likely the wrong one: backup says so.
+    let out = syndic(d, &["backup", "empty.db"]);
+    assert_eq!(code(&out), 2);
+    fails(&out, "has no channel");
+    assert!(!d.join("empty.db").exists());
+    let v = json_out(&syndic(
+        d,
+        &["backup", "empty.db", "--allow-empty", "--json"],
+    ));
+    assert_eq!(v["backup"], "empty.db");
+    assert!(d.join("empty.db").exists());
+}
+
+/// `channel add|list|show|edit|delete`, tables by default and the API's JSON with --json.
+#[test]
+fn channel_commands_with_tables_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
+    let added = json_out(&syndic(
+        d,
+        &[
+            "channel",
+            "add",
+            "world",
+            "--title",
+            "Le monde",
+            "--link",
+            "https://news.example.fr/",
+            "--language",
+            "fr",
+            "--json",
+        ],
+    ));
+    assert_eq!(added["slug"], "world");
+    assert_eq!(
+        added["feeds"]["atom"],
+        "https://feeds.example.org/feeds/world/atom.xml"
+    );
+    ok(&syndic(d, &["channel", "add", "sport", "--title", "Sport"]));
+    let list = json_out(&syndic(d, &["--json", "channel", "list"]));
+    let slugs: Vec<&str> = list["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["sport", "world"]);
+
+    let table = ok(&syndic(d, &["channel", "show", "world"]));
+    assert!(table.starts_with("FIELD"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("language") && l.ends_with("fr")),
+        "{table}"
+    );
+
+    let edited = json_out(&syndic(
+        d,
+        &[
+            "channel",
+            "edit",
+            "world",
+            "--title",
+            "The world",
+            "--link",
+            "",
+            "--json",
+        ],
+    ));
+    assert_eq!(edited["title"], "The world");
+    assert_eq!(edited["link"], Value::Null, "an empty --link clears it");
+    assert_eq!(edited["language"], "fr", "what is not given stays");
+    let shown = json_out(&syndic(d, &["channel", "show", "world", "--json"]));
+    assert_eq!(shown["title"], "The world");
+    let out = syndic(d, &["channel", "edit", "world"]);
+    assert_eq!(code(&out), 2);
+    fails(&out, "--title");
+    fails(
+        &syndic(d, &["channel", "edit", "world", "--link", "relative/path"]),
+        "absolute",
+    );
+    let out = syndic(d, &["channel", "edit", "nope", "--title", "x"]);
+    assert_eq!(code(&out), 3, "not found");
+
+    // Delete asks for --yes, and deletes nothing without it.
+    let out = syndic(d, &["channel", "delete", "sport"]);
+    assert_eq!(code(&out), 2);
+    fails(&out, "--yes");
+    assert!(ok(&syndic(d, &["channel", "list"])).contains("sport"));
+    let v = json_out(&syndic(
+        d,
+        &["channel", "delete", "sport", "--yes", "--json"],
+    ));
+    assert_eq!(v["deleted"], "sport");
+    assert!(!ok(&syndic(d, &["channel", "list"])).contains("sport"));
+    let out = syndic(d, &["channel", "show", "sport"]);
+    assert_eq!(code(&out), 3);
+    fails(&out, "no channel \"sport\"");
+
+    let v = json_out(&syndic(
+        d,
+        &[
+            "channel",
+            "retention",
+            "world",
+            "--max-articles",
+            "5",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["retain_max_articles"], 5);
+    assert_eq!(v["pruned"], 0);
+}
+
+/// `article list|show|delete|restore`: pages that walk the whole channel, the API's shapes
+/// with --json, a tombstone that ingest respects and restore lifts.
+#[test]
+fn article_commands_page_show_delete_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
+    ok(&syndic(d, &["channel", "add", "news", "--title", "News"]));
+    std::fs::write(
+        d.join("three.json"),
+        r#"[{"id":"1","title":"One","date_published":"2025-01-01T00:00:00Z"},{"id":"2","title":"Two","date_published":"2025-01-02T00:00:00Z"},{"id":"3","title":"Three","date_published":"2025-01-03T00:00:00Z"}]"#,
+    )
+    .unwrap();
+    let report = json_out(&syndic(d, &["ingest", "news", "three.json", "--json"]));
+    assert_eq!(report["created"], 3);
+
+    let page = json_out(&syndic(
+        d,
+        &["article", "list", "news", "--limit", "2", "--json"],
+    ));
+    let ids = |p: &Value| -> Vec<String> {
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&page), ["3", "2"]);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let rest = json_out(&syndic(
+        d,
+        &[
+            "article", "list", "news", "--limit", "2", "--before", &cursor, "--json",
+        ],
+    ));
+    assert_eq!(ids(&rest), ["1"]);
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    let out = syndic(d, &["article", "list", "news", "--limit", "2"]);
+    let table = ok(&out);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("PUBLISHED") && lines[0].contains("TITLE"));
+    assert!(lines[1].starts_with("2025-01-03") && lines[1].ends_with("Three"));
+    assert_eq!(lines.len(), 3);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("--before {cursor}")),
+        "the next page's command goes to stderr"
+    );
+    let out = syndic(d, &["article", "list", "news", "--before", "nonsense"]);
+    assert_eq!(code(&out), 2);
+    fails(&out, "not a cursor");
+
+    let shown = json_out(&syndic(d, &["article", "show", "news", "2", "--json"]));
+    assert_eq!(shown["title"], "Two");
+    assert!(shown["_syndic_first_seen_at"].is_string());
+    let table = ok(&syndic(d, &["article", "show", "news", "2"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("title") && l.ends_with("Two"))
+    );
+
+    let v = json_out(&syndic(d, &["article", "delete", "news", "2", "--json"]));
+    assert_eq!(v["deleted"], "2");
+    assert_eq!(code(&syndic(d, &["article", "show", "news", "2"])), 3);
+    assert_eq!(code(&syndic(d, &["article", "delete", "news", "2"])), 3);
+    let again = json_out(&syndic(d, &["ingest", "news", "three.json", "--json"]));
+    assert_eq!(again["skipped_deleted"], 1, "the tombstone keeps it out");
+
+    std::fs::write(
+        d.join("two.json"),
+        r#"{"title":"Two, again","date_published":"2025-01-02T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let out = syndic(d, &["article", "restore", "news", "two.json"]);
+    assert_eq!(code(&out), 2, "no id in the item nor on the line");
+    let restored = json_out(&syndic(
+        d,
+        &[
+            "article", "restore", "news", "two.json", "--id", "2", "--json",
+        ],
+    ));
+    assert_eq!(restored["id"], "2");
+    assert_eq!(restored["title"], "Two, again");
+    let out = ok(&syndic(
+        d,
+        &["article", "restore", "news", "two.json", "--id", "2"],
+    ));
+    assert_eq!(out.trim(), "unchanged 2 in news");
+    fails(
+        &syndic(
+            d,
+            &["article", "restore", "news", "three.json", "--id", "1"],
+        ),
+        "exactly one",
+    );
+    let all = json_out(&syndic(d, &["article", "list", "news", "--json"]));
+    assert_eq!(ids(&all), ["3", "2", "1"]);
+}
+
+/// Tokens with --json: the token once, the list without it, a revoke of nothing is "not
+/// found".
+#[test]
+fn token_commands_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
+    let created = json_out(&syndic(d, &["token", "create", "--name", "ci", "--json"]));
+    let token = created["token"].as_str().unwrap();
+    assert!(token.starts_with("syndic_"));
+    assert_eq!(created["name"], "ci");
+    let list = json_out(&syndic(d, &["token", "list", "--json"]));
+    let tokens = list["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["id"], created["id"]);
+    assert!(!list.to_string().contains(token), "never shown again");
+    let id = created["id"].to_string();
+    let v = json_out(&syndic(d, &["token", "revoke", &id, "--json"]));
+    assert_eq!(v["revoked"], created["id"]);
+    let out = syndic(d, &["token", "revoke", &id]);
+    assert_eq!(code(&out), 3);
+    fails(&out, "no active token");
+}
+
+/// `subscription add|list|show|poll|remove` and `poll --subscription`: one poll now,
+/// whatever the schedule, its report printed once (stdout, not also an INFO log), a failed
+/// poll a failed command; `poll --once` prints each report once too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_group_and_polling_one_now() {
+    let up = crate::upstream::spawn_upstream().await;
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        crate::upstream::rss_feed("Upstream News", &[("a", "Alpha", "https://u.example/a")]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let run = |args: Vec<String>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(&args)
+                .current_dir(&d)
+                .env_remove("DATABASE_URL")
+                .env_remove("RUST_LOG")
+                .env_remove("SYNDIC_LOG_FORMAT")
+                .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true")
+                .output()
+                .expect("run syndic")
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    ok(&run(s(&["migrate"])).await.unwrap());
+    ok(&run(s(&["channel", "add", "planet", "--title", "Planet"]))
+        .await
+        .unwrap());
+    let out = run(s(&[
+        "subscription",
+        "add",
+        &up.url("/f/news"),
+        "--channel",
+        "planet",
+        "--json",
+    ]))
+    .await
+    .unwrap();
+    let added = json_out(&out);
+    assert_eq!(added["subscription"]["id"], 1);
+    assert_eq!(added["subscription"]["url"], up.url("/f/news"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("127.0.0.1 is a private or local address"),
+        "the CLI says the server must allow it too: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A URL that is no feed is refused, and nothing is subscribed.
+    let out = run(s(&[
+        "subscription",
+        "add",
+        &up.url("/x/gone"),
+        "--channel",
+        "planet",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 1);
+    fails(&out, "410 Gone");
+    // #2 by OPML, which does not fetch: an upstream that answers 500.
+    std::fs::write(
+        d.join("bad.opml"),
+        format!(
+            r#"<opml version="2.0"><body><outline type="rss" text="Bad" xmlUrl="{}"/></body></opml>"#,
+            up.url("/x/error")
+        ),
+    )
+    .unwrap();
+    ok(&run(s(&["import-opml", "bad.opml", "--channel", "planet"]))
+        .await
+        .unwrap());
+
+    // Poll #1 now: one report line on stdout, no per-poll log on stderr.
+    let out = run(s(&["poll", "--subscription", "1"])).await.unwrap();
+    let stdout = ok(&out);
+    assert_eq!(
+        stdout.matches("#1 ").count(),
+        1,
+        "the report is printed once: {stdout}"
+    );
+    assert!(stdout.contains("imported: created 1"), "{stdout}");
+    assert!(stdout.contains("next fetch: "), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("polled"), "not logged as well: {stderr}");
+    // Not due any more, yet polled again: unchanged this time.
+    let v = json_out(
+        &run(s(&["subscription", "poll", "1", "--json"]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(v["poll"]["status"], "not_modified");
+    assert_eq!(v["subscription"]["id"], 1);
+    assert!(v["subscription"]["next_fetch_at"].is_string());
+
+    // #2 answers 500: the poll fails, and so does the command, after its report.
+    let out = run(s(&["poll", "--subscription", "2"])).await.unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("#2 "));
+    fails(&out, "the poll of subscription #2 failed");
+    let list = json_out(&run(s(&["subscription", "list", "--json"])).await.unwrap());
+    let subs = list["subscriptions"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    assert!(subs[1]["last_error"].as_str().unwrap().contains("500"));
+    assert!(subs[1]["next_fetch_at"].is_string());
+    let table = ok(&run(s(&["subscription", "show", "2"])).await.unwrap());
+    assert!(
+        table.contains("NEXT FETCH") && table.contains("HTTP 500"),
+        "{table}"
+    );
+    assert_eq!(
+        code(&run(s(&["poll", "--subscription", "9"])).await.unwrap()),
+        3
+    );
+
+    let out = run(s(&["poll", "--subscription", "2", "--json"]))
+        .await
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["poll"]["error"], "HTTP 500");
+    assert_eq!(v["subscription"]["error_count"], 2);
+
+    // poll --once: only what is due (#3, new; #1 and #2 were just polled), each report once.
+    std::fs::write(
+        d.join("more.opml"),
+        format!(
+            r#"<opml version="2.0"><body><outline type="rss" text="LM" xmlUrl="{}"/></body></opml>"#,
+            up.url("/lm/news")
+        ),
+    )
+    .unwrap();
+    ok(
+        &run(s(&["import-opml", "more.opml", "--channel", "planet"]))
+            .await
+            .unwrap(),
+    );
+    let out = run(s(&["poll", "--once"])).await.unwrap();
+    let stdout = ok(&out);
+    assert_eq!(stdout.matches("#3 ").count(), 1, "{stdout}");
+    assert!(
+        !stdout.contains("#1 ") && !stdout.contains("#2 "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("polled 1, failed 0"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("polled"), "not logged as well: {stderr}");
+
+    let v = json_out(
+        &run(s(&["subscription", "remove", "2", "--json"]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(v["removed"], 2);
+    assert_eq!(
+        code(&run(s(&["subscription", "remove", "2"])).await.unwrap()),
+        3
+    );
+}
+
+/// A channel cannot be subscribed to a feed of its own instance, however the URL reaches
+/// it: directly under another loopback name, through a redirect, through a page's
+/// autodiscovery. OPML import (of the instance's own export, say) skips such feeds and says
+/// so. Another instance's feed (another port) stays allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_subscription_to_a_feed_of_this_instance() {
+    let up = crate::upstream::spawn_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    // This instance: bound to 127.0.0.1:18080 (nothing needs to listen: its own feeds are
+    // refused before any request), published as https://feeds.example.org.
+    let run = |args: Vec<String>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(&args)
+                .current_dir(&d)
+                .env_remove("DATABASE_URL")
+                .env("SYNDIC_BIND", "127.0.0.1:18080")
+                .env("SYNDIC_BASE_URL", "https://feeds.example.org")
+                .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true")
+                .output()
+                .expect("run syndic")
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    ok(&run(s(&["migrate"])).await.unwrap());
+    ok(&run(s(&["channel", "add", "planet", "--title", "Planet"]))
+        .await
+        .unwrap());
+    up.set_feed(
+        "selfpage",
+        "text/html",
+        r#"<html><head><link rel="alternate" type="application/atom+xml" href="http://localhost:18080/feeds/planet/atom.xml"></head></html>"#,
+    );
+    for url in [
+        "https://feeds.example.org/feeds/planet/rss.xml".to_owned(),
+        "https://FEEDS.example.org:443/feeds/other/feed.json?tag=x".to_owned(),
+        "http://localhost:18080/feeds/planet/atom.xml".to_owned(),
+        "http://[::1]:18080/feeds/planet/rss.xml".to_owned(),
+        up.url("/go?to=http://127.0.0.1:18080/feeds/planet/rss.xml"),
+        up.url("/f/selfpage"),
+    ] {
+        let out = run(s(&["subscribe", &url, "--channel", "planet"]))
+            .await
+            .unwrap();
+        assert_eq!(code(&out), 1, "{url}");
+        fails(&out, "is a feed of this syndic instance");
+        fails(&out, "?tag=");
+    }
+    let list = json_out(&run(s(&["subscriptions", "--json"])).await.unwrap());
+    assert_eq!(list["subscriptions"], serde_json::json!([]));
+    assert!(
+        up.seen("/f/selfpage").len() == 1 && up.seen("/go").len() == 1,
+        "the upstreams were asked; this instance never was"
+    );
+
+    // Another syndic instance, on another port, is an upstream like any other.
+    up.set_feed(
+        "news",
+        "application/rss+xml",
+        crate::upstream::rss_feed("News", &[("a", "Alpha", "https://u.example/a")]),
+    );
+    ok(
+        &run(s(&["subscribe", &up.url("/f/news"), "--channel", "planet"]))
+            .await
+            .unwrap(),
+    );
+
+    // OPML: the instance's own export lists its channels; importing it skips them.
+    let exported = ok(&run(s(&["export-opml"])).await.unwrap());
+    assert!(exported.ends_with("</opml>\n"), "a final newline");
+    std::fs::write(d.join("mine.opml"), &exported).unwrap();
+    let out = run(s(&["import-opml", "mine.opml", "--channel", "planet"]))
+        .await
+        .unwrap();
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("0 new feeds (1 already subscribed); skipped 1 feeds of this instance"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skipped https://feeds.example.org/feeds/planet/rss.xml"),
+        "{stderr}"
+    );
+    let list = json_out(&run(s(&["subscriptions", "--json"])).await.unwrap());
+    assert_eq!(list["subscriptions"].as_array().unwrap().len(), 1);
 }

@@ -53,6 +53,7 @@ impl Rng {
 
 /// A channel and a token made with the CLI in `dir`, before any server runs.
 fn prepare(dir: &Path) -> String {
+    ok(&syndic(dir, &["migrate"]));
     ok(&syndic(
         dir,
         &["channel", "add", CHANNEL, "--title", "News"],

@@ -699,3 +699,64 @@ async fn every_format_and_encoding_is_imported_right() {
     crate::helpers::assert_well_formed(&app.feed_text("planet", "rss.xml").await);
     crate::helpers::assert_well_formed(&app.feed_text("planet", "atom.xml").await);
 }
+
+/// The API refuses a feed of the server itself, under any loopback name, through a redirect
+/// or a page, with a 400 that names what to use instead; a subscription that comes to point
+/// at this instance later (stored by an older version, or an upstream that now redirects
+/// here) fails its polls and imports nothing. Another instance's feed stays allowed.
+#[tokio::test]
+async fn a_feed_of_this_instance_is_refused_and_never_polled() {
+    let (app, up) = setup().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let own = app.url("/feeds/planet/rss.xml");
+    up.set_feed(
+        "points-home",
+        "text/html",
+        format!(r#"<html><head><link rel="alternate" type="application/rss+xml" href="{own}"></head></html>"#),
+    );
+    for url in [
+        own.clone(),
+        format!("http://localhost:{port}/feeds/planet/atom.xml?tag=x"),
+        up.url(&format!("/go?to={own}")),
+        up.url("/f/points-home"),
+    ] {
+        let r = app
+            .api(Method::POST, "/subscriptions")
+            .json(&json!({ "url": url, "channel": "planet" }))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("is a feed of this syndic instance") && message.contains("?tag="),
+            "{url}: {body}"
+        );
+    }
+
+    // Another instance (its own port) is just an upstream.
+    let other = spawn_app().await;
+    other
+        .create_channel("elsewhere", json!({ "title": "Elsewhere" }))
+        .await;
+    subscribe(&app, &other.url("/feeds/elsewhere/rss.xml")).await;
+
+    for target in [own.clone(), up.url(&format!("/go?to={own}"))] {
+        let id = sub_id(&subscribe(&app, &up.url(&format!("/f/news?for={target}"))).await);
+        set_url(&app, id, &target).await;
+        let v = poll(&app, id).await;
+        assert_eq!(v["poll"]["status"], "error", "{v}");
+        assert!(
+            v["poll"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("is a feed of this syndic instance"),
+            "{v}"
+        );
+        assert_eq!(v["poll"]["created"], 0);
+    }
+    assert!(
+        app.all_articles("planet").await.is_empty(),
+        "nothing was imported"
+    );
+}

@@ -296,6 +296,21 @@ async fn misbehave(
     }
 }
 
+/// `/go?to=URL`: a permanent redirect to any URL (another server's, say).
+async fn go(
+    State(st): State<Arc<Upstream>>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    log(&st, "/go", &headers);
+    let to = q.get("to").map(String::as_str).unwrap_or("/");
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, HeaderValue::from_str(to).unwrap())],
+    )
+        .into_response()
+}
+
 /// A finite stream of one chunk repeated: "endless" for any sane cap, yet it ends by itself.
 struct Repeat {
     chunk: bytes::Bytes,
@@ -323,6 +338,7 @@ fn router(state: Arc<Upstream>) -> Router {
         .route("/plain/{name}", axum::routing::get(plain))
         .route("/slow/{name}", axum::routing::get(slow_feed))
         .route("/x/{what}", axum::routing::get(misbehave))
+        .route("/go", axum::routing::get(go))
         .with_state(state)
 }
 

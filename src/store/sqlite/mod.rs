@@ -70,6 +70,17 @@ impl SqliteStore {
         })
     }
 
+    /// Opens and migrates the database at `url` only if its file exists already.
+    pub async fn open_existing(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory && !path.exists() {
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        SqliteStore::open(url).await
+    }
+
     /// Begins a write transaction on the one writer connection, taking the write lock at
     /// once. A COMMIT or ROLLBACK that failed (disk full, I/O error) leaves sqlx counting a
     /// transaction that SQLite has already rolled back, and every later BEGIN on that

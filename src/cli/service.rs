@@ -1,0 +1,113 @@
+//! Running the service and looking after its database: `serve`, `migrate`, `backup`, `prune`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::{CliError, Ctx, output};
+use crate::http::{self, AppState};
+use crate::poll::poller::Poller;
+use crate::websub::{self, Hub};
+
+pub async fn migrate(ctx: &Ctx) -> Result<()> {
+    let url = &ctx.config.database_url;
+    if ctx.json {
+        output::json(&json!({ "database": url, "up_to_date": true }))
+    } else {
+        output::text(format!("database {url} is up to date"))
+    }
+}
+
+pub async fn backup(ctx: &Ctx, file: &Path, allow_empty: bool) -> Result<()> {
+    if file.exists() {
+        bail!("{} exists already; choose a new file", file.display());
+    }
+    if !allow_empty && ctx.store.channels().await?.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the database {} has no channel: is DATABASE_URL the one `syndic serve` uses? \
+             (--allow-empty backs it up anyway)",
+            ctx.config.database_url
+        ))
+        .into());
+    }
+    ctx.store
+        .backup(file)
+        .await
+        .with_context(|| format!("cannot write the backup to {}", file.display()))?;
+    let url = &ctx.config.database_url;
+    if ctx.json {
+        output::json(&json!({ "database": url, "backup": file }))
+    } else {
+        output::text(format!("backed up {url} to {}", file.display()))
+    }
+}
+
+pub async fn prune(ctx: &Ctx) -> Result<()> {
+    let n = crate::retention::prune_all(&ctx.store).await?;
+    if ctx.json {
+        output::json(&json!({ "pruned": n }))
+    } else {
+        output::text(format!("pruned {n} articles"))
+    }
+}
+
+pub async fn serve(ctx: Ctx) -> Result<()> {
+    let Ctx {
+        store, mut config, ..
+    } = ctx;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    // The address really bound (port 0 picks one): the poller recognises this instance's
+    // own feeds by it.
+    config.bind = addr;
+    if config.base_url_from_bind {
+        config.base_url = crate::config::base_url_for(addr);
+    }
+    let shutdown = shutdown_signal()?;
+    tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
+    let poller = Poller::new(store.clone(), &config)?;
+    // One signal stops both: HTTP finishes its requests in flight, the poller its round.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let polling = tokio::spawn(poller.clone().run(stopped.clone()));
+    let hub = Hub::new(store.clone(), &config)?;
+    let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
+    let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
+    let signal = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    http::serve(listener, AppState::new(store, config, poller, hub), signal).await?;
+    let _ = polling.await;
+    let _ = delivering.await;
+    let _ = pruning.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Registers for SIGTERM and SIGINT at once and resolves on the first of them. Registering
+/// before the server says it listens matters: a SIGTERM sent right after would otherwise meet
+/// the default action and kill the process without the graceful stop.
+#[cfg(unix)]
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::info!("shutting down");
+    })
+}
+
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+}
