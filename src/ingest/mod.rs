@@ -2,6 +2,7 @@
 //! parsed by `formats` into [`Draft`]s, which come here to be validated and normalized into
 //! [`Article`]s and written to the store in one transaction: a batch is all or nothing.
 
+pub mod nesting;
 pub mod normalize;
 
 use serde::Serialize;
@@ -307,8 +308,15 @@ fn article_from_draft(
         Origin::Upstream => normalize::HtmlOrigin::Upstream,
     };
     let content_html = match d.content_html {
-        Some(h) => match normalize::safe_html(&h, base, html_origin) {
-            Ok(h) => h,
+        Some(h) => match normalize::safe_html_flattened(&h, base, html_origin) {
+            Ok((h, flattened)) => {
+                if let (Some(why), Origin::Upstream) = (flattened, origin) {
+                    dropped
+                        .borrow_mut()
+                        .push(("content_html", format!("flattened: {why}")));
+                }
+                h
+            }
             Err(e) if origin == Origin::Upstream => {
                 dropped
                     .borrow_mut()
