@@ -2,6 +2,8 @@
 //! parsed by `formats` into [`Draft`]s, which come here to be validated and normalized into
 //! [`Article`]s and written to the store in one transaction: a batch is all or nothing.
 
+pub mod caps;
+pub mod nesting;
 pub mod normalize;
 
 use serde::Serialize;
@@ -266,7 +268,14 @@ fn article_from_draft(
      -> Result<Option<String>, FieldError> {
         let Some(s) = opt(s) else { return Ok(None) };
         match normalize::resolve(&s, base) {
-            Ok(u) => Ok(Some(u)),
+            Ok(u) => match caps::url(&u) {
+                Ok(()) => Ok(Some(u)),
+                Err(e) if origin == Origin::Upstream => {
+                    dropped.borrow_mut().push((field, format!("dropped: {e}")));
+                    Ok(None)
+                }
+                Err(e) => Err((field, e.to_string())),
+            },
             Err(e) if origin == Origin::Upstream => {
                 dropped.borrow_mut().push((field, format!("dropped: {e}")));
                 Ok(None)
@@ -301,14 +310,60 @@ fn article_from_draft(
         "id",
         "an item needs an id, or a url to derive it from".to_owned(),
     ))?;
-    let title = opt(d.title);
+    // A text over its cap: refused from a publisher, cut to the cap from an upstream.
+    let capped_text = |field: &'static str,
+                       text: Option<String>,
+                       limit: usize|
+     -> Result<Option<String>, FieldError> {
+        let Some(mut text) = text else {
+            return Ok(None);
+        };
+        if let Err(e) = caps::chars(&text, limit) {
+            if origin == Origin::Publisher {
+                return Err((field, e.to_string()));
+            }
+            caps::truncate_chars(&mut text, limit);
+            dropped.borrow_mut().push((
+                field,
+                format!("cut to its first {limit} characters: it had {e}"),
+            ));
+        }
+        Ok(Some(text))
+    };
+    // A list over its cap: refused from a publisher, its first `limit` entries kept from an
+    // upstream. Returns how many to keep.
+    let capped_len = |field: &'static str, len: usize, limit: usize| {
+        if len <= limit {
+            return Ok(len);
+        }
+        let e = caps::OverCap::Count {
+            what: field,
+            count: len,
+            limit,
+        };
+        if origin == Origin::Publisher {
+            return Err((field, e.to_string()));
+        }
+        dropped
+            .borrow_mut()
+            .push((field, format!("kept the first {limit}: the item had {e}")));
+        Ok(limit)
+    };
+    let title = capped_text("title", opt(d.title), caps::MAX_TITLE_CHARS)?;
     let html_origin = match origin {
         Origin::Publisher => normalize::HtmlOrigin::Publisher,
         Origin::Upstream => normalize::HtmlOrigin::Upstream,
     };
     let content_html = match d.content_html {
-        Some(h) => match normalize::safe_html(&h, base, html_origin) {
-            Ok(h) => h,
+        Some(h) => match normalize::safe_html_flattened(&h, base, html_origin) {
+            Ok((h, flattened)) => {
+                if let (Some(why), Origin::Upstream) = (flattened, origin) {
+                    dropped
+                        .borrow_mut()
+                        .push(("content_html", format!("flattened: {why}")));
+                }
+                h
+            }
             Err(e) if origin == Origin::Upstream => {
                 dropped
                     .borrow_mut()
@@ -334,7 +389,7 @@ fn article_from_draft(
         }),
         None => None,
     };
-    let mut attachments = Vec::with_capacity(d.attachments.len());
+    let mut attachments = Vec::with_capacity(d.attachments.len().min(caps::MAX_ATTACHMENTS));
     for a in d.attachments {
         let Some(url) = link("attachments", Some(a.url))? else {
             if origin == Origin::Upstream {
@@ -366,6 +421,20 @@ fn article_from_draft(
     for p in d.contributors {
         contributors.extend(person("contributors", p)?);
     }
+    let mut tags: Vec<String> = d.tags.into_iter().filter_map(|t| opt(Some(t))).collect();
+    tags.truncate(capped_len("tags", tags.len(), caps::MAX_TAGS)?);
+    authors.truncate(capped_len("authors", authors.len(), caps::MAX_AUTHORS)?);
+    contributors.truncate(capped_len(
+        "contributors",
+        contributors.len(),
+        caps::MAX_CONTRIBUTORS,
+    )?);
+    attachments.truncate(capped_len(
+        "attachments",
+        attachments.len(),
+        caps::MAX_ATTACHMENTS,
+    )?);
+    let summary = capped_text("summary", opt(d.summary), caps::MAX_SUMMARY_CHARS)?;
     let source = match d.source {
         Some(s) => link("source", Some(s.url))?.map(|url| Source {
             title: opt(s.title),
@@ -377,7 +446,7 @@ fn article_from_draft(
         id,
         external_url: link("external_url", d.external_url)?,
         title,
-        summary: opt(d.summary),
+        summary,
         content_html,
         content_text,
         image,
@@ -386,7 +455,7 @@ fn article_from_draft(
         date_modified: date("date_modified", d.date_modified)?,
         authors,
         contributors,
-        tags: d.tags.into_iter().filter_map(|t| opt(Some(t))).collect(),
+        tags,
         language: opt(d.language),
         attachments,
         source,

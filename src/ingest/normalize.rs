@@ -5,7 +5,10 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use lol_html::{RewriteStrSettings, element};
 use url::Url;
 
+use std::borrow::Cow;
+
 use crate::boundary::{ParserPanic, contain};
+use crate::ingest::nesting::{Flattened, bound_nesting};
 
 /// lol_html's `rewrite_str` behind the parser boundary: `None` when it fails (its memory
 /// limits, a handler's error) or panics on this input.
@@ -343,10 +346,33 @@ pub fn safe_html(
     base: Option<&Url>,
     origin: HtmlOrigin,
 ) -> Result<Option<String>, ParserPanic> {
+    safe_html_flattened(html, base, origin).map(|(html, _)| html)
+}
+
+/// [`safe_html`], saying too whether the HTML was flattened before it was sanitized (see
+/// [`nesting`](crate::ingest::nesting)): nesting past [`MAX_DEPTH`](crate::ingest::nesting::MAX_DEPTH)
+/// would make the sanitizer's tree builder quadratic. Every step is linear in the input.
+pub fn safe_html_flattened(
+    html: &str,
+    base: Option<&Url>,
+    origin: HtmlOrigin,
+) -> Result<(Option<String>, Option<Flattened>), ParserPanic> {
     let mut html = html.to_owned();
     xml_clean(&mut html);
     if html.trim().is_empty() {
-        return Ok(None);
+        return Ok((None, None));
+    }
+    // Before anything builds a tree of it: the only step whose cost the nesting decides.
+    let bounded = contain("HTML tokenizer", || {
+        let b = bound_nesting(&html);
+        (
+            b.flattened,
+            matches!(b.html, Cow::Owned(_)).then(|| b.html.into_owned()),
+        )
+    })?;
+    let flattened = bounded.0;
+    if let Some(flat) = bounded.1 {
+        html = flat;
     }
     if let Some(base) = base {
         html = absolutize_html(&html, base);
@@ -356,13 +382,14 @@ pub fn safe_html(
         HtmlOrigin::Upstream => sanitize_html(&html)?,
     };
     let trimmed = clean.trim();
-    Ok(if trimmed.is_empty() {
+    let clean = if trimmed.is_empty() {
         None
     } else if trimmed.len() == clean.len() {
         Some(clean)
     } else {
         Some(trimmed.to_owned())
-    })
+    };
+    Ok((clean, flattened))
 }
 
 /// Makes a publisher's HTML safe to republish without touching what was already safe: when

@@ -11,6 +11,7 @@ mod errors;
 mod feeds;
 mod hostile;
 mod ingest;
+mod limits;
 mod pages;
 mod poll;
 mod props;

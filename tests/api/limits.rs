@@ -1,0 +1,277 @@
+//! Bounded work per item, through the real API and a real poll: HTML nested past the depth
+//! limit is flattened (README, Ingest rules), whatever its shape, and its siblings are kept;
+//! an item over a cap (tags, authors, contributors, attachments, title, summary, one URL) is
+//! refused whole from a publisher and imported without the excess from an upstream. Timing is
+//! the bench's business (benches/nesting.rs); here the stored depth shows the work was bounded.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use syndic::ingest::caps;
+use syndic::ingest::nesting::{MAX_DEPTH, depth};
+
+use crate::helpers::{MAX_BODY, TestApp, assert_error, spawn_app};
+use crate::upstream::spawn_upstream;
+
+#[path = "../support/hostile_markup.rs"]
+mod hostile_markup;
+
+async fn news_app() -> TestApp {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({ "link": "https://news.example/" }))
+        .await;
+    app
+}
+
+fn item(id: &str) -> Value {
+    json!({ "id": id, "url": format!("https://news.example/{id}"), "title": id })
+}
+
+#[tokio::test]
+async fn deep_publisher_html_of_every_shape_is_stored_flattened() {
+    let app = news_app().await;
+    for (shape, make) in hostile_markup::SHAPES {
+        // As big as fits under the test server's body cap, with room for JSON escapes.
+        let html = make(MAX_BODY / 2);
+        let mut it = item(shape);
+        it["content_html"] = Value::from(html.clone());
+        let r = app.post_json("news", &json!([it, item("sibling")])).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert!(status.is_success(), "{shape}: {status} {body}");
+        let stored = app.article("news", shape).await;
+        assert_eq!(stored.status(), StatusCode::OK, "{shape}");
+        let stored: Value = stored.json().await.unwrap();
+        let content = stored["content_html"].as_str().unwrap_or("");
+        // Tables get a tbody and a tr per level from the tree builder, which the source
+        // never wrote: three elements per level the shadow counts.
+        let limit = if *shape == "tables" {
+            3 * MAX_DEPTH
+        } else {
+            MAX_DEPTH
+        };
+        let d = depth(content);
+        assert!(
+            d <= limit || (*shape == "tables" && d == MAX_DEPTH + 1),
+            "{shape}: stored depth {d}"
+        );
+        assert!(
+            content.len() <= 2 * html.len() + 1024,
+            "{shape}: {} bytes stored of {}",
+            content.len(),
+            html.len()
+        );
+        if *shape == "nested" {
+            assert!(content.starts_with("<div><div>") && content.contains('x'));
+        }
+    }
+    assert_eq!(
+        app.all_articles("news").await.len(),
+        hostile_markup::SHAPES.len() + 1
+    );
+}
+
+#[tokio::test]
+async fn html_within_the_depth_limit_is_kept_byte_for_byte() {
+    let app = news_app().await;
+    let html = format!(
+        "{}<p>fond</p>{}",
+        "<div>".repeat(MAX_DEPTH - 1),
+        "</div>".repeat(MAX_DEPTH - 1)
+    );
+    let mut it = item("deep-but-fine");
+    it["content_html"] = Value::from(html.clone());
+    app.ingest("news", &it).await;
+    let stored: Value = app
+        .article("news", "deep-but-fine")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["content_html"], html.as_str());
+}
+
+/// An upstream item whose description nests 75,000 elements deep, between two plain ones.
+#[tokio::test]
+async fn a_deeply_nested_upstream_item_is_flattened_and_its_siblings_imported() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    let deep = hostile_markup::nested(800 * 1024);
+    let feed = format!(
+        "<rss version=\"2.0\"><channel><title>Up</title><link>https://up.example/</link>\
+         <item><guid>a</guid><title>A</title><description>&lt;p&gt;a&lt;/p&gt;</description></item>\
+         <item><guid>deep</guid><title>Deep</title><description><![CDATA[{deep}]]></description></item>\
+         <item><guid>c</guid><title>C</title><description>&lt;p&gt;c&lt;/p&gt;</description></item>\
+         </channel></rss>"
+    );
+    assert!(feed.len() < crate::helpers::FETCH_MAX_BODY);
+    up.set_feed("deep", "application/rss+xml", feed);
+    let report = subscribe_and_poll(&app, &up.url("/f/deep")).await;
+    assert_eq!(report["created"], 3, "{report}");
+    let dropped = report["dropped"].to_string();
+    assert!(
+        dropped.contains("content_html") && dropped.contains("flattened"),
+        "{report}"
+    );
+    let articles = app.all_articles("planet").await;
+    assert_eq!(articles.len(), 3);
+    let deep = articles
+        .iter()
+        .find(|a| a["title"] == "Deep")
+        .expect("the deep item");
+    let content = deep["content_html"].as_str().unwrap();
+    assert!(depth(content) <= MAX_DEPTH, "{:.200}", content);
+    assert!(content.contains('x'));
+}
+
+async fn subscribe_and_poll(app: &TestApp, url: &str) -> Value {
+    let r = app
+        .api(Method::POST, "/subscriptions")
+        .json(&json!({ "url": url, "channel": "planet" }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["subscription"]["id"].as_i64().unwrap();
+    let r = app
+        .api(Method::POST, &format!("/subscriptions/{id}/poll"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["poll"].clone()
+}
+
+fn people(n: usize) -> Value {
+    (0..n).map(|i| json!({ "name": format!("P{i}") })).collect()
+}
+
+/// Each cap: the second item of a batch one over it; the answer names item 1, the field and
+/// the limit, and the first item is not written either.
+#[tokio::test]
+async fn an_item_over_a_cap_is_refused_with_its_index_field_and_limit() {
+    let app = news_app().await;
+    let long_url = format!("https://news.example/{}", "a".repeat(caps::MAX_URL_BYTES));
+    let cases: Vec<(&str, usize, Value)> = vec![
+        (
+            "tags",
+            caps::MAX_TAGS,
+            json!({ "tags": (0..=caps::MAX_TAGS).map(|i| format!("t{i}")).collect::<Vec<_>>() }),
+        ),
+        (
+            "authors",
+            caps::MAX_AUTHORS,
+            json!({ "authors": people(caps::MAX_AUTHORS + 1) }),
+        ),
+        (
+            "contributors",
+            caps::MAX_CONTRIBUTORS,
+            json!({ "_syndic": { "contributors": people(caps::MAX_CONTRIBUTORS + 1) } }),
+        ),
+        (
+            "attachments",
+            caps::MAX_ATTACHMENTS,
+            json!({ "attachments": (0..=caps::MAX_ATTACHMENTS)
+                .map(|i| json!({ "url": format!("https://news.example/{i}.mp3"), "mime_type": "audio/mpeg" }))
+                .collect::<Vec<_>>() }),
+        ),
+        (
+            "title",
+            caps::MAX_TITLE_CHARS,
+            json!({ "title": "é".repeat(caps::MAX_TITLE_CHARS + 1) }),
+        ),
+        (
+            "summary",
+            caps::MAX_SUMMARY_CHARS,
+            json!({ "summary": "s".repeat(caps::MAX_SUMMARY_CHARS + 1) }),
+        ),
+        ("image", caps::MAX_URL_BYTES, json!({ "image": long_url })),
+        (
+            "external_url",
+            caps::MAX_URL_BYTES,
+            json!({ "external_url": long_url }),
+        ),
+    ];
+    for (field, limit, extra) in cases {
+        let mut over = item("over");
+        over.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let r = app.post_json("news", &json!([item("fine"), over])).await;
+        let body = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_item").await;
+        assert_eq!(body["index"], 1, "{field}: {body}");
+        assert_eq!(body["field"], field, "{body}");
+        let message = body["message"].as_str().unwrap();
+        let limit_text = limit.to_string();
+        assert!(
+            message.contains(&format!("at most {limit_text}")),
+            "{field}: {message}"
+        );
+        assert_eq!(
+            app.db_count("SELECT count(*) FROM articles").await,
+            0,
+            "{field}: something was written"
+        );
+    }
+    // At the caps exactly, the item goes in.
+    let mut at = item("at-the-caps");
+    at["tags"] = (0..caps::MAX_TAGS).map(|i| format!("t{i}")).collect();
+    at["authors"] = people(caps::MAX_AUTHORS);
+    at["title"] = Value::from("é".repeat(caps::MAX_TITLE_CHARS));
+    app.ingest("news", &at).await;
+}
+
+/// From an upstream, an item over the caps is imported with the excess dropped, and the poll
+/// report says what went.
+#[tokio::test]
+async fn an_upstream_item_over_the_caps_is_imported_without_the_excess() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    let categories: String = (0..150)
+        .map(|i| format!("<category>c{i}</category>"))
+        .collect();
+    let creators: String = (0..60)
+        .map(|i| format!("<dc:creator>Author {i}</dc:creator>"))
+        .collect();
+    let title = "t".repeat(caps::MAX_TITLE_CHARS + 500);
+    let long_link = format!("https://up.example/{}", "l".repeat(caps::MAX_URL_BYTES));
+    let feed = format!(
+        "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>\
+         <title>Up</title><link>https://up.example/</link>\
+         <item><guid>big</guid><title>{title}</title><comments>{long_link}</comments>\
+         <enclosure url=\"{long_link}\" type=\"audio/mpeg\" length=\"1\"/>\
+         {categories}{creators}<description>body</description></item>\
+         <item><guid>small</guid><title>Small</title><description>ok</description></item>\
+         </channel></rss>"
+    );
+    up.set_feed("big", "application/rss+xml", feed);
+    let report = subscribe_and_poll(&app, &up.url("/f/big")).await;
+    assert_eq!(report["created"], 2, "{report}");
+    let dropped: Vec<String> = report["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect();
+    for field in ["tags", "authors", "title", "attachments"] {
+        assert!(
+            dropped.iter().any(|d| d.contains(&format!(": {field}: "))),
+            "{field} not reported: {dropped:?}"
+        );
+    }
+    let articles = app.all_articles("planet").await;
+    let big = articles.iter().find(|a| a["id"] != "small").unwrap();
+    assert_eq!(big["tags"].as_array().unwrap().len(), caps::MAX_TAGS);
+    assert_eq!(big["authors"].as_array().unwrap().len(), caps::MAX_AUTHORS);
+    assert_eq!(
+        big["title"].as_str().unwrap().chars().count(),
+        caps::MAX_TITLE_CHARS
+    );
+    assert!(big.get("attachments").is_none(), "{big}");
+}
