@@ -304,8 +304,10 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
                     .split(',')
                     .map(str::trim)
                     .filter(|c| {
+                        // The URL as a browser splits it, and the whole candidate as a reader
+                        // that drops white space would read it (`java\tscript:… 1x`).
                         let url = c.split_whitespace().next().unwrap_or("");
-                        !url.is_empty() && attribute_safe("src", url)
+                        !url.is_empty() && attribute_safe("src", url) && attribute_safe("src", c)
                     })
                     .collect();
                 (!kept.is_empty()).then(|| kept.join(", ").into())
@@ -621,6 +623,7 @@ mod tests {
                 "<img src=x srcset=\"javascript:alert(1) 2x\">",
                 "javascript",
             ),
+            ("<img src=x srcset=\"JaVa\tScRiPt:alert(1) 1x\">", "ScRiPt"),
         ] {
             let clean = sanitize_publisher_html(dirty).unwrap().expect(dirty);
             assert!(!clean.contains(gone), "{gone} in {clean}");
