@@ -67,20 +67,17 @@ fn negotiate(headers: &HeaderMap) -> Encoding {
     }
 }
 
-/// The Content-Type to answer with. A browser (it asks for HTML and names no feed type) gets
-/// RSS and Atom as `application/xml`, the only type under which it applies the feed's
-/// stylesheet; feed readers get the feed's own type.
-fn content_type(format: FeedFormat, headers: &HeaderMap) -> &'static str {
+/// True for a person's browser: it asks for HTML and names no feed type. Feed readers name
+/// theirs, or ask for XML or anything.
+fn wants_html(headers: &HeaderMap) -> bool {
     let accept = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let browser =
-        accept.contains("text/html") && !accept.contains("rss+xml") && !accept.contains("atom+xml");
-    match format {
-        FeedFormat::Rss | FeedFormat::Atom if browser => "application/xml; charset=utf-8",
-        _ => format.content_type(),
-    }
+    accept.contains("text/html")
+        && !accept.contains("rss+xml")
+        && !accept.contains("atom+xml")
+        && !accept.contains("feed+json")
 }
 
 /// RFC 9110: If-None-Match wins over If-Modified-Since; tags compare weakly.
@@ -128,6 +125,20 @@ pub async fn feed(
         tag: q.tag.filter(|t| !t.trim().is_empty()),
     };
     let channel = state.feed_channel(&slug).await?;
+    if wants_html(&headers) {
+        let address = format!(
+            "{}/feeds/{}/{}",
+            state.config.base_url,
+            channel.slug,
+            format.file_name()
+        );
+        let mut page = super::pages::feed_page(&state, &channel, format, &address, &page)
+            .await
+            .into_response();
+        page.headers_mut()
+            .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        return Ok(page);
+    }
     let rendered = state
         .feeds
         .get(
@@ -181,7 +192,7 @@ pub async fn feed(
     }
     h.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static(content_type(format, &headers)),
+        HeaderValue::from_static(format.content_type()),
     );
     let encoding = negotiate(&headers);
     match encoding {

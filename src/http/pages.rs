@@ -18,7 +18,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context, esca
 use serde::Deserialize;
 
 use super::AppState;
-use crate::formats::opml;
+use crate::formats::{FeedFormat, opml};
 use crate::model::{Channel, Cursor, Slug};
 use crate::store::StoreError;
 use views::{ArticleItem, ArticleView, ChannelView};
@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../../templates/index.html")),
     ("channel.html", include_str!("../../templates/channel.html")),
     ("article.html", include_str!("../../templates/article.html")),
+    ("feed.html", include_str!("../../templates/feed.html")),
     ("error.html", include_str!("../../templates/error.html")),
 ];
 
@@ -236,6 +237,38 @@ pub async fn article_page(
             discover => Serde([&view]),
             c => Serde(&view),
             a => Serde(ArticleView::new(&c, &stored)),
+        },
+    )
+    .map(page)
+}
+
+/// A feed opened in a browser (it asks for HTML and names no feed type): a page saying what a
+/// feed is, with its address to copy, ways to subscribe, and the articles of that page of the
+/// feed. Browsers are removing XSLT, so the styled XML (still served to whoever asks for XML)
+/// can no longer be what a person sees.
+pub async fn feed_page(
+    state: &AppState,
+    c: &Channel,
+    format: FeedFormat,
+    address: &str,
+    feed_page: &crate::model::Page,
+) -> Result<Response, PageError> {
+    let articles = state.store.page(c, feed_page).await?;
+    let view = ChannelView::new(&state.config.base_url, c);
+    let items: Vec<_> = articles.iter().map(|a| ArticleItem::new(c, a)).collect();
+    let format = match format {
+        FeedFormat::Rss => "RSS",
+        FeedFormat::Atom => "Atom",
+        FeedFormat::Json => "JSON Feed",
+    };
+    render(
+        "feed.html",
+        context! {
+            discover => Serde([&view]),
+            c => Serde(&view),
+            articles => Serde(items),
+            format,
+            address,
         },
     )
     .map(page)

@@ -510,34 +510,49 @@ async fn per_tag_feeds_hold_only_that_tag() {
     assert_eq!(v["items"].as_array().unwrap().len(), 0);
 }
 
-/// A browser gets RSS and Atom as application/xml, so it applies the stylesheet; a feed
-/// reader gets the feed's own type.
+/// A person's browser (it asks for HTML and names no feed type) gets a readable page of the
+/// feed: what a feed is, the address to copy, ways to subscribe, the articles. Browsers are
+/// removing XSLT. A feed reader gets the feed in its own type, whatever else it accepts.
 #[tokio::test]
-async fn browsers_get_xml_they_can_style() {
+async fn browsers_get_a_page_and_readers_the_feed() {
     let app = app_with_items(1).await;
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     let reader = "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.1";
-    for (file, own) in [
-        ("rss.xml", "application/rss+xml"),
-        ("atom.xml", "application/atom+xml"),
+    for (file, own, name) in [
+        ("rss.xml", "application/rss+xml", "RSS"),
+        ("atom.xml", "application/atom+xml", "Atom"),
+        ("feed.json", "application/feed+json", "JSON Feed"),
     ] {
         let path = format!("/feeds/news/{file}");
         let r = app.get_with(&path, &[("accept", browser)]).await;
-        assert_eq!(r.headers()[CONTENT_TYPE], "application/xml; charset=utf-8");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
         assert_eq!(r.headers()["vary"], "Accept, Accept-Encoding");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("This is a web feed</strong> ({name})")),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("value=\"{}\"", app.url(&path))),
+            "the address to copy: {html}"
+        );
+        assert!(
+            html.contains("<a href=\"https://example.org/a/1\">Article 1</a>"),
+            "the articles: {html}"
+        );
         let r = app.get_with(&path, &[("accept", reader)]).await;
         assert_eq!(
             r.headers()[CONTENT_TYPE],
             format!("{own}; charset=utf-8").as_str()
         );
+        assert_eq!(r.headers()["vary"], "Accept, Accept-Encoding");
+        let r = app.get_with(&path, &[("accept", own)]).await;
+        assert_eq!(
+            r.headers()[CONTENT_TYPE],
+            format!("{own}; charset=utf-8").as_str()
+        );
     }
-    let r = app
-        .get_with("/feeds/news/feed.json", &[("accept", browser)])
-        .await;
-    assert_eq!(
-        r.headers()[CONTENT_TYPE],
-        "application/feed+json; charset=utf-8"
-    );
 }
 
 /// The value of the sample `name` (with its labels) in a Prometheus text page; 0 when absent.

@@ -70,6 +70,8 @@ impl DateView {
 pub struct ArticleItem {
     title: String,
     href: String,
+    /// The article's own URL (stored with an allowed scheme only), for the feed page.
+    url: Option<String>,
     date: DateView,
     authors: Vec<String>,
     summary: Option<String>,
@@ -82,6 +84,7 @@ impl ArticleItem {
         ArticleItem {
             title: title(a),
             href: article_href(c, &a.id),
+            url: a.url.clone(),
             date: DateView::new(s.published(), false),
             authors: a.authors.iter().filter_map(|p| p.name.clone()).collect(),
             summary: a.summary.clone(),
