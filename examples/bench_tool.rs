@@ -5,6 +5,8 @@
 //! bench_tool upstream --hosts H --feeds F --port P       # serves F feeds on 127.0.0.1..H
 //! bench_tool urls --hosts H --feeds F --port P           # their URLs, one per line
 //! bench_tool sqlite-limit --dir DIR --db PATH            # SQLite alone inserting the same rows
+//! bench_tool fanout --base URL --token T --channel C -n N # WebSub: one change to N subscribers
+//! bench_tool callback-limit -n N                         # the callback server alone
 //! ```
 //!
 //! Every article is the seed of ../shared/seeds (about 6 KB of French HTML with an image,
@@ -24,6 +26,8 @@ use serde_json::{Value, json};
 
 #[path = "../tests/support/seed_article.rs"]
 mod seed_article;
+#[path = "support/websub_fanout.rs"]
+mod websub_fanout;
 
 #[derive(Parser)]
 struct Cli {
@@ -77,6 +81,27 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Subscribes N local callbacks to CHANNEL through the hub of the syndic at BASE, ingests
+    /// one article and times the deliveries.
+    Fanout {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(short, default_value_t = 3000)]
+        n: usize,
+    },
+    /// The callback server alone, fed N feed-sized POSTs at the hub's concurrency.
+    CallbackLimit {
+        #[arg(short, default_value_t = 3000)]
+        n: usize,
+        #[arg(long, default_value_t = 64)]
+        parallel: usize,
+        #[arg(long, default_value_t = 8192)]
+        body_bytes: usize,
+    },
 }
 
 #[tokio::main]
@@ -113,6 +138,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::SqliteLimit { dir, db } => sqlite_limit(&dir, &db).await,
+        Command::Fanout {
+            base,
+            token,
+            channel,
+            n,
+        } => websub_fanout::fanout(&base, &token, &channel, n).await,
+        Command::CallbackLimit {
+            n,
+            parallel,
+            body_bytes,
+        } => websub_fanout::callback_limit(n, parallel, body_bytes).await,
     }
 }
 

@@ -66,6 +66,21 @@ impl StoreError {
     }
 }
 
+/// What became of one WebSub delivery, as the hub records it.
+#[derive(Debug, Clone)]
+pub enum HubOutcome {
+    /// The subscriber took this version of the channel.
+    Delivered { id: i64, version: i64 },
+    /// It failed; the next attempt is due at `retry_at`.
+    Failed {
+        id: i64,
+        error: String,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The subscription ends (410 Gone, a channel gone, a callback no longer allowed).
+    Remove { id: i64 },
+}
+
 /// An article as a backend writes it: the article, and what the layer above decided about it.
 #[derive(Debug)]
 pub struct ArticleRow<'a> {
@@ -225,6 +240,21 @@ pub trait Store: Send + Sync + 'static {
         retry_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<()>;
     async fn hub_remove(&self, id: i64) -> Result<()>;
+    /// Records many delivery outcomes at once: one transaction where the backend can.
+    async fn hub_record(&self, outcomes: &[HubOutcome]) -> Result<()> {
+        for o in outcomes {
+            match o {
+                HubOutcome::Delivered { id, version } => self.hub_delivered(*id, *version).await?,
+                HubOutcome::Failed {
+                    id,
+                    error,
+                    retry_at,
+                } => self.hub_failed(*id, error, *retry_at).await?,
+                HubOutcome::Remove { id } => self.hub_remove(*id).await?,
+            }
+        }
+        Ok(())
+    }
 
     /// How many write transactions this process has committed: a read made while the count
     /// stayed the same cannot have missed a write of this process (writes by other processes

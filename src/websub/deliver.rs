@@ -1,8 +1,12 @@
 //! Content distribution (WebSub §7): the worker that POSTs a channel's new feed to each of its
 //! subscribers, signed when they gave a secret, retrying failures with backoff.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
@@ -11,12 +15,21 @@ use sha2::Sha256;
 use super::Hub;
 use crate::formats::{self, FeedFormat};
 use crate::metrics::{METRICS, Metrics};
-use crate::model::{HubSubscription, Page};
+use crate::model::{Channel, HubSubscription, Page};
 use crate::render::{DEFAULT_LIMIT, load_page};
-use crate::store::StoreError;
+use crate::store::{HubOutcome, StoreError};
 
-/// Deliveries in flight at once.
-const PARALLEL: u32 = 16;
+/// Deliveries in flight at once, in all.
+const PARALLEL: usize = 64;
+/// Deliveries in flight at once to one callback host: a host with many subscribers is not
+/// flooded, and cannot take every slot.
+const PER_HOST: usize = 8;
+/// Due subscriptions are read in pages of this many.
+const PAGE: u32 = 512;
+/// One delivery may take this long in all; a slow subscriber holds one slot, no longer.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Outcomes are recorded in batches of at most this many (one transaction each).
+const RECORD_BATCH: usize = 256;
 
 /// `sha256=` and the hex HMAC of `body` under `secret` (WebSub §8).
 pub fn signature(secret: &str, body: &[u8]) -> String {
@@ -31,100 +44,252 @@ fn retry_after(attempts: u32) -> Duration {
     Duration::from_secs(secs.min(3600)).mul_f64(0.8 + 0.4 * rand::random::<f64>())
 }
 
-/// Delivers to every subscriber that is due; returns how many deliveries were tried.
-pub async fn deliver_due(hub: &Arc<Hub>) -> Result<usize, StoreError> {
-    let due = hub.store.hub_due(Utc::now(), PARALLEL).await?;
-    let n = due.len();
-    let mut tasks = tokio::task::JoinSet::new();
-    for sub in due {
-        let hub = hub.clone();
-        tasks.spawn(async move { deliver(&hub, sub).await });
-    }
-    while let Some(done) = tasks.join_next().await {
-        if let Ok(Err(e)) = done {
-            tracing::error!(error = %e, "websub delivery not recorded");
-        }
-    }
-    Ok(n)
+/// A channel's feed as delivered: rendered once per channel, format and version, and shared by
+/// every subscriber of that change.
+struct Body {
+    version: i64,
+    bytes: Bytes,
 }
 
-async fn deliver(hub: &Hub, sub: HubSubscription) -> Result<(), StoreError> {
-    let Some(channel) = hub.store.channel_by_id(sub.channel_id).await? else {
-        return hub.store.hub_remove(sub.id).await;
-    };
-    let format = FeedFormat::from_file_name(&sub.format).unwrap_or(FeedFormat::Atom);
-    let page = Page {
-        limit: DEFAULT_LIMIT,
-        before: None,
-        tag: None,
-    };
-    let loaded = load_page(&hub.store, &channel, &page).await?;
-    let body = formats::render(format, &loaded.doc(&channel, &page, &hub.base_url));
-    let mut req = hub
-        .client
-        .post(&sub.callback)
-        .header(reqwest::header::CONTENT_TYPE, format.content_type())
-        .header(
-            reqwest::header::LINK,
-            format!(
-                "<{}>; rel=\"hub\", <{}>; rel=\"self\"",
-                hub.hub_url(),
-                sub.topic
-            ),
-        );
-    if let Some(secret) = &sub.secret {
-        req = req.header("X-Hub-Signature", signature(secret, &body));
+/// The delivery engine: reads due subscriptions, sends each change to each subscriber
+/// concurrently (bounded in all and per callback host), and records outcomes in batches. A
+/// subscription stays "in flight" from the moment it is sent until its outcome is recorded, so
+/// it is never sent twice for one change.
+struct Engine {
+    hub: Arc<Hub>,
+    global: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    in_flight: Mutex<HashSet<i64>>,
+    /// Outcomes recorded so far, by batch: the batch count, and the batch each subscription
+    /// was last recorded in. A due list read while a batch was being recorded may still show
+    /// that batch's subscriptions as due; they are not sent again on its word.
+    recorded_batches: Mutex<(u64, HashMap<i64, u64>)>,
+    bodies: Mutex<HashMap<(i64, &'static str), Arc<Body>>>,
+    outcomes: mpsc::UnboundedSender<HubOutcome>,
+    /// Told each time a batch of outcomes is recorded: slots and subscriptions are free again.
+    recorded: Notify,
+}
+
+impl Engine {
+    fn host_limit(&self, host: &str) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().expect("hosts lock");
+        hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)))
+            .clone()
     }
-    let outcome = match reqwest::Url::parse(&sub.callback) {
-        Ok(url) if hub.guard.check_url(&url).is_ok() => req.body(body).send().await,
-        _ => {
-            // The callback was acceptable when it subscribed; an address rule changed since.
-            return hub.store.hub_remove(sub.id).await;
+
+    /// The body of a channel's current feed in a format, rendered once per version.
+    async fn body(&self, channel: &Channel, format: FeedFormat) -> Result<Arc<Body>, StoreError> {
+        let key = (channel.id, format.file_name());
+        if let Some(b) = self.bodies.lock().expect("bodies lock").get(&key)
+            && b.version == channel.version
+        {
+            return Ok(b.clone());
         }
-    };
-    match outcome {
-        Ok(r) if r.status().is_success() => {
-            tracing::info!(callback = %sub.callback, version = channel.version, "websub delivered");
-            Metrics::count(&METRICS.websub_deliveries, "delivered", 1);
-            hub.store.hub_delivered(sub.id, channel.version).await
-        }
-        Ok(r) if r.status() == reqwest::StatusCode::GONE => {
-            tracing::info!(callback = %sub.callback, "websub subscriber gone (410): removed");
-            Metrics::count(&METRICS.websub_deliveries, "gone", 1);
-            hub.store.hub_remove(sub.id).await
-        }
-        other => {
-            let error = match other {
-                Ok(r) => format!("HTTP {}", r.status().as_u16()),
-                Err(e) => e.to_string(),
+        let page = Page {
+            limit: DEFAULT_LIMIT,
+            before: None,
+            tag: None,
+        };
+        let loaded = load_page(&self.hub.store, channel, &page).await?;
+        let bytes = formats::render(format, &loaded.doc(channel, &page, &self.hub.base_url));
+        let body = Arc::new(Body {
+            version: channel.version,
+            bytes: Bytes::from(bytes),
+        });
+        self.bodies
+            .lock()
+            .expect("bodies lock")
+            .insert(key, body.clone());
+        Ok(body)
+    }
+
+    /// Starts a delivery for every due subscription not in flight yet; returns how many.
+    async fn start_due(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let since = {
+            let mut recorded = self.recorded_batches.lock().expect("recorded lock");
+            let since = recorded.0;
+            // Entries from before this read cannot make it stale.
+            recorded.1.retain(|_, batch| *batch >= since);
+            since
+        };
+        let due = self.hub.store.hub_due(Utc::now(), PAGE).await?;
+        let stale: HashSet<i64> = {
+            let recorded = self.recorded_batches.lock().expect("recorded lock");
+            recorded
+                .1
+                .iter()
+                .filter(|(_, batch)| **batch >= since)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let mut channels: HashMap<i64, Option<Channel>> = HashMap::new();
+        let mut started = 0;
+        for sub in due {
+            if stale.contains(&sub.id)
+                || !self
+                    .in_flight
+                    .lock()
+                    .expect("in-flight lock")
+                    .insert(sub.id)
+            {
+                continue;
+            }
+            let channel = match channels.get(&sub.channel_id) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.hub.store.channel_by_id(sub.channel_id).await?;
+                    channels.insert(sub.channel_id, c.clone());
+                    c
+                }
             };
-            Metrics::count(&METRICS.websub_deliveries, "failed", 1);
-            let wait = retry_after(sub.attempts);
-            tracing::warn!(callback = %sub.callback, %error, retry_in_s = wait.as_secs(), "websub delivery failed");
-            let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-            hub.store.hub_failed(sub.id, &error, at).await
+            let Some(channel) = channel else {
+                let _ = self.outcomes.send(HubOutcome::Remove { id: sub.id });
+                continue;
+            };
+            let format = FeedFormat::from_file_name(&sub.format).unwrap_or(FeedFormat::Atom);
+            let body = self.body(&channel, format).await?;
+            let engine = self.clone();
+            started += 1;
+            tokio::spawn(async move {
+                let outcome = engine.deliver(sub, format, body).await;
+                let _ = engine.outcomes.send(outcome);
+            });
+        }
+        Ok(started)
+    }
+
+    async fn deliver(
+        &self,
+        sub: HubSubscription,
+        format: FeedFormat,
+        body: Arc<Body>,
+    ) -> HubOutcome {
+        let url = match reqwest::Url::parse(&sub.callback) {
+            Ok(url) if self.hub.guard.check_url(&url).is_ok() => url,
+            // The callback was acceptable when it subscribed; an address rule changed since.
+            _ => return HubOutcome::Remove { id: sub.id },
+        };
+        let host = self.host_limit(url.host_str().unwrap_or(""));
+        let _host = host.acquire_owned().await.expect("never closed");
+        let _slot = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let hub = &self.hub;
+        let mut req = hub
+            .client
+            .post(url)
+            .timeout(DELIVERY_TIMEOUT)
+            .header(reqwest::header::CONTENT_TYPE, format.content_type())
+            .header(
+                reqwest::header::LINK,
+                format!(
+                    "<{}>; rel=\"hub\", <{}>; rel=\"self\"",
+                    hub.hub_url(),
+                    sub.topic
+                ),
+            );
+        if let Some(secret) = &sub.secret {
+            req = req.header("X-Hub-Signature", signature(secret, &body.bytes));
+        }
+        match req.body(body.bytes.clone()).send().await {
+            Ok(r) if r.status().is_success() => {
+                tracing::debug!(callback = %sub.callback, version = body.version, "websub delivered");
+                Metrics::count(&METRICS.websub_deliveries, "delivered", 1);
+                HubOutcome::Delivered {
+                    id: sub.id,
+                    version: body.version,
+                }
+            }
+            Ok(r) if r.status() == reqwest::StatusCode::GONE => {
+                tracing::info!(callback = %sub.callback, "websub subscriber gone (410): removed");
+                Metrics::count(&METRICS.websub_deliveries, "gone", 1);
+                HubOutcome::Remove { id: sub.id }
+            }
+            other => {
+                let error = match other {
+                    Ok(r) => format!("HTTP {}", r.status().as_u16()),
+                    Err(e) => e.to_string(),
+                };
+                Metrics::count(&METRICS.websub_deliveries, "failed", 1);
+                let wait = retry_after(sub.attempts);
+                tracing::warn!(callback = %sub.callback, %error, retry_in_s = wait.as_secs(), "websub delivery failed");
+                HubOutcome::Failed {
+                    id: sub.id,
+                    error,
+                    retry_at: Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
+                }
+            }
+        }
+    }
+
+    /// Records outcomes as they come, in batches, then frees their subscriptions.
+    async fn record(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<HubOutcome>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            // A failed write is retried: until an outcome is recorded, its subscription
+            // stays in flight and is not sent again.
+            while let Err(e) = self.hub.store.hub_record(&batch).await {
+                tracing::error!(error = %e, "websub deliveries not recorded; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let mut recorded = self.recorded_batches.lock().expect("recorded lock");
+            let this_batch = recorded.0;
+            recorded.0 += 1;
+            let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+            for o in batch.drain(..) {
+                let (HubOutcome::Delivered { id, .. }
+                | HubOutcome::Failed { id, .. }
+                | HubOutcome::Remove { id }) = o;
+                recorded.1.insert(id, this_batch);
+                in_flight.remove(&id);
+            }
+            drop((in_flight, recorded));
+            self.recorded.notify_waiters();
         }
     }
 }
 
-/// Delivers until `shutdown` says stop, looking for changes every second.
+/// Delivers until `shutdown` says stop: a round starts the deliveries that are due, then waits
+/// for outcomes to be recorded (or a second, to see new changes) before looking again.
 pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let engine = Arc::new(Engine {
+        hub,
+        global: Arc::new(Semaphore::new(PARALLEL)),
+        hosts: Mutex::new(HashMap::new()),
+        in_flight: Mutex::new(HashSet::new()),
+        recorded_batches: Mutex::new((0, HashMap::new())),
+        bodies: Mutex::new(HashMap::new()),
+        outcomes: tx,
+        recorded: Notify::new(),
+    });
+    let recorder = tokio::spawn(engine.clone().record(rx));
     loop {
         if *shutdown.borrow() {
-            return;
+            break;
         }
+        let recorded = engine.recorded.notified();
         let round = tokio::select! {
-            r = deliver_due(&hub) => r,
-            _ = shutdown.changed() => return,
+            r = engine.start_due() => r,
+            _ = shutdown.changed() => break,
         };
         if let Err(e) = round {
             tracing::error!(error = %e, "websub delivery round failed");
         }
         tokio::select! {
+            _ = recorded => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => break,
         }
     }
+    // Deliveries in flight finish on their own (each has a timeout); what they record after
+    // this is lost with the process, and they are sent again after a restart.
+    recorder.abort();
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod channels;
 mod cli;
 mod durability;
 mod errors;
+mod fanout;
 mod feeds;
 mod hostile;
 mod ingest;

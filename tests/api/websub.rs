@@ -104,7 +104,7 @@ pub(crate) async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-fn check_signature(secret: &str, body: &str, header: &str) -> bool {
+pub(crate) fn check_signature(secret: &str, body: &str, header: &str) -> bool {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     header == format!("sha256={}", hex::encode(mac.finalize().into_bytes()))

@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{
-    HubCallback, HubCounts, Result, Store, StoreError, TokenInfo, WebsubRequest, WriteTx,
-    now_micros,
+    HubCallback, HubCounts, HubOutcome, Result, Store, StoreError, TokenInfo, WebsubRequest,
+    WriteTx, now_micros,
 };
 use crate::model::{
     Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
@@ -608,6 +608,25 @@ impl Store for SqliteStore {
 
     async fn hub_remove(&self, id: i64) -> Result<()> {
         websub::remove(&self.writer, id).await
+    }
+
+    async fn hub_record(&self, outcomes: &[HubOutcome]) -> Result<()> {
+        // One transaction, one fsync, for a whole batch of deliveries.
+        let mut tx = self.begin().await?;
+        for o in outcomes {
+            match o {
+                HubOutcome::Delivered { id, version } => {
+                    websub::delivered(&mut *tx, *id, *version).await?
+                }
+                HubOutcome::Failed {
+                    id,
+                    error,
+                    retry_at,
+                } => websub::failed(&mut *tx, *id, error, *retry_at).await?,
+                HubOutcome::Remove { id } => websub::remove(&mut *tx, *id).await?,
+            }
+        }
+        self.commit(tx).await
     }
 
     async fn close(&self) {

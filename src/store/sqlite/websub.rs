@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteExecutor, SqlitePool, SqliteRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{Channel, HubSubscription};
@@ -122,7 +122,7 @@ pub async fn due(
     rows.iter().map(from_row).collect()
 }
 
-pub async fn delivered(pool: &SqlitePool, id: i64, version: i64) -> Result<()> {
+pub async fn delivered(pool: impl SqliteExecutor<'_>, id: i64, version: i64) -> Result<()> {
     sqlx::query(
         "UPDATE websub_subscriptions SET delivered_version = MAX(delivered_version, ?),
             attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ?",
@@ -135,7 +135,7 @@ pub async fn delivered(pool: &SqlitePool, id: i64, version: i64) -> Result<()> {
 }
 
 pub async fn failed(
-    pool: &SqlitePool,
+    pool: impl SqliteExecutor<'_>,
     id: i64,
     error: &str,
     retry_at: DateTime<Utc>,
@@ -152,7 +152,7 @@ pub async fn failed(
     Ok(())
 }
 
-pub async fn remove(pool: &SqlitePool, id: i64) -> Result<()> {
+pub async fn remove(pool: impl SqliteExecutor<'_>, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM websub_subscriptions WHERE id = ?")
         .bind(id)
         .execute(pool)
