@@ -112,9 +112,10 @@ impl Metrics {
             .inc_by(n);
     }
 
-    pub fn format(format: crate::formats::FeedFormat) -> FormatLabel {
+    /// The label of a feed format, by its file name (`rss.xml`…).
+    pub fn format(file_name: &str) -> FormatLabel {
         FormatLabel {
-            format: format.file_name().to_owned(),
+            format: file_name.to_owned(),
         }
     }
 

@@ -90,7 +90,7 @@ impl NewChannel {
 
 /// A channel's text field without XML-forbidden characters; a title must not be blank.
 pub fn channel_field(field: &str, mut s: String) -> Result<String, String> {
-    crate::ingest::normalize::xml_clean(&mut s);
+    crate::text::xml_clean(&mut s);
     if field == "title" && s.trim().is_empty() {
         return Err("title must not be empty".into());
     }
@@ -108,7 +108,7 @@ pub fn channel_language(language: Option<String>) -> Result<Option<String>, Stri
 pub fn channel_link(link: Option<String>) -> Result<Option<String>, String> {
     let link = link.map(|l| channel_field("link", l)).transpose()?;
     match link.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) {
-        Some(l) if crate::ingest::normalize::is_absolute(&l) => Ok(Some(l)),
+        Some(l) if url::Url::parse(&l).is_ok() => Ok(Some(l)),
         Some(l) => Err(format!("link {l:?} must be an absolute URL")),
         None => Ok(None),
     }
@@ -330,6 +330,11 @@ pub struct Cursor {
     pub sort_at: i64,
     pub row: i64,
 }
+
+/// Articles in a feed page unless `?limit=` says otherwise.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The most articles one feed page shows.
+pub const MAX_LIMIT: u32 = 500;
 
 /// Which of a channel's articles a feed page shows: newest first, at most `limit`, older than
 /// `before` when given, with the tag `tag` when given.

@@ -15,8 +15,7 @@ use crate::metrics::{METRICS, Metrics};
 use crate::model::{Channel, Cursor, Page, StoredArticle};
 use crate::store::{DynStore, StoreError};
 
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 500;
+pub use crate::model::{DEFAULT_LIMIT, MAX_LIMIT};
 /// Renders kept per channel (formats times `?limit=` values); past it the oldest goes, so
 /// cycling through limits cannot grow the cache.
 const PER_CHANNEL: usize = 8;
@@ -114,7 +113,7 @@ impl FeedCache {
             let body = formats::render(format, &paged.doc(&channel, &page, &base_url));
             Metrics::observe(
                 &METRICS.render_seconds,
-                Metrics::format(format),
+                Metrics::format(format.file_name()),
                 started.elapsed(),
             );
             let digest = Sha256::digest(&body);

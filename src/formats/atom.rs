@@ -14,9 +14,9 @@ use atom_syndication::{
 
 use super::media::{self, media_bridge};
 use super::{FeedDoc, FeedFormat, GENERATOR, NS_MEDIA, ParseError, VERSION, XML_DECL};
-use crate::ingest::normalize::html_to_text;
-use crate::ingest::{DateText, Draft};
+use crate::draft::{DateText, Draft};
 use crate::model::{Article, Attachment, Person, Source, StoredArticle};
+use crate::text::html_to_text;
 
 media_bridge!(Extension, ExtensionMap, media::escape_attribute);
 

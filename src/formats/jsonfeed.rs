@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{FeedDoc, FeedFormat, ParseError, date3339};
-use crate::ingest::{DateText, Draft, ItemError};
+use crate::draft::{DateText, Draft, ItemError};
 use crate::model::{Attachment, Image, Person, Source};
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";

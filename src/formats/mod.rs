@@ -10,7 +10,7 @@ pub mod rss;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 
-use crate::ingest::{Draft, ItemError};
+use crate::draft::{Draft, ItemError};
 use crate::model::{Channel, Cursor, Page, StoredArticle};
 
 /// The three feeds every channel is published as.
@@ -58,6 +58,9 @@ pub struct FeedDoc<'a> {
     pub previous: Option<Option<Cursor>>,
 }
 
+/// The path of the WebSub hub endpoint, which every feed names as its hub.
+pub const HUB_PATH: &str = "/websub";
+
 /// The path of the stylesheet that makes RSS and Atom readable in a browser.
 pub const STYLESHEET_PATH: &str = "/feeds/style.xsl";
 
@@ -69,7 +72,7 @@ impl FeedDoc<'_> {
         if let Some(tag) = &self.page.tag {
             query.append_pair("tag", tag);
         }
-        if self.page.limit != crate::render::DEFAULT_LIMIT {
+        if self.page.limit != crate::model::DEFAULT_LIMIT {
             query.append_pair("limit", &self.page.limit.to_string());
         }
         if let Some(c) = before {
@@ -114,7 +117,7 @@ impl FeedDoc<'_> {
 
     /// The WebSub hub for this feed: syndic itself.
     pub fn hub_url(&self) -> String {
-        format!("{}{}", self.base_url, crate::websub::HUB_PATH)
+        format!("{}{}", self.base_url, HUB_PATH)
     }
 
     pub fn stylesheet_url(&self) -> String {
@@ -322,7 +325,7 @@ pub const EXCERPT_CHARS: usize = 300;
 /// puts it in `description` when an item has `content:encoded` but no summary (the RSS Best
 /// Practices Profile, and the validator, want a description before the content).
 pub fn excerpt(html: &str) -> String {
-    clip(&crate::ingest::normalize::html_to_text(html), EXCERPT_CHARS)
+    clip(&crate::text::html_to_text(html), EXCERPT_CHARS)
 }
 
 /// Text with its white space collapsed, cut after the last whole word that fits in `max`

@@ -18,7 +18,7 @@ use quick_xml::writer::Writer;
 use url::Url;
 
 use super::ParseError;
-use crate::ingest::normalize::xml_clean;
+use crate::text::xml_clean;
 
 /// Deeper nesting than this is no subscription list a person made; it is refused before the
 /// folder stack grows without bound.

@@ -12,9 +12,9 @@ use rss::{Category, Channel, Enclosure, Guid, Item};
 
 use super::media::{self, media_bridge};
 use super::{FeedDoc, FeedFormat, GENERATOR, NS_ATOM, NS_MEDIA, ParseError, VERSION};
-use crate::ingest::normalize::html_to_text;
-use crate::ingest::{DateText, Draft};
+use crate::draft::{DateText, Draft};
 use crate::model::{Article, Attachment, Person, Source, StoredArticle};
+use crate::text::html_to_text;
 
 media_bridge!(Extension, ExtensionMap, std::convert::identity);
 

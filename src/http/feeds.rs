@@ -186,7 +186,7 @@ pub async fn feed(
     if not_modified(&headers, &rendered) {
         METRICS
             .not_modified
-            .get_or_create(&Metrics::format(format))
+            .get_or_create(&Metrics::format(format.file_name()))
             .inc();
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
@@ -203,7 +203,7 @@ pub async fn feed(
     let body = rendered.encoded(encoding).await;
     METRICS
         .feed_bytes
-        .get_or_create(&Metrics::format(format))
+        .get_or_create(&Metrics::format(format.file_name()))
         .inc_by(body.len() as u64);
     Ok((StatusCode::OK, h, body).into_response())
 }

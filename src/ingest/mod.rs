@@ -10,49 +10,10 @@ use serde::Serialize;
 use url::Url;
 
 use crate::catalog::{self, Outcome, Tombstones};
+pub use crate::draft::{DateText, Draft, ItemError};
 use crate::formats::{self, InputKind, ParseError};
 use crate::model::{Article, Attachment, Channel, Image, Person, Source};
 use crate::store::{DynStore, StoreError};
-
-/// A date as the input gave it: text to parse strictly (API, CLI), or a date an upstream
-/// parser already read leniently.
-#[derive(Debug, Clone)]
-pub enum DateText {
-    Rfc3339(String),
-    Rfc822(String),
-    Parsed(chrono::DateTime<chrono::FixedOffset>),
-}
-
-/// An item as a parser read it: the article model with nothing checked yet.
-#[derive(Debug, Clone, Default)]
-pub struct Draft {
-    pub id: Option<String>,
-    pub url: Option<String>,
-    pub external_url: Option<String>,
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    pub content_html: Option<String>,
-    pub content_text: Option<String>,
-    pub image: Option<Image>,
-    pub banner_image: Option<String>,
-    pub date_published: Option<DateText>,
-    pub date_modified: Option<DateText>,
-    pub authors: Vec<Person>,
-    pub contributors: Vec<Person>,
-    pub tags: Vec<String>,
-    pub language: Option<String>,
-    pub attachments: Vec<Attachment>,
-    pub source: Option<Source>,
-}
-
-/// Why one item of a batch was refused: its index in the batch and the field at fault.
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
-#[error("item {index}: {field}: {message}")]
-pub struct ItemError {
-    pub index: usize,
-    pub field: String,
-    pub message: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -9,32 +9,8 @@ use std::borrow::Cow;
 
 use crate::boundary::{ParserPanic, contain};
 use crate::ingest::nesting::{Flattened, bound_nesting};
-
-/// lol_html's `rewrite_str` behind the parser boundary: `None` when it fails (its memory
-/// limits, a handler's error) or panics on this input.
-fn rewrite_str<'h, 's>(html: &str, settings: RewriteStrSettings<'h, 's>) -> Option<String> {
-    contain("HTML parser", || lol_html::rewrite_str(html, settings))
-        .ok()?
-        .ok()
-}
-
-/// True for the characters XML 1.0 allows (its production `Char`). Lone surrogates cannot
-/// occur in a Rust string; the JSON reader drops escaped ones before they get here.
-fn xml_char(c: char) -> bool {
-    matches!(c,
-        '\t' | '\n' | '\r'
-        | '\u{20}'..='\u{D7FF}'
-        | '\u{E000}'..='\u{FFFD}'
-        | '\u{10000}'..='\u{10FFFF}')
-}
-
-/// Removes every character XML 1.0 forbids (C0 controls but tab and newlines, U+FFFE, U+FFFF),
-/// so that no feed rendered from the text can be ill-formed.
-pub fn xml_clean(s: &mut String) {
-    if !s.chars().all(xml_char) {
-        s.retain(xml_char);
-    }
-}
+pub use crate::text::{html_to_text, xml_clean};
+use crate::text::{rewrite_str, xml_char};
 
 /// Parses an RFC 3339 date; a date without a zone is an error, never a guess.
 pub fn rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
@@ -463,31 +439,6 @@ fn markup_stream(html: &str) -> Option<Vec<Markup>> {
     rewrite_str(html, settings)?;
     flush();
     Some(out.into_inner())
-}
-
-/// The text of an HTML fragment: tags dropped, entities decoded, script and style left out.
-pub fn html_to_text(html: &str) -> String {
-    if !html.contains(['<', '&']) {
-        return html.to_owned();
-    }
-    let settings = RewriteStrSettings::new()
-        .append_document_content_handler(lol_html::doc_comments!(|c| {
-            c.remove();
-            Ok(())
-        }))
-        .append_element_content_handler(element!("script, style, template", |el| {
-            el.remove();
-            Ok(())
-        }))
-        .append_element_content_handler(element!("*", |el| {
-            el.remove_and_keep_content();
-            Ok(())
-        }));
-    // Should lol_html fail, the input stands as the text: callers escape it as text.
-    let stripped = rewrite_str(html, settings).unwrap_or_else(|| html.to_owned());
-    html_escape::decode_html_entities(&stripped)
-        .trim()
-        .to_owned()
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ pub mod subscriber;
 pub use deliver::run_deliveries;
 pub use hub::{Hub, HubError, HubRequest, MAX_CHALLENGE_ANSWER};
 
-/// The path of the hub endpoint.
-pub const HUB_PATH: &str = "/websub";
+pub use crate::formats::HUB_PATH;
 /// Where hubs reach syndic as a subscriber: `CALLBACK_PATH/{subscription id}/{token}`.
 pub const CALLBACK_PATH: &str = "/websub/callback";
 
