@@ -15,7 +15,7 @@
 #
 # Works on stable Rust: `-s none` turns off the sanitizers (which need nightly's -Zsanitizer);
 # coverage guidance and panic detection still work. Needs `cargo install cargo-fuzz --locked`.
-# Builds `--locked` from the committed fuzz/Cargo.lock.
+# Builds locked, from the root Cargo.lock (fuzz/ is a non-default member of the workspace).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -44,7 +44,7 @@ seeds_for() {
 command -v cargo-fuzz >/dev/null || { echo "fuzz: cargo-fuzz is missing (cargo install cargo-fuzz --locked)" >&2; exit 1; }
 
 echo "== cargo fuzz build (sanitizer none, locked)"
-# Fails when fuzz/Cargo.lock is stale, instead of re-locking it and leaving the checkout dirty.
+# Fails when Cargo.lock is stale, instead of re-locking it and leaving the checkout dirty.
 cargo fetch --locked
 cargo fuzz build -s none
 
