@@ -5,6 +5,7 @@
 
 mod articles;
 mod channels;
+mod hub;
 mod output;
 mod service;
 mod subscriptions;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Manage subscriptions to upstream feeds.
     #[command(subcommand)]
     Subscription(SubscriptionCommand),
+    /// See and remove the subscribers of this instance's WebSub hub.
+    #[command(subcommand)]
+    Hub(hub::HubCommand),
     /// Ingest files (JSON Feed items or documents, RSS, Atom) into a channel, all or nothing.
     Ingest {
         /// The channel's slug.
@@ -247,6 +251,7 @@ async fn dispatch(command: Command, ctx: Ctx) -> Result<()> {
             limit,
         } => articles::render(&ctx, &slug, format, limit).await,
         Command::Token(c) => tokens::run(&ctx, c).await,
+        Command::Hub(c) => hub::run(&ctx, c).await,
         Command::Subscription(c) => subscriptions::run(&ctx, c).await,
         Command::Subscribe(args) => subscriptions::add(&ctx, args).await,
         Command::Subscriptions => subscriptions::list(&ctx).await,

@@ -144,6 +144,11 @@ pub fn router(state: AppState) -> Router {
             "/subscriptions/{id}/poll",
             axum::routing::post(subscriptions::poll_now),
         )
+        .route("/hub/subscriptions", get(subscriptions::hub_list))
+        .route(
+            "/hub/subscriptions/{id}",
+            axum::routing::delete(subscriptions::hub_remove),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

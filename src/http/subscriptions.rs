@@ -1,5 +1,6 @@
 //! `/api/v1/subscriptions`: subscribe a channel to an upstream feed, list, show, remove, and
-//! poll one now.
+//! poll one now. `/api/v1/hub/subscriptions`: the other way round, who subscribes to syndic's
+//! feeds through its hub, for the operator to see and remove.
 
 use axum::Json;
 use axum::extract::State;
@@ -64,6 +65,25 @@ pub async fn delete(
     } else {
         Err(ApiError::NotFound(format!("no subscription #{id}")))
     }
+}
+
+/// Every subscriber of the hub: callback, topic, lease, delivery state (never the secret).
+pub async fn hub_list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let subs = state.store.hub_subscriptions().await?;
+    Ok(Json(json!({ "hub_subscriptions": subs })))
+}
+
+/// Removes a hub subscription: its callback gets no more deliveries (it may subscribe again).
+pub async fn hub_remove(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    let subs = state.store.hub_subscriptions().await?;
+    if !subs.iter().any(|s| s.id == id) {
+        return Err(ApiError::NotFound(format!("no hub subscription #{id}")));
+    }
+    state.store.hub_remove(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Polls one subscription now, due or not (a disabled one too: that is how a person retries

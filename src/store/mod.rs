@@ -224,6 +224,8 @@ pub trait Store: Send + Sync + 'static {
     /// What the hub's limits are measured against, for a subscription request.
     async fn hub_counts(&self, topic: &str, callback: &HubCallback<'_>) -> Result<HubCounts>;
     async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
+    /// Every hub subscription, by id: what an operator sees and may remove.
+    async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>>;
     /// Subscriptions whose channel changed since their last delivery and whose next attempt
     /// is due; expired leases are removed first.
     async fn hub_due(

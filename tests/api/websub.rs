@@ -618,3 +618,69 @@ fn super_sig(secret: &str, body: &str) -> String {
     mac.update(body.as_bytes());
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
+
+/// The operator sees the hub's subscribers (never their secrets) and removes one, through the
+/// API and through the CLI on the same database.
+#[tokio::test]
+async fn the_operator_lists_and_removes_hub_subscriptions() {
+    let app = spawn_app().await;
+    app.create_channel("news", json!({})).await;
+    let sub = spawn_subscriber().await;
+    let topic = app.url("/feeds/news/atom.xml");
+    let r = hub_request(
+        &app,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &sub.url),
+            ("hub.secret", "not-to-be-shown"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    app.db_wait("SELECT count(*) FROM websub_subscriptions", 1)
+        .await;
+    let listed: serde_json::Value = app
+        .api(reqwest::Method::GET, "/hub/subscriptions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subs = listed["hub_subscriptions"].as_array().unwrap();
+    assert_eq!(subs.len(), 1, "{listed}");
+    assert_eq!(subs[0]["callback"], sub.url.as_str());
+    assert_eq!(subs[0]["topic"], topic.as_str());
+    assert!(!listed.to_string().contains("not-to-be-shown"), "{listed}");
+    let id = subs[0]["id"].as_i64().unwrap();
+
+    // The CLI sees the same subscriber and removes it.
+    let db = format!("sqlite:{}", app.db_path.display());
+    let cli = |args: &[&str]| {
+        std::process::Command::new(crate::cli::BIN)
+            .args(args)
+            .env("DATABASE_URL", &db)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["hub", "list", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hub_subscriptions"][0]["id"], id);
+    let out = cli(&["hub", "remove", &id.to_string()]);
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(&["hub", "remove", &id.to_string()]);
+    assert_eq!(out.status.code(), Some(3), "not found: {out:?}");
+    let r = app
+        .api(reqwest::Method::DELETE, &format!("/hub/subscriptions/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        0
+    );
+}

@@ -594,6 +594,10 @@ impl Store for SqliteStore {
         websub::unsubscribe(&self.writer, topic, callback).await
     }
 
+    async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>> {
+        websub::list(&self.reader).await
+    }
+
     async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
         websub::due(&self.writer, &self.reader, now, limit).await
     }

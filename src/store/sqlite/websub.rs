@@ -122,6 +122,13 @@ pub async fn due(
     rows.iter().map(from_row).collect()
 }
 
+pub async fn list(reader: &SqlitePool) -> Result<Vec<HubSubscription>> {
+    let rows = sqlx::query("SELECT * FROM websub_subscriptions ORDER BY id")
+        .fetch_all(reader)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn delivered(pool: impl SqliteExecutor<'_>, id: i64, version: i64) -> Result<()> {
     sqlx::query(
         "UPDATE websub_subscriptions SET delivered_version = MAX(delivered_version, ?),
