@@ -14,6 +14,8 @@ pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// Connections to PostgreSQL at most (`SYNDIC_DB_POOL`); SQLite's pools are fixed.
+    pub db_pool: u32,
     pub bind: SocketAddr,
     /// Public URL of this server, no trailing slash: self links are built from it.
     pub base_url: String,
@@ -56,6 +58,7 @@ impl Default for Config {
         let bind: SocketAddr = DEFAULT_BIND.parse().expect("default bind");
         Config {
             database_url: DEFAULT_DATABASE_URL.into(),
+            db_pool: crate::store::DEFAULT_POOL_SIZE,
             bind,
             base_url: base_url_for(bind),
             base_url_from_bind: true,
@@ -120,6 +123,8 @@ impl Config {
         };
         Ok(Config {
             database_url,
+            db_pool: u32::try_from(count("SYNDIC_DB_POOL", d.db_pool as usize)?)
+                .context("SYNDIC_DB_POOL is too large")?,
             bind,
             base_url_from_bind: var("SYNDIC_BASE_URL").is_none(),
             base_url,

@@ -206,9 +206,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     // database and seem to succeed.
     let creates = matches!(cli.command, Command::Serve | Command::Migrate);
     let opened = if creates {
-        store::open(&config.database_url).await
+        store::open_pooled(&config.database_url, config.db_pool).await
     } else {
-        store::open_existing(&config.database_url).await
+        store::open_existing(&config.database_url, config.db_pool).await
     };
     let store = match opened {
         Ok(s) => s,

@@ -1,7 +1,9 @@
 //! Storage behind one narrow interface. All SQL lives below this module; the rest of syndic
-//! sees only [`Store`]. SQLite is the embedded default; a PostgreSQL backend is meant to be a
-//! second implementation chosen from the database URL's scheme in [`open`].
+//! sees only [`Store`]. SQLite is the embedded default; PostgreSQL is the second
+//! implementation, chosen from the database URL's scheme in [`open`].
 
+mod pg_dump;
+mod postgres;
 mod sql_errors;
 mod sqlite;
 
@@ -15,7 +17,11 @@ use crate::model::{
     Slug, StoredArticle, Subscription,
 };
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Connections a PostgreSQL store opens at most, unless `SYNDIC_DB_POOL` says otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
 
 /// A driver's error, kept for the log: callers decide on the [`StoreError`] kind alone.
 pub type DriverError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,11 +32,20 @@ pub type DriverError = Box<dyn std::error::Error + Send + Sync>;
 pub enum StoreError {
     #[error("channel {0} already exists")]
     SlugTaken(Slug),
-    #[error("database URL {0:?} is not supported (use sqlite:PATH)")]
+    #[error(
+        "database URL {0:?} is not supported: use sqlite:PATH (SQLite) or \
+         postgres://USER@HOST/DATABASE (PostgreSQL; postgresql:// too)"
+    )]
     UnsupportedUrl(String),
     /// [`open_existing`] found no database file.
     #[error("there is no database at {}", .0.display())]
     Missing(std::path::PathBuf),
+    /// [`open_existing`] found no such database on the PostgreSQL server.
+    #[error("the PostgreSQL server has no database {0:?} (`syndic migrate` creates it)")]
+    MissingDatabase(String),
+    /// An outside program the operation needs is missing or failed (`pg_dump`).
+    #[error("{0}")]
+    Tool(String),
     /// The database's environment failed, not the request: a full disk, a read-only file, an
     /// I/O error, a lock held too long, a server that does not answer. It passes: retry later.
     #[error("the database is unavailable: {0}")]
@@ -311,24 +326,66 @@ pub struct TokenInfo {
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Opens the store the URL names, creating and migrating it as needed.
-pub async fn open(database_url: &str) -> Result<DynStore> {
+/// The backends a database URL can name.
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn backend(database_url: &str) -> Result<Backend> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(database_url).await?))
+        Ok(Backend::Sqlite)
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
     } else {
         Err(StoreError::UnsupportedUrl(database_url.to_owned()))
     }
 }
 
+/// Opens the store the URL names, creating and migrating it as needed; a PostgreSQL pool
+/// has [`DEFAULT_POOL_SIZE`] connections.
+pub async fn open(database_url: &str) -> Result<DynStore> {
+    open_pooled(database_url, DEFAULT_POOL_SIZE).await
+}
+
+/// As [`open`], with at most `pool_size` connections to PostgreSQL (SQLite's pools are
+/// fixed: one writer, eight readers).
+pub async fn open_pooled(database_url: &str, pool_size: u32) -> Result<DynStore> {
+    Ok(match backend(database_url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::open(database_url).await?),
+        Backend::Postgres => Arc::new(PostgresStore::open(database_url, pool_size, true).await?),
+    })
+}
+
 /// Opens the store the URL names only if it exists already (migrating it as needed): every
 /// command but `serve` and `migrate` opens this way, so a mistyped or relative path cannot
 /// silently start an empty database.
-pub async fn open_existing(database_url: &str) -> Result<DynStore> {
-    if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open_existing(database_url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+pub async fn open_existing(database_url: &str, pool_size: u32) -> Result<DynStore> {
+    Ok(match backend(database_url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::open_existing(database_url).await?),
+        Backend::Postgres => Arc::new(PostgresStore::open(database_url, pool_size, false).await?),
+    })
+}
+
+/// Compares the migrations a database has applied with the ones this binary has: what
+/// `ping` reports on every backend.
+fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<()> {
+    let known: Vec<i64> = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| m.version)
+        .collect();
+    if let Some(missing) = known.iter().find(|v| !applied.contains(v)) {
+        return Err(StoreError::Schema(format!(
+            "migration {missing} is not applied (run `syndic migrate`)"
+        )));
     }
+    if let Some(unknown) = applied.iter().find(|v| !known.contains(v)) {
+        return Err(StoreError::Schema(format!(
+            "migration {unknown} was applied by a newer syndic"
+        )));
+    }
+    Ok(())
 }
 
 /// The current time in the store's unit: microseconds since the Unix epoch.

@@ -145,7 +145,7 @@ fn create_private(path: &std::path::Path) -> Result<()> {
 }
 
 /// Creates an empty file readable and writable by its owner only; fails if it exists.
-fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+pub(super) fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -507,22 +507,7 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.reader)
         .await?;
-        let known: Vec<i64> = MIGRATOR
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration())
-            .map(|m| m.version)
-            .collect();
-        if let Some(missing) = known.iter().find(|v| !applied.contains(v)) {
-            return Err(StoreError::Schema(format!(
-                "migration {missing} is not applied (run `syndic migrate`)"
-            )));
-        }
-        if let Some(unknown) = applied.iter().find(|v| !known.contains(v)) {
-            return Err(StoreError::Schema(format!(
-                "migration {unknown} was applied by a newer syndic"
-            )));
-        }
-        Ok(())
+        super::check_schema(&MIGRATOR, &applied)
     }
 
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {

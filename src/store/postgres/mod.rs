@@ -1,0 +1,539 @@
+//! The PostgreSQL backend: one pool of connections (`SYNDIC_DB_POOL`) shared by reads and
+//! writes, the same rows as SQLite (times as BIGINT microseconds, lists as jsonb), migrated
+//! under sqlx's advisory lock so that instances started together migrate once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, Row};
+
+use super::{
+    HubCallback, HubCounts, Result, Store, StoreError, TokenInfo, WebsubRequest, WriteTx,
+    now_micros,
+};
+use crate::model::{
+    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
+    Page, Slug, Source, StoredArticle, Subscription,
+};
+
+mod subs;
+mod websub;
+mod write;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a request waits for a connection before it is answered "unavailable": a server
+/// that is down must not make requests hang.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The columns of an article, with its jsonb lists read as text (`article_from_row`).
+macro_rules! article_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, guid, url, external_url, title, summary, content_html, content_text,
+                image_url, image_caption, image_credit, banner_image, date_published,
+                date_modified, authors::text AS authors, contributors::text AS contributors,
+                tags::text AS tags, language, attachments::text AS attachments, source_title,
+                source_url, first_seen_at, sort_at FROM articles ",
+            $tail
+        )
+    };
+}
+
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Write transactions committed by this process (see [`Store::commits`]).
+    commits: Arc<AtomicU64>,
+    /// The connection settings and the URL's password, for `pg_dump`.
+    options: PgConnectOptions,
+    password: Option<String>,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and migrates it. With `create`, a database that does
+    /// not exist is created first (as `serve` and `migrate` create a SQLite file); without
+    /// it, a missing database is [`StoreError::MissingDatabase`].
+    pub async fn open(url: &str, pool_size: u32, create: bool) -> Result<PostgresStore> {
+        use sqlx::migrate::MigrateDatabase;
+        let options: PgConnectOptions = url.parse()?;
+        let database = options
+            .get_database()
+            .unwrap_or(options.get_username())
+            .to_owned();
+        let mut conn = match options.connect().await {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+                if !create {
+                    return Err(StoreError::MissingDatabase(database));
+                }
+                // Another instance may create it at the same moment: 42P04 (duplicate
+                // database) means it exists now, which is all that is wanted.
+                match sqlx::Postgres::create_database(url).await {
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                    other => other?,
+                }
+                options.connect().await?
+            }
+            other => other?,
+        };
+        // sqlx's migrator holds `pg_advisory_lock` (keyed on the database name) on this
+        // connection while it migrates, so instances started together migrate one after the
+        // other and the later ones find nothing to do. The connection is not a pooled one:
+        // if a migration fails, closing it releases the session lock.
+        let migrated = MIGRATOR.run(&mut conn).await;
+        let _ = conn.close().await;
+        migrated?;
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        Ok(PostgresStore {
+            pool,
+            commits: Default::default(),
+            options,
+            password: url_password(url),
+        })
+    }
+
+    fn counted(&self) {
+        self.commits.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// The password in a database URL, percent-decoded.
+fn url_password(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let p = url.password()?;
+    Some(
+        url::form_urlencoded::parse(format!("p={}", p.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default(),
+    )
+}
+
+fn micros_to_utc(us: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+fn channel_from_row(row: &PgRow) -> Result<Channel> {
+    let slug: String = row.try_get("slug")?;
+    Ok(Channel {
+        id: row.try_get("id")?,
+        slug: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        link: row.try_get("link")?,
+        language: row.try_get("language")?,
+        created_at: micros_to_utc(row.try_get("created_at")?),
+        updated_at: micros_to_utc(row.try_get("updated_at")?),
+        version: row.try_get("version")?,
+        retain_max_articles: row
+            .try_get::<Option<i64>, _>("retain_max_articles")?
+            .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+        retain_days: row
+            .try_get::<Option<i64>, _>("retain_days")?
+            .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+    })
+}
+
+fn parse_date(s: Option<String>) -> Result<Option<DateTime<FixedOffset>>> {
+    s.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map_err(|e| StoreError::Corrupt(format!("date {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("JSON column: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("model types serialize")
+}
+
+fn article_from_row(row: &PgRow) -> Result<StoredArticle> {
+    let image_url: Option<String> = row.try_get("image_url")?;
+    let source_url: Option<String> = row.try_get("source_url")?;
+    let article = Article {
+        id: row.try_get("guid")?,
+        url: row.try_get("url")?,
+        external_url: row.try_get("external_url")?,
+        title: row.try_get("title")?,
+        summary: row.try_get("summary")?,
+        content_html: row.try_get("content_html")?,
+        content_text: row.try_get("content_text")?,
+        image: match image_url {
+            Some(url) => Some(Image {
+                url,
+                caption: row.try_get("image_caption")?,
+                credit: row.try_get("image_credit")?,
+            }),
+            None => None,
+        },
+        banner_image: row.try_get("banner_image")?,
+        date_published: parse_date(row.try_get("date_published")?)?,
+        date_modified: parse_date(row.try_get("date_modified")?)?,
+        authors: parse_json(row.try_get("authors")?)?,
+        contributors: parse_json(row.try_get("contributors")?)?,
+        tags: parse_json(row.try_get("tags")?)?,
+        language: row.try_get("language")?,
+        attachments: parse_json(row.try_get("attachments")?)?,
+        source: match source_url {
+            Some(url) => Some(Source {
+                title: row.try_get("source_title")?,
+                url,
+            }),
+            None => None,
+        },
+    };
+    Ok(StoredArticle {
+        article,
+        first_seen_at: micros_to_utc(row.try_get("first_seen_at")?),
+        cursor: Cursor {
+            sort_at: row.try_get("sort_at")?,
+            row: row.try_get("id")?,
+        },
+    })
+}
+
+fn rfc3339(d: &Option<DateTime<FixedOffset>>) -> Option<String> {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// A count or limit as PostgreSQL's BIGINT (it has no unsigned types).
+fn big(n: u32) -> i64 {
+    i64::from(n)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn begin_write(&self) -> Result<Box<dyn WriteTx>> {
+        Ok(Box::new(write::PgWriteTx::new(
+            self.pool.begin().await?,
+            self.commits.clone(),
+        )))
+    }
+
+    async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
+        let now = now_micros();
+        let res = sqlx::query(
+            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+        )
+        .bind(new.slug.as_str())
+        .bind(&new.title)
+        .bind(&new.description)
+        .bind(&new.link)
+        .bind(&new.language)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await;
+        self.counted();
+        match res {
+            Ok(row) => channel_from_row(&row),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::SlugTaken(new.slug.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn channels(&self) -> Result<Vec<Channel>> {
+        let rows = sqlx::query("SELECT * FROM channels ORDER BY slug")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(channel_from_row).collect()
+    }
+
+    async fn channel(&self, slug: &Slug) -> Result<Option<Channel>> {
+        let row = sqlx::query("SELECT * FROM channels WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| channel_from_row(&r)).transpose()
+    }
+
+    async fn channel_by_id(&self, id: i64) -> Result<Option<Channel>> {
+        let row = sqlx::query("SELECT * FROM channels WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| channel_from_row(&r)).transpose()
+    }
+
+    async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
+        // Each bound pair is (whether to set, new value), so one statement serves any patch.
+        let row = sqlx::query(
+            "UPDATE channels SET
+                title = CASE WHEN $1 THEN $2 ELSE title END,
+                description = CASE WHEN $3 THEN $4 ELSE description END,
+                link = CASE WHEN $5 THEN $6 ELSE link END,
+                language = CASE WHEN $7 THEN $8 ELSE language END,
+                retain_max_articles = CASE WHEN $9 THEN $10 ELSE retain_max_articles END,
+                retain_days = CASE WHEN $11 THEN $12 ELSE retain_days END,
+                version = version + 1, updated_at = $13
+             WHERE slug = $14 RETURNING *",
+        )
+        .bind(patch.title.is_some())
+        .bind(&patch.title)
+        .bind(patch.description.is_some())
+        .bind(&patch.description)
+        .bind(patch.link.is_some())
+        .bind(patch.link.clone().flatten())
+        .bind(patch.language.is_some())
+        .bind(patch.language.clone().flatten())
+        .bind(patch.retain_max_articles.is_some())
+        .bind(patch.retain_max_articles.flatten().map(big))
+        .bind(patch.retain_days.is_some())
+        .bind(patch.retain_days.flatten().map(big))
+        .bind(now_micros())
+        .bind(slug.as_str())
+        .fetch_optional(&self.pool)
+        .await;
+        self.counted();
+        row?.map(|r| channel_from_row(&r)).transpose()
+    }
+
+    async fn delete_channel(&self, slug: &Slug) -> Result<bool> {
+        let res = sqlx::query("DELETE FROM channels WHERE slug = $1")
+            .bind(slug.as_str())
+            .execute(&self.pool)
+            .await;
+        self.counted();
+        Ok(res?.rows_affected() > 0)
+    }
+
+    async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>> {
+        let row = sqlx::query(article_select!("WHERE channel_id = $1 AND guid = $2"))
+            .bind(channel.id)
+            .bind(guid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| article_from_row(&r)).transpose()
+    }
+
+    async fn articles(
+        &self,
+        channel: &Channel,
+        limit: u32,
+        before: Option<Cursor>,
+    ) -> Result<Vec<StoredArticle>> {
+        let page = Page {
+            limit,
+            before,
+            tag: None,
+        };
+        self.page(channel, &page).await
+    }
+
+    async fn page(&self, channel: &Channel, page: &Page) -> Result<Vec<StoredArticle>> {
+        let before = page.before.unwrap_or(Cursor {
+            sort_at: i64::MAX,
+            row: i64::MAX,
+        });
+        let rows = sqlx::query(article_select!(
+            "WHERE channel_id = $1 AND (sort_at < $2 OR (sort_at = $2 AND id < $3))
+               AND ($4::text IS NULL OR tags @> jsonb_build_array($4::text))
+             ORDER BY sort_at DESC, id DESC LIMIT $5"
+        ))
+        .bind(channel.id)
+        .bind(before.sort_at)
+        .bind(before.row)
+        .bind(&page.tag)
+        .bind(big(page.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(article_from_row).collect()
+    }
+
+    async fn newer(
+        &self,
+        channel: &Channel,
+        from: Cursor,
+        limit: u32,
+        tag: Option<&str>,
+    ) -> Result<Vec<Cursor>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT sort_at, id FROM articles
+             WHERE channel_id = $1 AND (sort_at > $2 OR (sort_at = $2 AND id >= $3))
+               AND ($4::text IS NULL OR tags @> jsonb_build_array($4::text))
+             ORDER BY sort_at ASC, id ASC LIMIT $5",
+        )
+        .bind(channel.id)
+        .bind(from.sort_at)
+        .bind(from.row)
+        .bind(tag)
+        .bind(big(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(sort_at, row)| Cursor { sort_at, row })
+            .collect())
+    }
+
+    async fn create_token(&self, name: &str, token_hash: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, token_hash, created_at) VALUES ($1, $2, $3)
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(token_hash)
+        .bind(now_micros())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        let rows: Vec<(i64, String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created, revoked)| TokenInfo {
+                id,
+                name,
+                created_at: micros_to_utc(created),
+                revoked_at: revoked.map(micros_to_utc),
+            })
+            .collect())
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<bool> {
+        let res = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_micros())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        super::pg_dump::dump(&self.options, self.password.as_deref(), path).await
+    }
+
+    async fn token_valid(&self, token_hash: &str) -> Result<bool> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.is_some())
+    }
+
+    fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        super::check_schema(&MIGRATOR, &applied)
+    }
+
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        subs::create(&self.pool, new).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        subs::list(&self.pool, None).await
+    }
+
+    async fn subscription(&self, id: i64) -> Result<Option<Subscription>> {
+        Ok(subs::list(&self.pool, Some(id)).await?.pop())
+    }
+
+    async fn find_subscription(
+        &self,
+        channel: &Channel,
+        url: &str,
+    ) -> Result<Option<Subscription>> {
+        subs::find(&self.pool, channel.id, url).await
+    }
+
+    async fn delete_subscription(&self, id: i64) -> Result<bool> {
+        subs::delete(&self.pool, id).await
+    }
+
+    async fn due_subscriptions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Subscription>> {
+        subs::due(&self.pool, now, big(limit)).await
+    }
+
+    async fn websub_requested(&self, id: i64, request: &WebsubRequest<'_>) -> Result<()> {
+        subs::websub_requested(&self.pool, id, request).await
+    }
+
+    async fn websub_lease(&self, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+        subs::websub_lease(&self.pool, id, until).await
+    }
+
+    async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
+        subs::save_state(&self.pool, s).await
+    }
+
+    async fn hub_subscribe(
+        &self,
+        channel: &Channel,
+        topic: &str,
+        format: &str,
+        callback: &HubCallback<'_>,
+        secret: Option<&str>,
+        lease_seconds: i64,
+    ) -> Result<HubSubscription> {
+        websub::subscribe(
+            &self.pool,
+            channel,
+            topic,
+            format,
+            callback,
+            secret,
+            lease_seconds,
+        )
+        .await
+    }
+
+    async fn hub_counts(&self, topic: &str, callback: &HubCallback<'_>) -> Result<HubCounts> {
+        websub::counts(&self.pool, topic, callback).await
+    }
+
+    async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool> {
+        websub::unsubscribe(&self.pool, topic, callback).await
+    }
+
+    async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>> {
+        websub::list(&self.pool).await
+    }
+
+    async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
+        websub::due(&self.pool, now, big(limit)).await
+    }
+
+    async fn hub_delivered(&self, id: i64, version: i64) -> Result<()> {
+        websub::delivered(&self.pool, id, version).await
+    }
+
+    async fn hub_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        websub::failed(&self.pool, id, error, retry_at).await
+    }
+
+    async fn hub_remove(&self, id: i64) -> Result<()> {
+        websub::remove(&self.pool, id).await
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,192 @@
+//! The PostgreSQL side of subscriptions: their rows, their fetch state, and the WebSub
+//! requests syndic makes for them. (The keys that recognise an upstream item are written in
+//! the write transaction, `write.rs`.)
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgRow};
+
+use super::{micros_to_utc, now_micros};
+use crate::model::{NewSubscription, Slug, Subscription};
+use crate::store::{Result, StoreError, WebsubRequest};
+
+/// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT s.*, c.slug FROM subscriptions s JOIN channels c ON c.id = s.channel_id",
+            $tail
+        )
+    };
+}
+
+fn from_row(row: &PgRow) -> Result<Subscription> {
+    let slug: String = row.try_get("slug")?;
+    let last_fetch: Option<i64> = row.try_get("last_fetch_at")?;
+    let interval: i64 = row.try_get("interval_secs")?;
+    let errors: i64 = row.try_get("error_count")?;
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        channel_id: row.try_get("channel_id")?,
+        channel: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
+        url: row.try_get("url")?,
+        original_url: row.try_get("original_url")?,
+        title: row.try_get("title")?,
+        site_url: row.try_get("site_url")?,
+        interval: Duration::from_secs(interval.max(0) as u64),
+        enabled: row.try_get("enabled")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        etag: row.try_get("etag")?,
+        last_modified: row.try_get("last_modified")?,
+        body_hash: row.try_get("body_hash")?,
+        last_fetch_at: last_fetch.map(micros_to_utc),
+        next_fetch_at: micros_to_utc(row.try_get("next_fetch_at")?),
+        last_status: row.try_get("last_status")?,
+        error_count: errors.clamp(0, u32::MAX as i64) as u32,
+        last_error: row.try_get("last_error")?,
+        items_imported: row.try_get("items_imported")?,
+        created_at: micros_to_utc(row.try_get("created_at")?),
+        websub_hub: row.try_get("websub_hub")?,
+        websub_topic: row.try_get("websub_topic")?,
+        websub_secret: row.try_get("websub_secret")?,
+        websub_requested_at: row
+            .try_get::<Option<i64>, _>("websub_requested_at")?
+            .map(micros_to_utc),
+        websub_token: row.try_get("websub_token")?,
+        websub_pending: row.try_get("websub_pending")?,
+        websub_expires_at: row
+            .try_get::<Option<i64>, _>("websub_expires_at")?
+            .map(micros_to_utc),
+    })
+}
+
+pub async fn create(pool: &PgPool, new: &NewSubscription) -> Result<Subscription> {
+    let now = now_micros();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO subscriptions (channel_id, url, original_url, title, site_url,
+            interval_secs, next_fetch_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(new.channel_id)
+    .bind(&new.url)
+    .bind(&new.original_url)
+    .bind(&new.title)
+    .bind(&new.site_url)
+    .bind(new.interval.as_secs() as i64)
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    list(pool, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("subscription vanished on insert".into()))
+}
+
+pub async fn list(pool: &PgPool, id: Option<i64>) -> Result<Vec<Subscription>> {
+    let rows = match id {
+        Some(id) => {
+            sqlx::query(select!(" WHERE s.id = $1"))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        }
+        None => {
+            sqlx::query(select!(" ORDER BY s.id"))
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn find(pool: &PgPool, channel_id: i64, url: &str) -> Result<Option<Subscription>> {
+    let row = sqlx::query(select!(
+        " WHERE s.channel_id = $1 AND (s.url = $2 OR s.original_url = $2) ORDER BY s.id LIMIT 1"
+    ))
+    .bind(channel_id)
+    .bind(url)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+pub async fn delete(pool: &PgPool, id: i64) -> Result<bool> {
+    let res = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+pub async fn due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<Subscription>> {
+    let rows = sqlx::query(select!(
+        " WHERE s.enabled AND s.next_fetch_at <= $1 ORDER BY s.next_fetch_at, s.id LIMIT $2"
+    ))
+    .bind(now.timestamp_micros())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Writes a poll's bookkeeping (validators, schedule, errors). PostgreSQL commits concurrent
+/// transactions together (group commit), so unlike SQLite this needs no batching of its own.
+pub async fn save_state(pool: &PgPool, s: &Subscription) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET url = $1, title = $2, site_url = $3, enabled = $4,
+            disabled_reason = $5, etag = $6, last_modified = $7, body_hash = $8,
+            last_fetch_at = $9, next_fetch_at = $10, last_status = $11, error_count = $12,
+            last_error = $13
+         WHERE id = $14",
+    )
+    .bind(&s.url)
+    .bind(&s.title)
+    .bind(&s.site_url)
+    .bind(s.enabled)
+    .bind(&s.disabled_reason)
+    .bind(&s.etag)
+    .bind(&s.last_modified)
+    .bind(&s.body_hash)
+    .bind(s.last_fetch_at.map(|t| t.timestamp_micros()))
+    .bind(s.next_fetch_at.timestamp_micros())
+    .bind(&s.last_status)
+    .bind(s.error_count as i64)
+    .bind(&s.last_error)
+    .bind(s.id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a subscription request sent to a hub (before it is sent: the hub may verify at
+/// once); it is pending until the hub answers. The lease starts only when the hub verifies.
+pub async fn websub_requested(pool: &PgPool, id: i64, req: &WebsubRequest<'_>) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET websub_hub = $1, websub_topic = $2, websub_secret = $3,
+            websub_token = $4, websub_pending = TRUE, websub_requested_at = $5 WHERE id = $6",
+    )
+    .bind(req.hub)
+    .bind(req.topic)
+    .bind(req.secret)
+    .bind(req.token)
+    .bind(now_micros())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records the hub's answer to the pending request: the lease it granted, or `None` when it
+/// denied it (or the lease ended).
+pub async fn websub_lease(pool: &PgPool, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET websub_expires_at = $1, websub_pending = FALSE WHERE id = $2",
+    )
+    .bind(until.map(|t| t.timestamp_micros()))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

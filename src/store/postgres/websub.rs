@@ -1,0 +1,153 @@
+//! The PostgreSQL side of the WebSub hub: subscribers to syndic's feeds and their delivery
+//! state.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgRow};
+
+use super::{micros_to_utc, now_micros};
+use crate::model::{Channel, HubSubscription};
+use crate::store::{HubCallback, HubCounts, Result, StoreError};
+
+fn from_row(row: &PgRow) -> Result<HubSubscription> {
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(HubSubscription {
+        id: row.try_get("id")?,
+        channel_id: row.try_get("channel_id")?,
+        topic: row.try_get("topic")?,
+        format: row.try_get("format")?,
+        callback: row.try_get("callback")?,
+        secret: row.try_get("secret")?,
+        lease_seconds: row.try_get("lease_seconds")?,
+        expires_at: micros_to_utc(row.try_get("expires_at")?),
+        delivered_version: row.try_get("delivered_version")?,
+        attempts: attempts.clamp(0, u32::MAX as i64) as u32,
+        next_attempt_at: micros_to_utc(row.try_get("next_attempt_at")?),
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+pub async fn subscribe(
+    pool: &PgPool,
+    channel: &Channel,
+    topic: &str,
+    format: &str,
+    callback: &HubCallback<'_>,
+    secret: Option<&str>,
+    lease_seconds: i64,
+) -> Result<HubSubscription> {
+    let now = now_micros();
+    let expires = now.saturating_add(lease_seconds.saturating_mul(1_000_000));
+    let row = sqlx::query(
+        "INSERT INTO websub_subscriptions (channel_id, topic, format, callback, callback_host,
+            secret, lease_seconds, expires_at, delivered_version, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT version FROM channels WHERE id = $1), $9)
+         ON CONFLICT (topic, callback) DO UPDATE SET secret = excluded.secret,
+            lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at
+         RETURNING *",
+    )
+    .bind(channel.id)
+    .bind(topic)
+    .bind(format)
+    .bind(callback.url)
+    .bind(callback.host)
+    .bind(secret)
+    .bind(lease_seconds)
+    .bind(expires)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| from_row(&r))
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt("hub subscription not stored".into()))
+}
+
+pub async fn counts(pool: &PgPool, topic: &str, callback: &HubCallback<'_>) -> Result<HubCounts> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM websub_subscriptions WHERE topic = $1) AS by_topic,
+            (SELECT count(*) FROM websub_subscriptions WHERE callback_host = $2) AS by_host,
+            (SELECT count(*) FROM websub_subscriptions) AS total,
+            EXISTS (SELECT 1 FROM websub_subscriptions WHERE topic = $1 AND callback = $3)
+                AS present",
+    )
+    .bind(topic)
+    .bind(callback.host)
+    .bind(callback.url)
+    .fetch_one(pool)
+    .await?;
+    let n = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
+    Ok(HubCounts {
+        topic: n("by_topic")?,
+        host: n("by_host")?,
+        total: n("total")?,
+        exists: row.try_get("present")?,
+    })
+}
+
+pub async fn unsubscribe(pool: &PgPool, topic: &str, callback: &str) -> Result<bool> {
+    let res = sqlx::query("DELETE FROM websub_subscriptions WHERE topic = $1 AND callback = $2")
+        .bind(topic)
+        .bind(callback)
+        .execute(pool)
+        .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+pub async fn due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<HubSubscription>> {
+    let now = now.timestamp_micros();
+    // A lease that ended ends the subscription (WebSub §5.1.5).
+    sqlx::query("DELETE FROM websub_subscriptions WHERE expires_at < $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT s.* FROM websub_subscriptions s JOIN channels c ON c.id = s.channel_id
+         WHERE c.version > s.delivered_version AND s.next_attempt_at <= $1
+         ORDER BY s.next_attempt_at, s.id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<HubSubscription>> {
+    let rows = sqlx::query("SELECT * FROM websub_subscriptions ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn delivered(pool: &PgPool, id: i64, version: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE websub_subscriptions SET delivered_version = GREATEST(delivered_version, $1),
+            attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = $2",
+    )
+    .bind(version)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn failed(pool: &PgPool, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE websub_subscriptions SET attempts = attempts + 1, last_error = $1,
+            next_attempt_at = $2 WHERE id = $3",
+    )
+    .bind(error)
+    .bind(retry_at.timestamp_micros())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove(pool: &PgPool, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM websub_subscriptions WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
