@@ -114,12 +114,20 @@ async fn readyz_names_a_schema_that_does_not_match_the_binary() {
     let app = spawn_app().await;
     let r = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    // A newer syndic migrated the file under this one.
-    app.db_exec(
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
-    )
-    .await;
+    // A newer syndic migrated the database under this one.
+    if app.on_postgres() {
+        app.db_exec(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'from the future', TRUE, '\\x00', 0)",
+        )
+        .await;
+    } else {
+        app.db_exec(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+        )
+        .await;
+    }
     let r = app.client.get(app.url("/readyz")).send().await.unwrap();
     let body = assert_error(r, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     assert!(
@@ -456,10 +464,12 @@ async fn slow_clients_are_cut_off_and_do_not_starve_others() {
 
 /// When the database cannot take writes (here: another process holds its write lock past the
 /// busy timeout), writes answer 503 with a JSON body, feeds are still served, and writes work
-/// again once the fault is gone.
+/// again once the fault is gone. SQLite only: it holds SQLite's write lock from another
+/// connection (PostgreSQL has no database-wide write lock to hold; its equivalent, a lock
+/// timeout, is not set yet).
 #[tokio::test]
 async fn writes_get_503_while_the_database_cannot_take_them() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_sqlite_app().await;
     app.create_channel("news", json!({})).await;
     app.ingest("news", &json!({ "id": "before", "title": "Before" }))
         .await;

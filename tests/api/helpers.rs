@@ -16,8 +16,51 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub token: String,
+    /// The database the server uses: `sqlite:{db_path}`, or a PostgreSQL database of this
+    /// test's own (see [`test_database`]).
+    pub database_url: String,
+    /// The SQLite file (unused on PostgreSQL).
     pub db_path: PathBuf,
     _dir: TempDir,
+}
+
+/// The PostgreSQL server the tests run against, as a URL to a database the tests may connect
+/// to and create databases from (`SYNDIC_TEST_DATABASE=postgres://postgres@127.0.0.1:5432/postgres`),
+/// or `None` to run on SQLite. `.ci/run` runs the suite once each way.
+pub fn test_database() -> Option<String> {
+    std::env::var("SYNDIC_TEST_DATABASE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// A fresh database for one test: a new SQLite file in `dir`, or, when the tests run on
+/// PostgreSQL, a new database `test_<random>` on that server (left for the test cluster's
+/// teardown to drop).
+pub async fn fresh_database_url(dir: &Path) -> String {
+    match test_database() {
+        None => format!("sqlite:{}", dir.join("syndic.db").display()),
+        Some(base) => {
+            use sqlx::Connection;
+            let name = format!("test_{:016x}", rand::random::<u64>());
+            let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .unwrap_or_else(|e| panic!("SYNDIC_TEST_DATABASE {base}: {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create the test database");
+            let _ = conn.close().await;
+            let mut url = url::Url::parse(&base).expect("SYNDIC_TEST_DATABASE is a URL");
+            url.set_path(&format!("/{name}"));
+            url.into()
+        }
+    }
+}
+
+/// A value bound to a test's own SQL statement.
+pub enum Arg {
+    Int(i64),
+    Text(String),
 }
 
 pub const MAX_BODY: usize = 256 * 1024;
@@ -33,29 +76,48 @@ pub async fn spawn_app() -> TestApp {
 
 /// As [`spawn_app`], choosing whether private upstream addresses are allowed.
 pub async fn spawn_app_with(allow_private_upstreams: bool) -> TestApp {
-    spawn_app_in(
-        tempfile::tempdir().expect("temp dir"),
-        allow_private_upstreams,
-    )
-    .await
-}
-
-/// The same, with the database in `dir` (a file system the test prepared). Private
-/// addresses are allowed (or not) for upstreams and hub callbacks alike.
-pub async fn spawn_app_in(dir: TempDir, allow_private_upstreams: bool) -> TestApp {
-    spawn_app_tuned(dir, |c| {
+    spawn_app_tuned(tempfile::tempdir().expect("temp dir"), |c| {
         c.allow_private_upstreams = allow_private_upstreams;
         c.allow_private_callbacks = allow_private_upstreams;
     })
     .await
 }
 
+/// The same, with a SQLite database in `dir` (a file system the test prepared), whatever
+/// backend the other tests run on. Private addresses are allowed (or not) for upstreams and
+/// hub callbacks alike.
+pub async fn spawn_app_in(dir: TempDir, allow_private_upstreams: bool) -> TestApp {
+    let url = format!("sqlite:{}", dir.path().join("syndic.db").display());
+    spawn_app_on(dir, url, |c| {
+        c.allow_private_upstreams = allow_private_upstreams;
+        c.allow_private_callbacks = allow_private_upstreams;
+    })
+    .await
+}
+
+/// A fresh app on SQLite, whatever backend the other tests run on: for tests of what only
+/// SQLite has (its files, their modes, `VACUUM INTO` backups).
+pub async fn spawn_sqlite_app() -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("temp dir"), true).await
+}
+
 /// A fresh app whose settings `tune` changes from the tests' defaults (which allow private
-/// upstreams and callbacks).
+/// upstreams and callbacks), on the tests' backend.
 pub async fn spawn_app_tuned(dir: TempDir, tune: impl FnOnce(&mut Config)) -> TestApp {
+    let url = fresh_database_url(dir.path()).await;
+    spawn_app_on(dir, url, tune).await
+}
+
+async fn spawn_app_on(
+    dir: TempDir,
+    database_url: String,
+    tune: impl FnOnce(&mut Config),
+) -> TestApp {
     let db_path = dir.path().join("syndic.db");
-    let database_url = format!("sqlite:{}", db_path.display());
-    let store = store::open(&database_url).await.expect("open store");
+    // A small pool: the tests run many servers at once against one PostgreSQL.
+    let store = store::open_pooled(&database_url, 4)
+        .await
+        .expect("open store");
     let (token, hash) = syndic::token::generate();
     store.create_token("tests", &hash).await.expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -63,7 +125,7 @@ pub async fn spawn_app_tuned(dir: TempDir, tune: impl FnOnce(&mut Config)) -> Te
         .expect("bind");
     let addr = listener.local_addr().unwrap();
     let mut config = Config {
-        database_url,
+        database_url: database_url.clone(),
         bind: addr,
         base_url: format!("http://{addr}"),
         max_body: MAX_BODY,
@@ -95,6 +157,7 @@ pub async fn spawn_app_tuned(dir: TempDir, tune: impl FnOnce(&mut Config)) -> Te
             .build()
             .unwrap(),
         token,
+        database_url,
         db_path,
         _dir: dir,
     };
@@ -245,22 +308,66 @@ impl TestApp {
         }
     }
 
-    /// A count straight from the database file, bypassing the server.
-    pub async fn db_count(&self, sql: &'static str) -> i64 {
-        let url = format!("sqlite:{}", self.db_path.display());
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    /// True when this app's database is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        !self.database_url.starts_with("sqlite:")
     }
 
-    /// Runs a statement straight on the database file, as an operator's tool would.
-    pub async fn db_exec(&self, sql: &'static str) {
-        let url = format!("sqlite:{}", self.db_path.display());
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+    /// A count straight from the database, bypassing the server.
+    pub async fn db_count(&self, sql: &'static str) -> i64 {
+        self.db_value(sql)
             .await
-            .unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
+            .unwrap_or_else(|| panic!("{sql} gave NULL"))
+    }
+
+    /// One integer (or NULL) straight from the database, bypassing the server.
+    pub async fn db_value(&self, sql: &'static str) -> Option<i64> {
+        use sqlx::Connection;
+        if self.on_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+
+    /// Runs a statement straight on the database, as an operator's tool would.
+    pub async fn db_exec(&self, sql: &'static str) {
+        self.db_exec_with(sql, Vec::new()).await
+    }
+
+    /// Runs a statement with arguments (`$1`, `$2`…: both SQLite and PostgreSQL take them)
+    /// straight on the database.
+    pub async fn db_exec_with(&self, sql: &'static str, args: Vec<Arg>) {
+        use sqlx::Connection;
+        macro_rules! run {
+            ($conn:expr) => {{
+                let mut q = sqlx::query(sql);
+                for a in args {
+                    q = match a {
+                        Arg::Int(n) => q.bind(n),
+                        Arg::Text(t) => q.bind(t),
+                    };
+                }
+                q.execute(&mut $conn).await.unwrap();
+            }};
+        }
+        if self.on_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            run!(conn)
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            run!(conn)
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{Arg, TestApp, assert_error, spawn_app, spawn_app_with};
 use crate::upstream::{UpstreamServer, rss_feed, spawn_upstream};
 
 async fn subscribe(app: &TestApp, url: &str) -> Value {
@@ -294,27 +294,16 @@ async fn a_move_found_while_polling_is_stored() {
 /// Makes every subscription due and forgets its validators and body hash, so that each poll
 /// fetches and reads the whole feed.
 async fn set_all_due(app: &TestApp) {
-    let db = format!("sqlite:{}", app.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE subscriptions SET next_fetch_at = 0, etag = NULL, last_modified = NULL, body_hash = NULL")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.db_exec("UPDATE subscriptions SET next_fetch_at = 0, etag = NULL, last_modified = NULL, body_hash = NULL")
+        .await;
 }
 
 async fn set_url(app: &TestApp, id: i64, url: &str) {
-    let db = format!("sqlite:{}", app.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE subscriptions SET url = ? WHERE id = ?")
-        .bind(url)
-        .bind(id)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.db_exec_with(
+        "UPDATE subscriptions SET url = $1 WHERE id = $2",
+        vec![Arg::Text(url.into()), Arg::Int(id)],
+    )
+    .await;
 }
 
 /// Subscribes to a working feed, then points the subscription at a misbehaving path and polls.
@@ -338,7 +327,7 @@ async fn gone_disables_and_errors_back_off() {
             .contains("410")
     );
     let due: i64 = app
-        .db_count("SELECT count(*) FROM subscriptions WHERE enabled = 1")
+        .db_count("SELECT count(*) FROM subscriptions WHERE enabled")
         .await;
     assert_eq!(due, 0, "a gone feed is not polled again");
 
@@ -540,9 +529,7 @@ async fn poll_due_polls_every_due_subscription_within_limits() {
     }
     use std::sync::atomic::Ordering::SeqCst;
     up.state.max_in_flight.store(0, SeqCst);
-    let store = syndic::store::open(&format!("sqlite:{}", app.db_path.display()))
-        .await
-        .unwrap();
+    let store = syndic::store::open(&app.database_url).await.unwrap();
     let config = syndic::config::Config {
         allow_private_upstreams: true,
         poll_per_host: 1,

@@ -409,14 +409,8 @@ fn verify_url(callback: &str, mode: &str, topic: &str, lease: &str) -> String {
 }
 
 async fn lease_of(app: &TestApp) -> Option<i64> {
-    let url = format!("sqlite:{}", app.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+    app.db_value("SELECT websub_expires_at FROM subscriptions ORDER BY id LIMIT 1")
         .await
-        .unwrap();
-    sqlx::query_scalar("SELECT websub_expires_at FROM subscriptions ORDER BY id LIMIT 1")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
 }
 
 /// Only the pending request is confirmed: at its tokened callback, for its topic, once. A

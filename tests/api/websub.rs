@@ -289,14 +289,8 @@ async fn failed_deliveries_retry_and_410_drops_the_subscriber() {
     );
     // Make it due now; the subscriber now says it is gone.
     *cb.state.answer.lock().unwrap() = Some(StatusCode::GONE);
-    let db = format!("sqlite:{}", app.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE websub_subscriptions SET next_attempt_at = 0")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.db_exec("UPDATE websub_subscriptions SET next_attempt_at = 0")
+        .await;
     app.db_wait("SELECT count(*) FROM websub_subscriptions", 0)
         .await;
     assert_eq!(
@@ -551,17 +545,11 @@ async fn pushes_must_be_signed_with_our_secret() {
     let id = r.json::<serde_json::Value>().await.unwrap()["subscription"]["id"]
         .as_i64()
         .unwrap();
-    let db = format!("sqlite:{}", b.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE subscriptions SET websub_secret = 'right', websub_topic = 't' WHERE id = ?",
+    b.db_exec_with(
+        "UPDATE subscriptions SET websub_secret = 'right', websub_topic = 't' WHERE id = $1",
+        vec![crate::helpers::Arg::Int(id)],
     )
-    .bind(id)
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    .await;
     let feed = crate::upstream::rss_feed("N", &[("evil", "Forged", "https://u.example/evil")]);
     let push = |sig: String, path: String| {
         let client = b.client.clone();
