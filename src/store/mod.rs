@@ -392,3 +392,28 @@ fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(
 pub(crate) fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn other_schemes_are_refused_naming_both_backends() {
+        for url in [
+            "mysql://localhost/syndic",
+            "syndic.db",
+            "postgres:/x",
+            "file:syndic.db",
+        ] {
+            let Err(e) = open(url).await else {
+                panic!("{url} was accepted")
+            };
+            assert!(matches!(e, StoreError::UnsupportedUrl(_)), "{url}: {e:?}");
+            let message = e.to_string();
+            assert!(
+                message.contains("sqlite:") && message.contains("postgres://"),
+                "{message}"
+            );
+        }
+    }
+}

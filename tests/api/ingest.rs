@@ -400,3 +400,38 @@ async fn an_id_repeated_in_one_batch_ends_as_its_last_item() {
     let n3 = all.iter().find(|a| a["id"] == "n3").unwrap();
     assert_eq!(n3["title"], "Last word");
 }
+
+/// Batches posted at once that bring the same new article all succeed: one creates it, the
+/// others find it (unchanged). SQLite runs one write at a time; PostgreSQL runs them side by
+/// side, where writes to one channel must queue for this to hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_with_one_new_article_all_succeed() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.create_channel("news", json!({})).await;
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let app = app.clone();
+        posts.spawn(async move {
+            let body = json!([
+                { "id": "shared", "title": "Shared" },
+                { "id": format!("own-{i}"), "title": format!("Own {i}") },
+            ]);
+            let r = app.post_json("news", &body).await;
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        });
+    }
+    let mut created = 0;
+    while let Some(done) = posts.join_next().await {
+        let (status, report) = done.unwrap();
+        assert!(status.is_success(), "{status}: {report}");
+        created += report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["id"] == "shared" && i["outcome"] == "created")
+            .count();
+    }
+    assert_eq!(created, 1, "one batch created it, the others found it");
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 9);
+}

@@ -1,5 +1,6 @@
 //! One integration-test binary: every test spawns the real router on an ephemeral loopback
-//! port over a fresh SQLite file, or runs the real `syndic` binary.
+//! port over a fresh database (a SQLite file, or a PostgreSQL database of its own when
+//! `SYNDIC_TEST_DATABASE` names a server), or runs the real `syndic` binary.
 
 mod helpers;
 
@@ -15,6 +16,7 @@ mod ingest;
 mod limits;
 mod pages;
 mod poll;
+mod postgres;
 mod props;
 mod readers;
 mod security;
