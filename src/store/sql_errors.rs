@@ -1,7 +1,8 @@
 //! sqlx's errors as [`StoreError`] kinds. A failure of the database's environment (I/O, a
 //! pool that cannot get a connection, SQLite's busy, locked, full, read-only and I/O result
-//! codes; PostgreSQL's connection, resource and operator-intervention SQLSTATE classes) is
-//! `Unavailable`: the request may be retried. Anything else is `Failed`.
+//! codes; PostgreSQL's connection, resource and operator-intervention SQLSTATE classes, a
+//! transaction rolled back by a deadlock or serialization failure, a lock not had within
+//! `lock_timeout`) is `Unavailable`: the request may be retried. Anything else is `Failed`.
 
 use super::StoreError;
 
@@ -9,9 +10,11 @@ use super::StoreError;
 /// READONLY (the primary code is the low byte of an extended one).
 const SQLITE_UNAVAILABLE: &[i64] = &[5, 6, 8, 10, 13, 14];
 
-/// PostgreSQL SQLSTATE classes that mean "not now": connection exception (08), insufficient
-/// resources (53), operator intervention (57: admin shutdown, cannot connect now…).
-const POSTGRES_UNAVAILABLE: &[&str] = &["08", "53", "57"];
+/// PostgreSQL SQLSTATEs that mean "not now": the classes connection exception (08),
+/// transaction rollback (40: serialization failure, deadlock), insufficient resources (53) and
+/// operator intervention (57: admin shutdown, cannot connect now…), and lock not available
+/// (55P03, which `lock_timeout` raises).
+const POSTGRES_UNAVAILABLE: &[&str] = &["08", "40", "53", "57", "55P03"];
 
 /// A SQLSTATE is always five characters (and may be all digits, as 08006 is); SQLite's codes,
 /// extended ones included, have at most four digits.
@@ -62,11 +65,12 @@ mod tests {
     #[test]
     fn codes_of_both_databases() {
         for code in [
-            "5", "261", "13", "14", "3338", "08000", "08006", "53100", "57P01",
+            "5", "261", "13", "14", "3338", "08000", "08006", "53100", "57P01", "55P03", "40P01",
+            "40001",
         ] {
             assert!(unavailable_code(code), "{code}");
         }
-        for code in ["19", "2067", "23505", "42P01", "XX000", "1555"] {
+        for code in ["19", "2067", "23505", "42P01", "XX000", "1555", "55000"] {
             assert!(!unavailable_code(code), "{code}");
         }
     }

@@ -463,24 +463,38 @@ async fn slow_clients_are_cut_off_and_do_not_starve_others() {
 }
 
 /// When the database cannot take writes (here: another process holds its write lock past the
-/// busy timeout), writes answer 503 with a JSON body, feeds are still served, and writes work
-/// again once the fault is gone. SQLite only: it holds SQLite's write lock from another
-/// connection (PostgreSQL has no database-wide write lock to hold; its equivalent, a lock
-/// timeout, is not set yet).
+/// busy timeout, or on PostgreSQL a lock on the channels past `lock_timeout`), writes answer
+/// 503 with a JSON body, feeds are still served, and writes work again once the fault is gone.
 #[tokio::test]
 async fn writes_get_503_while_the_database_cannot_take_them() {
-    let app = crate::helpers::spawn_sqlite_app().await;
+    use sqlx::Connection;
+    let app = spawn_app().await;
     app.create_channel("news", json!({})).await;
     app.ingest("news", &json!({ "id": "before", "title": "Before" }))
         .await;
-    let db = format!("sqlite:{}", app.db_path.display());
-    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    let mut sqlite_lock = None;
+    let mut pg_lock = None;
+    if app.on_postgres() {
+        let mut conn = sqlx::PgConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        // EXCLUSIVE lets readers in and keeps every writer of a channel out.
+        sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+        sqlx::query("LOCK TABLE channels IN EXCLUSIVE MODE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        pg_lock = Some(conn);
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlite_lock = Some(conn);
+    }
     let r = app
         .post_json("news", &json!({ "id": "during", "title": "During" }))
         .await;
@@ -488,7 +502,12 @@ async fn writes_get_503_while_the_database_cannot_take_them() {
     assert!(body["message"].as_str().unwrap().contains("retry later"));
     let feed = app.feed_text("news", "rss.xml").await;
     assert!(feed.contains("Before"), "feeds are still served");
-    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    if let Some(mut conn) = pg_lock {
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    }
+    if let Some(mut conn) = sqlite_lock {
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    }
     let r = app
         .post_json("news", &json!({ "id": "after", "title": "After" }))
         .await;

@@ -30,6 +30,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// that is down must not make requests hang.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a statement waits for a lock another session holds before it fails as
+/// unavailable (55P03): as long as SQLite's busy timeout. Not set on the migrating
+/// connection, which may wait as long as another instance migrates.
+const LOCK_TIMEOUT: &str = "10s";
+
 /// The columns of an article, with its jsonb lists read as text (`article_from_row`).
 macro_rules! article_select {
     ($tail:literal) => {
@@ -89,7 +94,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.clone())
+            .connect_with(options.clone().options([("lock_timeout", LOCK_TIMEOUT)]))
             .await?;
         Ok(PostgresStore {
             pool,
