@@ -222,8 +222,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             .into());
         }
         Err(e) => {
-            return Err(anyhow::Error::new(e)
-                .context(format!("cannot open the database {}", config.database_url)));
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot open the database {}",
+                store::display_url(&config.database_url)
+            )));
         }
     };
     let ctx = Ctx {

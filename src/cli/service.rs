@@ -11,7 +11,7 @@ use crate::poll::poller::Poller;
 use crate::websub::{self, Hub};
 
 pub async fn migrate(ctx: &Ctx) -> Result<()> {
-    let url = &ctx.config.database_url;
+    let url = &crate::store::display_url(&ctx.config.database_url);
     if ctx.json {
         output::json(&json!({ "database": url, "up_to_date": true }))
     } else {
@@ -27,7 +27,7 @@ pub async fn backup(ctx: &Ctx, file: &Path, allow_empty: bool) -> Result<()> {
         return Err(CliError::Usage(format!(
             "the database {} has no channel: is DATABASE_URL the one `syndic serve` uses? \
              (--allow-empty backs it up anyway)",
-            ctx.config.database_url
+            crate::store::display_url(&ctx.config.database_url)
         ))
         .into());
     }
@@ -35,7 +35,7 @@ pub async fn backup(ctx: &Ctx, file: &Path, allow_empty: bool) -> Result<()> {
         .backup(file)
         .await
         .with_context(|| format!("cannot write the backup to {}", file.display()))?;
-    let url = &ctx.config.database_url;
+    let url = &crate::store::display_url(&ctx.config.database_url);
     if ctx.json {
         output::json(&json!({ "database": url, "backup": file }))
     } else {

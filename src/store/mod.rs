@@ -338,7 +338,7 @@ fn backend(database_url: &str) -> Result<Backend> {
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(Backend::Postgres)
     } else {
-        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+        Err(StoreError::UnsupportedUrl(display_url(database_url)))
     }
 }
 
@@ -365,6 +365,17 @@ pub async fn open_existing(database_url: &str, pool_size: u32) -> Result<DynStor
         Backend::Sqlite => Arc::new(SqliteStore::open_existing(database_url).await?),
         Backend::Postgres => Arc::new(PostgresStore::open(database_url, pool_size, false).await?),
     })
+}
+
+/// A database URL fit to print: a password in it is replaced by `***`.
+pub fn display_url(database_url: &str) -> String {
+    match url::Url::parse(database_url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.into()
+        }
+        _ => database_url.to_owned(),
+    }
 }
 
 /// Compares the migrations a database has applied with the ones this binary has: what
@@ -397,6 +408,19 @@ pub(crate) fn now_micros() -> i64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            display_url("postgres://syndic:s3cret@db.example:5432/feeds"),
+            "postgres://syndic:***@db.example:5432/feeds"
+        );
+        assert_eq!(
+            display_url("postgres://syndic@db/feeds"),
+            "postgres://syndic@db/feeds"
+        );
+        assert_eq!(display_url("sqlite:syndic.db"), "sqlite:syndic.db");
+    }
+
     #[tokio::test]
     async fn other_schemes_are_refused_naming_both_backends() {
         for url in [
@@ -411,7 +435,9 @@ mod tests {
             assert!(matches!(e, StoreError::UnsupportedUrl(_)), "{url}: {e:?}");
             let message = e.to_string();
             assert!(
-                message.contains("sqlite:") && message.contains("postgres://"),
+                message.contains("sqlite:")
+                    && message.contains("postgres://")
+                    && !message.contains("s3cret"),
                 "{message}"
             );
         }
