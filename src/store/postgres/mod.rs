@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{
-    HubCallback, HubCounts, Result, Store, StoreError, TokenInfo, WebsubRequest, WriteTx,
-    now_micros,
+    HubCallback, HubCounts, HubOutcome, Result, Store, StoreError, TokenInfo, WebsubRequest,
+    WriteTx, now_micros,
 };
 use crate::model::{
     Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
@@ -536,6 +536,25 @@ impl Store for PostgresStore {
 
     async fn hub_remove(&self, id: i64) -> Result<()> {
         websub::remove(&self.pool, id).await
+    }
+
+    async fn hub_record(&self, outcomes: &[HubOutcome]) -> Result<()> {
+        // One transaction, one commit, for a whole batch of deliveries.
+        let mut tx = self.pool.begin().await?;
+        for o in outcomes {
+            match o {
+                HubOutcome::Delivered { id, version } => {
+                    websub::delivered(&mut *tx, *id, *version).await?
+                }
+                HubOutcome::Failed {
+                    id,
+                    error,
+                    retry_at,
+                } => websub::failed(&mut *tx, *id, error, *retry_at).await?,
+                HubOutcome::Remove { id } => websub::remove(&mut *tx, *id).await?,
+            }
+        }
+        write::commit(tx, &self.commits).await
     }
 
     async fn close(&self) {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgExecutor, PgPool, PgRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{Channel, HubSubscription};
@@ -119,7 +119,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<HubSubscription>> {
     rows.iter().map(from_row).collect()
 }
 
-pub async fn delivered(pool: &PgPool, id: i64, version: i64) -> Result<()> {
+pub async fn delivered(pool: impl PgExecutor<'_>, id: i64, version: i64) -> Result<()> {
     sqlx::query(
         "UPDATE websub_subscriptions SET delivered_version = GREATEST(delivered_version, $1),
             attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = $2",
@@ -131,7 +131,12 @@ pub async fn delivered(pool: &PgPool, id: i64, version: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn failed(pool: &PgPool, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+pub async fn failed(
+    pool: impl PgExecutor<'_>,
+    id: i64,
+    error: &str,
+    retry_at: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query(
         "UPDATE websub_subscriptions SET attempts = attempts + 1, last_error = $1,
             next_attempt_at = $2 WHERE id = $3",
@@ -144,7 +149,7 @@ pub async fn failed(pool: &PgPool, id: i64, error: &str, retry_at: DateTime<Utc>
     Ok(())
 }
 
-pub async fn remove(pool: &PgPool, id: i64) -> Result<()> {
+pub async fn remove(pool: impl PgExecutor<'_>, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM websub_subscriptions WHERE id = $1")
         .bind(id)
         .execute(pool)
