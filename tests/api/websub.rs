@@ -644,7 +644,7 @@ async fn the_operator_lists_and_removes_hub_subscriptions() {
     let id = subs[0]["id"].as_i64().unwrap();
 
     // The CLI sees the same subscriber and removes it.
-    let db = format!("sqlite:{}", app.db_path.display());
+    let db = app.database_url.clone();
     let cli = |args: &[&str]| {
         std::process::Command::new(crate::cli::BIN)
             .args(args)
