@@ -47,7 +47,15 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Connections served at once; past it new ones get a 503 and are closed.
     pub max_connections: usize,
+    /// How long a whole request may take (408 past it, and its work is stopped).
+    pub request_timeout: Duration,
+    /// Bytes the render cache may hold, bodies and compressed forms together; the least
+    /// recently used renders go first past it.
+    pub render_cache_bytes: usize,
 }
+
+/// The render cache's budget when `SYNDIC_RENDER_CACHE_BYTES` is unset.
+pub const DEFAULT_RENDER_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Who may read `/metrics` by default: loopback only (a scraper on the same host, or a
 /// tunnel to it).
@@ -77,6 +85,8 @@ impl Default for Config {
             hub_verifications: 16,
             idle_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            request_timeout: Duration::from_secs(60),
+            render_cache_bytes: DEFAULT_RENDER_CACHE_BYTES,
         }
     }
 }
@@ -142,6 +152,16 @@ impl Config {
                 d.idle_timeout.as_secs() as usize,
             )? as u64),
             max_connections: count("SYNDIC_MAX_CONNECTIONS", d.max_connections)?,
+            request_timeout: Duration::from_secs(count(
+                "SYNDIC_REQUEST_TIMEOUT",
+                d.request_timeout.as_secs() as usize,
+            )? as u64),
+            render_cache_bytes: match var("SYNDIC_RENDER_CACHE_BYTES") {
+                Some(v) => parse_size(&v).with_context(|| {
+                    format!("SYNDIC_RENDER_CACHE_BYTES {v:?}: use bytes, or KiB/MiB")
+                })?,
+                None => d.render_cache_bytes,
+            },
             poll_concurrency: count("SYNDIC_POLL_CONCURRENCY", d.poll_concurrency)?,
             poll_per_host: count("SYNDIC_POLL_PER_HOST", d.poll_per_host)?,
             fetch_timeout: Duration::from_secs(count(
@@ -197,7 +217,7 @@ pub fn base_url_for(bind: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, bind.port()))
 }
 
-/// "1048576", "512KiB", "10MiB" (also K, M, KB, MB as binary units).
+/// "1048576", "512KiB", "10MiB", "1GiB" (also K, M, G, KB, MB, GB as binary units).
 fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -207,6 +227,7 @@ fn parse_size(s: &str) -> Option<usize> {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1024,
         "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
         _ => return None,
     };
     n.checked_mul(mult)

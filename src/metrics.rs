@@ -7,6 +7,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -49,6 +50,14 @@ pub struct Metrics {
     pub not_modified: Family<FormatLabel, Counter>,
     pub render_seconds: Timings<FormatLabel>,
     pub websub_deliveries: Family<Outcome, Counter>,
+    /// Ingests whose blocking work (parse, prepare) is running now.
+    pub ingests_in_progress: Gauge,
+    /// Ingests stopped because their request timed out or their client went away.
+    pub ingests_cancelled: Counter,
+    /// Bytes the render cache holds (bodies and their compressed forms), and renders it
+    /// dropped to stay under `SYNDIC_RENDER_CACHE_BYTES`.
+    pub render_cache_bytes: Gauge,
+    pub render_cache_evictions: Counter,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -62,6 +71,10 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         not_modified: Family::default(),
         render_seconds: Family::new_with_constructor(latency_histogram),
         websub_deliveries: Family::default(),
+        ingests_in_progress: Gauge::default(),
+        ingests_cancelled: Counter::default(),
+        render_cache_bytes: Gauge::default(),
+        render_cache_evictions: Counter::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -99,6 +112,26 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "websub_deliveries",
         "WebSub deliveries by outcome",
         m.websub_deliveries.clone(),
+    );
+    registry.register(
+        "ingests_in_progress",
+        "Ingests parsing or preparing their items now",
+        m.ingests_in_progress.clone(),
+    );
+    registry.register(
+        "ingests_cancelled",
+        "Ingests stopped before writing: the request timed out or the client went away",
+        m.ingests_cancelled.clone(),
+    );
+    registry.register(
+        "render_cache_bytes",
+        "Bytes held by the render cache (bodies and compressed forms)",
+        m.render_cache_bytes.clone(),
+    );
+    registry.register(
+        "render_cache_evictions",
+        "Renders dropped, least recently used first, to stay under SYNDIC_RENDER_CACHE_BYTES",
+        m.render_cache_evictions.clone(),
     );
     Metrics { registry, ..m }
 });

@@ -43,6 +43,12 @@ pub enum ApiError {
     Limited(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The request ran past `SYNDIC_REQUEST_TIMEOUT` (408); its work was stopped.
+    #[error(
+        "the request took longer than {} s (SYNDIC_REQUEST_TIMEOUT) and was stopped; a write is all or nothing, so check before retrying",
+        .0.as_secs_f64()
+    )]
+    Timeout(std::time::Duration),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -71,6 +77,7 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::HeadTooLarge(status, _) => (*status, "request_too_large"),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -155,6 +162,8 @@ impl From<IngestError> for ApiError {
             IngestError::Parse(p) => p.into(),
             IngestError::Invalid(item) => ApiError::InvalidItem(item),
             IngestError::Store(s) => s.into(),
+            // Raised only once the request's future is gone, so no client reads this.
+            e @ IngestError::Cancelled(_) => ApiError::Unavailable(e.to_string()),
         }
     }
 }

@@ -23,7 +23,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -181,12 +180,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(limit_head))
+        // Inside `track`, so that requests that time out are counted (as 408).
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.request_timeout,
+            deadline,
+        ))
         .layer(axum::middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(state.config.max_body))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -272,6 +272,22 @@ async fn limit_head(
         ));
     }
     Ok(next.run(req).await)
+}
+
+/// Gives a request `SYNDIC_REQUEST_TIMEOUT` in all (reading its body included), then answers
+/// 408 with the JSON error body. The handler's future is dropped, which stops its work: an
+/// ingest's blocking part sees its cancellation flag (`ingest::cancel`), and a transaction
+/// not committed is rolled back.
+async fn deadline(
+    State(limit): State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_elapsed) => ApiError::Timeout(limit).into_response(),
+    }
 }
 
 /// Counts every request by route template (not the raw path, which would make a series per

@@ -2,6 +2,7 @@
 //! parsed by `formats` into [`Draft`]s, which come here to be validated and normalized into
 //! [`Article`]s and written to the store in one transaction: a batch is all or nothing.
 
+pub mod cancel;
 pub mod caps;
 pub mod nesting;
 pub mod normalize;
@@ -9,6 +10,7 @@ pub mod normalize;
 use serde::Serialize;
 use url::Url;
 
+use self::cancel::{Cancel, Cancelled};
 use crate::catalog::{self, Outcome, Tombstones};
 pub use crate::draft::{DateText, Draft, ItemError};
 use crate::formats::{self, InputKind, ParseError};
@@ -23,6 +25,11 @@ pub enum IngestError {
     Invalid(#[from] ItemError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request went away (timed out, or its client disconnected) before the work was
+    /// done; nothing was written. Nobody is there to read this error: it ends the blocking
+    /// work early.
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
 }
 
 /// What an ingest did, item by item.
@@ -78,7 +85,10 @@ impl Report {
     }
 }
 
-/// Parses a request or file body and ingests every item in it, all or nothing.
+/// Parses a request or file body and ingests every item in it, all or nothing. When the
+/// future is dropped unfinished (the request timed out, the client went away), the parsing
+/// and preparing on the blocking thread stop at the next item (see [`cancel`]) and nothing is
+/// written.
 pub async fn ingest_body(
     store: &DynStore,
     channel: &Channel,
@@ -88,12 +98,51 @@ pub async fn ingest_body(
     // Parsing and preparing are CPU work: off the async workers, so that a big batch does
     // not hold up the requests that share a worker with it.
     let (body, for_prepare) = (body.to_vec(), channel.clone());
-    let articles = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
-        Ok(prepare(formats::parse(kind, &body)?, &for_prepare)?)
-    })
-    .await
-    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-    write(store, channel, articles, Tombstones::Respect).await
+    let cancel = Cancel::default();
+    let guard = cancel.on_drop();
+    let articles =
+        tokio::task::spawn_blocking(move || prepare_body(kind, &body, &for_prepare, &cancel))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    guard.disarm();
+    write(store, channel, articles?, Tombstones::Respect).await
+}
+
+/// The blocking part of [`ingest_body`]: parse, then prepare item by item, looking at
+/// `cancel` between the two and before each item. A stop is counted
+/// (`syndic_ingests_cancelled_total`) and logged, since no response will say it.
+fn prepare_body(
+    kind: InputKind,
+    body: &[u8],
+    channel: &Channel,
+    cancel: &Cancel,
+) -> Result<Vec<Article>, IngestError> {
+    use crate::metrics::METRICS;
+    METRICS.ingests_in_progress.inc();
+    // Decremented however this ends, a panic included.
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            METRICS.ingests_in_progress.dec();
+        }
+    }
+    let _done = Done;
+    let run = || -> Result<Vec<Article>, IngestError> {
+        cancel.check()?;
+        let drafts = formats::parse(kind, body)?;
+        cancel.check()?;
+        Ok(prepare_until(drafts, channel, cancel)??)
+    };
+    let result = run();
+    if let Err(IngestError::Cancelled(_)) = &result {
+        METRICS.ingests_cancelled.inc();
+        tracing::info!(
+            channel = %channel.slug,
+            bytes = body.len(),
+            "ingest stopped: its request timed out or its client went away; nothing written"
+        );
+    }
+    result
 }
 
 async fn write(
@@ -121,18 +170,32 @@ pub async fn ingest_drafts(
 /// Items are prepared in parallel (sanitizing HTML is most of an ingest's CPU time); the error
 /// reported is still the first in input order.
 pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, ItemError> {
+    prepare_until(drafts, channel, &Cancel::never())
+        .unwrap_or_else(|Cancelled| unreachable!("a flag that is never raised cancelled the work"))
+}
+
+/// [`prepare`], stopping before the next item once `cancel` is raised: the items already
+/// started finish, the others are not looked at.
+fn prepare_until(
+    drafts: Vec<Draft>,
+    channel: &Channel,
+    cancel: &Cancel,
+) -> Result<Result<Vec<Article>, ItemError>, Cancelled> {
     use rayon::prelude::*;
     let channel_base = channel.link.as_deref().and_then(|l| Url::parse(l).ok());
-    let one = |index: usize, d: Draft| {
-        article_from_draft(d, channel_base.as_ref(), Origin::Publisher)
-            .map(|(article, _)| article)
-            .map_err(|(field, message)| ItemError {
-                index,
-                field: field.to_owned(),
-                message,
-            })
+    let one = |index: usize, d: Draft| -> Result<Result<Article, ItemError>, Cancelled> {
+        cancel.check()?;
+        Ok(
+            article_from_draft(d, channel_base.as_ref(), Origin::Publisher)
+                .map(|(article, _)| article)
+                .map_err(|(field, message)| ItemError {
+                    index,
+                    field: field.to_owned(),
+                    message,
+                }),
+        )
     };
-    let prepared: Vec<Result<Article, ItemError>> = if drafts.len() < 8 {
+    let prepared: Vec<Result<Result<Article, ItemError>, Cancelled>> = if drafts.len() < 8 {
         drafts
             .into_iter()
             .enumerate()
@@ -145,7 +208,9 @@ pub fn prepare(drafts: Vec<Draft>, channel: &Channel) -> Result<Vec<Article>, It
             .map(|(i, d)| one(i, d))
             .collect()
     };
-    prepared.into_iter().collect()
+    let prepared: Vec<Result<Article, ItemError>> =
+        prepared.into_iter().collect::<Result<_, _>>()?;
+    Ok(prepared.into_iter().collect())
 }
 
 /// An upstream feed's items, prepared.

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod boundary;
+mod cancel;
 mod channels;
 mod cli;
 mod durability;
