@@ -2,12 +2,20 @@
 //! on the channel's version, and then served as bytes: a request for an unchanged feed costs
 //! one indexed read of the channel row. Its gzip and brotli forms are made on first demand and
 //! kept beside it.
+//!
+//! The cache has a byte budget (`SYNDIC_RENDER_CACHE_BYTES`) over bodies and compressed forms
+//! together: past it the least recently served renders go first. The recency list is
+//! hashlink's `LinkedHashMap` (already in the build through sqlx), not a bounded-entry LRU
+//! crate: a render grows after it is cached, when a client first asks for gzip or brotli, so
+//! its weight is charged again then, which caches that weigh an entry once on insert
+//! (`lru`, `quick_cache`, `moka`) would need a remove and re-insert for.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use hashlink::LinkedHashMap;
 use sha2::{Digest, Sha256};
 
 use crate::formats::{self, FeedDoc, FeedFormat};
@@ -32,6 +40,8 @@ pub enum Encoding {
 type Cell = fn(&Rendered) -> &OnceLock<Bytes>;
 
 pub struct Rendered {
+    /// Where the render lives in the cache.
+    key: Key,
     pub version: i64,
     pub body: Bytes,
     /// A weak validator: the encodings are the same feed.
@@ -43,6 +53,18 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// The bytes this render holds now, compressed forms included, plus a fixed allowance for
+    /// its key, validators and the cache's bookkeeping.
+    pub fn bytes(&self) -> usize {
+        const BOOKKEEPING: usize = 256;
+        BOOKKEEPING
+            + self.key.2.tag.as_ref().map_or(0, String::len)
+            + self.etag.len()
+            + self.body.len()
+            + self.gzip.get().map_or(0, Bytes::len)
+            + self.brotli.get().map_or(0, Bytes::len)
+    }
+
     /// The body in the given coding, compressing it (once, off the async threads) if needed.
     pub async fn encoded(self: &Arc<Self>, encoding: Encoding) -> Bytes {
         let (cell, compress): (Cell, fn(&[u8]) -> Bytes) = match encoding {
@@ -62,34 +84,109 @@ impl Rendered {
     }
 }
 
+/// Bytes that hold no spare capacity: a `Vec` grown by doubling would otherwise keep up to
+/// twice its length alive in the cache, unseen by the budget.
+fn exact(v: Vec<u8>) -> Bytes {
+    Bytes::from(v.into_boxed_slice())
+}
+
 fn gzip(data: &[u8]) -> Bytes {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(data).expect("in-memory write");
-    enc.finish().expect("in-memory write").into()
+    exact(enc.finish().expect("in-memory write"))
 }
 
 fn brotli(data: &[u8]) -> Bytes {
     let mut out = Vec::new();
+    // A window no larger than the body compresses it the same as the 4 MiB one (22) and
+    // allocates a fraction of its ring buffer; the size hint sizes the hash tables likewise.
+    // Those buffers are what an allocator keeps after thousands of compressions.
+    let lgwin = (usize::BITS - data.len().leading_zeros()).clamp(16, 22) as i32;
     let params = brotli::enc::BrotliEncoderParams {
         quality: 9,
-        lgwin: 22,
+        lgwin,
+        size_hint: data.len(),
         ..Default::default()
     };
     brotli::BrotliCompress(&mut &data[..], &mut out, &params).expect("in-memory write");
-    out.into()
+    exact(out)
 }
 
 /// A render's key: channel, format, and the page (limit, cursor, tag).
 type Key = (i64, FeedFormat, Page);
 
+/// A cached render and what the cache knows of it.
+struct Entry {
+    rendered: Arc<Rendered>,
+    /// When it was made (a sequence number): the per-channel cap drops the oldest.
+    made: u64,
+    /// The bytes counted for it in [`Inner::bytes`].
+    charged: usize,
+}
+
 #[derive(Default)]
+struct Inner {
+    /// Every render, least recently served first.
+    recency: LinkedHashMap<Key, Entry>,
+    /// The keys of each channel's renders (at most [`PER_CHANNEL`]).
+    by_channel: HashMap<i64, Vec<Key>>,
+    /// The sum of the entries' `charged`.
+    bytes: usize,
+    made: u64,
+}
+
+impl Inner {
+    fn remove(&mut self, key: &Key) -> Option<Entry> {
+        let entry = self.recency.remove(key)?;
+        self.bytes -= entry.charged;
+        if let Some(keys) = self.by_channel.get_mut(&key.0) {
+            keys.retain(|k| k != key);
+            if keys.is_empty() {
+                self.by_channel.remove(&key.0);
+            }
+        }
+        Some(entry)
+    }
+
+    /// Drops the least recently served renders until the total is within `budget`.
+    fn evict(&mut self, budget: usize) {
+        while self.bytes > budget {
+            let Some(key) = self.recency.front().map(|(k, _)| k.clone()) else {
+                break;
+            };
+            self.remove(&key);
+            METRICS.render_cache_evictions.inc();
+        }
+        METRICS.render_cache_bytes.set(self.bytes as i64);
+    }
+}
+
+/// The renders, under a byte budget.
 pub struct FeedCache {
-    /// Each render with the order it was made in, for eviction.
-    entries: Mutex<HashMap<Key, (Arc<Rendered>, u64)>>,
-    made: std::sync::atomic::AtomicU64,
+    inner: Mutex<Inner>,
+    budget: usize,
+}
+
+impl Default for FeedCache {
+    fn default() -> FeedCache {
+        FeedCache::new(crate::config::DEFAULT_RENDER_CACHE_BYTES)
+    }
 }
 
 impl FeedCache {
+    /// A cache that holds at most `budget` bytes of renders.
+    pub fn new(budget: usize) -> FeedCache {
+        FeedCache {
+            inner: Mutex::default(),
+            budget,
+        }
+    }
+
+    /// The bytes held now.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().expect("lock").bytes
+    }
+
     /// The feed as it is now, rendered only when the channel changed since the last render.
     pub async fn get(
         &self,
@@ -100,17 +197,20 @@ impl FeedCache {
         base_url: &str,
     ) -> Result<Arc<Rendered>, StoreError> {
         let key = (channel.id, format, page.clone());
-        let cached = self.entries.lock().expect("lock").get(&key).cloned();
-        if let Some((hit, _)) = cached.filter(|(hit, _)| hit.version == channel.version) {
+        if let Some(hit) = self
+            .lookup(&key)
+            .filter(|hit| hit.version == channel.version)
+        {
             return Ok(hit);
         }
         let paged = load_page(store, channel, page).await?;
         let channel = channel.clone();
         let base_url = base_url.to_owned();
-        let page = page.clone();
+        let for_render = key.clone();
         let rendered = tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            let body = formats::render(format, &paged.doc(&channel, &page, &base_url));
+            let page = &for_render.2;
+            let body = formats::render(format, &paged.doc(&channel, page, &base_url));
             Metrics::observe(
                 &METRICS.render_seconds,
                 Metrics::format(format.file_name()),
@@ -118,10 +218,11 @@ impl FeedCache {
             );
             let digest = Sha256::digest(&body);
             Rendered {
+                key: for_render,
                 version: channel.version,
                 etag: format!("W/\"{}\"", hex::encode(&digest[..12])),
                 modified: channel.updated_at.timestamp(),
-                body: body.into(),
+                body: exact(body),
                 gzip: OnceLock::new(),
                 brotli: OnceLock::new(),
             }
@@ -129,39 +230,106 @@ impl FeedCache {
         .await
         .expect("render task panicked");
         let rendered = Arc::new(rendered);
-        let seq = self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut entries = self.entries.lock().expect("lock");
-        // Renders of older versions of this channel will never be served again.
-        entries.retain(|k, (r, _)| k.0 != key.0 || r.version >= rendered.version);
-        // A slower render of an older version must not replace a newer one.
-        if entries
-            .get(&key)
-            .is_some_and(|(r, _)| r.version > rendered.version)
-        {
-            return Ok(rendered);
-        }
-        let mine: Vec<(Key, u64)> = entries
-            .iter()
-            .filter(|(k, _)| k.0 == key.0 && **k != key)
-            .map(|(k, (_, s))| (k.clone(), *s))
-            .collect();
-        if let Some((oldest, _)) = mine
-            .iter()
-            .min_by_key(|(_, s)| *s)
-            .filter(|_| mine.len() >= PER_CHANNEL)
-        {
-            entries.remove(oldest);
-        }
-        entries.insert(key, (rendered.clone(), seq));
+        self.insert(key, rendered.clone());
         Ok(rendered)
+    }
+
+    /// The render under `key`, if any, marked as the most recently served.
+    fn lookup(&self, key: &Key) -> Option<Arc<Rendered>> {
+        self.inner
+            .lock()
+            .expect("lock")
+            .recency
+            .to_back(key)
+            .map(|e| e.rendered.clone())
+    }
+
+    fn insert(&self, key: Key, rendered: Arc<Rendered>) {
+        let mut inner = self.inner.lock().expect("lock");
+        // Renders of older versions of this channel will never be served again.
+        let stale: Vec<Key> = inner
+            .by_channel
+            .get(&key.0)
+            .into_iter()
+            .flatten()
+            .filter(|k| {
+                inner
+                    .recency
+                    .get(*k)
+                    .is_some_and(|e| e.rendered.version < rendered.version)
+            })
+            .cloned()
+            .collect();
+        for k in &stale {
+            inner.remove(k);
+        }
+        // A slower render of an older version must not replace a newer one.
+        if inner
+            .recency
+            .get(&key)
+            .is_some_and(|e| e.rendered.version > rendered.version)
+        {
+            return;
+        }
+        inner.remove(&key);
+        let others = inner.by_channel.get(&key.0).map_or(0, Vec::len);
+        if others >= PER_CHANNEL {
+            let oldest = inner.by_channel[&key.0]
+                .iter()
+                .min_by_key(|k| inner.recency.get(*k).map_or(0, |e| e.made))
+                .cloned();
+            if let Some(oldest) = oldest {
+                inner.remove(&oldest);
+            }
+        }
+        inner.made += 1;
+        let charged = rendered.bytes();
+        let made = inner.made;
+        inner.bytes += charged;
+        inner.by_channel.entry(key.0).or_default().push(key.clone());
+        inner.recency.insert(
+            key,
+            Entry {
+                rendered,
+                made,
+                charged,
+            },
+        );
+        inner.evict(self.budget);
+    }
+
+    /// The render's body in the given coding (see [`Rendered::encoded`]); a compressed form
+    /// made now is charged to the budget.
+    pub async fn encoded(&self, rendered: &Arc<Rendered>, encoding: Encoding) -> Bytes {
+        let before = rendered.bytes();
+        let body = rendered.encoded(encoding).await;
+        if rendered.bytes() != before {
+            let mut inner = self.inner.lock().expect("lock");
+            let inner = &mut *inner;
+            if let Some(e) = inner.recency.get_mut(&rendered.key)
+                && Arc::ptr_eq(&e.rendered, rendered)
+            {
+                let now = rendered.bytes();
+                inner.bytes = inner.bytes - e.charged + now;
+                e.charged = now;
+                inner.evict(self.budget);
+            }
+        }
+        body
     }
 
     /// Drops every render of a channel (it was deleted).
     pub fn forget(&self, channel_id: i64) {
-        self.entries
-            .lock()
-            .expect("lock")
-            .retain(|k, _| k.0 != channel_id);
+        let mut inner = self.inner.lock().expect("lock");
+        for k in inner
+            .by_channel
+            .get(&channel_id)
+            .cloned()
+            .unwrap_or_default()
+        {
+            inner.remove(&k);
+        }
+        METRICS.render_cache_bytes.set(inner.bytes as i64);
     }
 }
 
@@ -223,4 +391,95 @@ pub async fn load_page(
         next,
         previous,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(channel: i64, format: FeedFormat) -> Key {
+        let page = Page {
+            limit: DEFAULT_LIMIT,
+            before: None,
+            tag: None,
+        };
+        (channel, format, page)
+    }
+
+    fn rendered(key: &Key, version: i64, size: usize) -> Arc<Rendered> {
+        Arc::new(Rendered {
+            key: key.clone(),
+            version,
+            body: Bytes::from(vec![b'x'; size]),
+            etag: "W/\"0\"".into(),
+            modified: 0,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+        })
+    }
+
+    #[test]
+    fn past_the_budget_the_least_recently_served_render_goes_first() {
+        let (a, b, c, d) = (
+            key(1, FeedFormat::Rss),
+            key(2, FeedFormat::Rss),
+            key(3, FeedFormat::Atom),
+            key(4, FeedFormat::Json),
+        );
+        let one = rendered(&a, 1, 1000).bytes();
+        let cache = FeedCache::new(3 * one);
+        for k in [&a, &b, &c] {
+            cache.insert(k.clone(), rendered(k, 1, 1000));
+        }
+        assert_eq!(cache.bytes(), 3 * one);
+        assert!(cache.lookup(&a).is_some(), "a is now the most recent");
+        cache.insert(d.clone(), rendered(&d, 1, 1000));
+        assert!(
+            cache.lookup(&b).is_none(),
+            "b was the least recently served"
+        );
+        for k in [&a, &c, &d] {
+            assert!(cache.lookup(k).is_some());
+        }
+        assert_eq!(cache.bytes(), 3 * one);
+    }
+
+    #[test]
+    fn a_newer_version_replaces_every_render_of_its_channel() {
+        let (rss, atom) = (key(1, FeedFormat::Rss), key(1, FeedFormat::Atom));
+        let cache = FeedCache::new(usize::MAX);
+        cache.insert(rss.clone(), rendered(&rss, 1, 10));
+        cache.insert(atom.clone(), rendered(&atom, 1, 10));
+        let newer = rendered(&rss, 2, 10);
+        cache.insert(rss.clone(), newer.clone());
+        assert!(
+            cache.lookup(&atom).is_none(),
+            "version 1 is never served again"
+        );
+        // A slow render of version 1 arriving late does not replace version 2.
+        cache.insert(rss.clone(), rendered(&rss, 1, 10));
+        assert_eq!(cache.lookup(&rss).unwrap().version, 2);
+        assert_eq!(cache.bytes(), newer.bytes());
+        cache.forget(1);
+        assert_eq!(cache.bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_compressed_form_is_charged_when_it_is_made() {
+        let k = key(1, FeedFormat::Rss);
+        let r = rendered(&k, 1, 100_000);
+        let cache = FeedCache::new(usize::MAX);
+        cache.insert(k.clone(), r.clone());
+        let before = cache.bytes();
+        let gz = cache.encoded(&r, Encoding::Gzip).await;
+        let br = cache.encoded(&r, Encoding::Brotli).await;
+        assert_eq!(cache.bytes(), before + gz.len() + br.len());
+        // And a budget that cannot hold it any more drops it.
+        let small = FeedCache::new(before);
+        let r = rendered(&k, 1, 100_000);
+        small.insert(k.clone(), r.clone());
+        small.encoded(&r, Encoding::Gzip).await;
+        assert!(small.lookup(&k).is_none());
+        assert_eq!(small.bytes(), 0);
+    }
 }

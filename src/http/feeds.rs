@@ -200,7 +200,7 @@ pub async fn feed(
         Encoding::Gzip => h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip")),
         Encoding::Identity => None,
     };
-    let body = rendered.encoded(encoding).await;
+    let body = state.feeds.encoded(&rendered, encoding).await;
     METRICS
         .feed_bytes
         .get_or_create(&Metrics::format(format.file_name()))

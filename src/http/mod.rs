@@ -61,8 +61,8 @@ impl AppState {
     pub fn new(store: DynStore, config: Config, poller: Arc<Poller>, hub: Arc<Hub>) -> AppState {
         AppState {
             store,
+            feeds: Arc::new(FeedCache::new(config.render_cache_bytes)),
             config: Arc::new(config),
-            feeds: Arc::new(FeedCache::default()),
             poller,
             hub,
             auth_limiter: Arc::default(),

@@ -15,6 +15,7 @@ mod feeds;
 mod hostile;
 mod ingest;
 mod limits;
+mod memory;
 mod pages;
 mod poll;
 mod postgres;
