@@ -12,36 +12,50 @@ use crate::cli::{ok, start_serve, syndic};
 use crate::helpers::{assert_error, spawn_app_tuned};
 use crate::seed::{seed_item, seed_series_item};
 
-/// Another connection holds SQLite's write lock, so the ingest waits for it (up to the
-/// store's 10 s busy timeout) past a request timeout of 1 s: the client gets the 408 as JSON,
+/// Another connection holds the write lock (SQLite's database lock; on PostgreSQL the
+/// channel's row, which every write to it locks first), so the ingest waits for it (up to the
+/// store's 10 s lock timeout) past a request timeout of 1 s: the client gets the 408 as JSON,
 /// and the abandoned write never lands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_the_timeout_gets_the_json_error_and_writes_nothing() {
+    use sqlx::Connection;
     let app = spawn_app_tuned(tempfile::tempdir().unwrap(), |c| {
         c.request_timeout = Duration::from_secs(1);
     })
     .await;
     app.create_channel("news", json!({})).await;
-    let url = format!("sqlite:{}", app.db_path.display());
-    let mut locker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
-
-    let r = app.post_json("news", &seed_item()).await;
-    let body = assert_error(r, StatusCode::REQUEST_TIMEOUT, "request_timeout").await;
-    let message = body["message"].as_str().unwrap();
-    assert!(
-        message.contains("longer than 1 s") && message.contains("SYNDIC_REQUEST_TIMEOUT"),
-        "{body}"
-    );
-
-    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
-    drop(locker);
-    // The writer is one connection, serving writes in turn: once a later ingest is in, the
+    let timed_out = async {
+        let r = app.post_json("news", &seed_item()).await;
+        let body = assert_error(r, StatusCode::REQUEST_TIMEOUT, "request_timeout").await;
+        let message = body["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.contains("longer than 1 s") && message.contains("SYNDIC_REQUEST_TIMEOUT"),
+            "{body}"
+        );
+    };
+    if app.on_postgres() {
+        let mut locker = sqlx::PgConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+        sqlx::query("SELECT 1 FROM channels WHERE slug = 'news' FOR UPDATE")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        timed_out.await;
+        sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    } else {
+        let mut locker = sqlx::SqliteConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        timed_out.await;
+        sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    }
+    // Writes to one channel take the same lock in turn: once a later ingest is in, the
     // abandoned one is settled.
     let later = seed_series_item(&seed_item(), 1);
     app.ingest("news", &later).await;
