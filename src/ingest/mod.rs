@@ -259,7 +259,7 @@ type FieldError = (&'static str, String);
 fn opt(s: Option<String>) -> Option<String> {
     let mut s = s?;
     normalize::xml_clean(&mut s);
-    let trimmed = s.trim();
+    let trimmed = s.trim_matches(normalize::edge);
     if trimmed.is_empty() {
         None
     } else if trimmed.len() == s.len() {

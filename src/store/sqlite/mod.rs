@@ -584,7 +584,7 @@ impl Store for SqliteStore {
     }
 
     async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
-        websub::due(&self.writer, &self.reader, now, limit).await
+        websub::due(&self.writer, now, limit).await
     }
 
     async fn hub_delivered(&self, id: i64, version: i64) -> Result<()> {

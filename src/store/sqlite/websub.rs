@@ -100,7 +100,6 @@ pub async fn unsubscribe(pool: &SqlitePool, topic: &str, callback: &str) -> Resu
 
 pub async fn due(
     writer: &SqlitePool,
-    reader: &SqlitePool,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<HubSubscription>> {
@@ -110,6 +109,10 @@ pub async fn due(
         .bind(now)
         .execute(writer)
         .await?;
+    // On the writer, not a reader: a pooled reader may still hold a snapshot from before the
+    // last recorded deliveries (sqlx resets a finished statement only when it is used again,
+    // and until then SQLite keeps its read transaction), and a stale due list sends a change
+    // twice. The writer sees every commit of this process.
     let rows = sqlx::query(
         "SELECT s.* FROM websub_subscriptions s JOIN channels c ON c.id = s.channel_id
          WHERE c.version > s.delivered_version AND s.next_attempt_at <= ?
@@ -117,7 +120,7 @@ pub async fn due(
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(reader)
+    .fetch_all(writer)
     .await?;
     rows.iter().map(from_row).collect()
 }
