@@ -16,6 +16,7 @@ pub mod model;
 pub mod poll;
 pub mod render;
 pub mod retention;
+pub mod rules;
 pub mod store;
 pub mod text;
 pub mod token;
