@@ -219,6 +219,15 @@ pub async fn delete(store: &DynStore, channel: &Channel, guid: &str) -> Result<b
     Ok(deleted)
 }
 
+/// Deletes articles in one transaction and leaves tombstones (import rules' reapply);
+/// returns how many were there.
+pub async fn delete_many(store: &DynStore, channel: &Channel, guids: &[&str]) -> Result<u64> {
+    let mut tx = store.begin_write().await?;
+    let n = bury(tx.as_mut(), channel.id, guids).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Deletes articles, leaves a tombstone for each one that was there, and bumps the channel.
 async fn bury(tx: &mut dyn WriteTx, channel_id: i64, guids: &[&str]) -> Result<u64> {
     if guids.is_empty() {

@@ -33,6 +33,21 @@ pub struct FormatLabel {
     pub format: String,
 }
 
+/// What an import rule did to an item: `scope` (subscription or channel), `rule` (its name,
+/// or `#INDEX`; see [`Metrics::rule_applied`]) and `outcome` (dropped or changed).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabels {
+    pub scope: String,
+    pub rule: String,
+    pub outcome: String,
+}
+
+/// Rule names used as label values at most: names are set by operators, so past this many
+/// distinct ones, further rules are labelled by their index (bounded by the rules per set).
+pub const MAX_RULE_NAMES: usize = 256;
+/// Characters of a rule name kept in its label.
+const RULE_LABEL_CHARS: usize = 64;
+
 type Timings<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -58,6 +73,9 @@ pub struct Metrics {
     /// dropped to stay under `SYNDIC_RENDER_CACHE_BYTES`.
     pub render_cache_bytes: Gauge,
     pub render_cache_evictions: Counter,
+    /// Items dropped or changed by import rules, per rule.
+    pub rule_items: Family<RuleLabels, Counter>,
+    rule_names: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -75,6 +93,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         ingests_cancelled: Counter::default(),
         render_cache_bytes: Gauge::default(),
         render_cache_evictions: Counter::default(),
+        rule_items: Family::default(),
+        rule_names: Default::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -133,6 +153,11 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Renders dropped, least recently used first, to stay under SYNDIC_RENDER_CACHE_BYTES",
         m.render_cache_evictions.clone(),
     );
+    registry.register(
+        "rule_items",
+        "Upstream items dropped or changed by import rules, by scope, rule and outcome",
+        m.rule_items.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -154,6 +179,39 @@ impl Metrics {
 
     pub fn observe(family: &Timings<FormatLabel>, label: FormatLabel, d: Duration) {
         family.get_or_create(&label).observe(d.as_secs_f64());
+    }
+
+    /// Counts one item an import rule dropped or changed. The rule is labelled by its name
+    /// (cut to 64 characters) while fewer than [`MAX_RULE_NAMES`] names have been seen, else
+    /// by `#INDEX`; the end of a set whose keep rules all missed is `(no keep rule matched)`.
+    pub fn rule_applied(
+        &self,
+        scope: &str,
+        index: Option<usize>,
+        name: Option<&str>,
+        outcome: &str,
+    ) {
+        let rule = match (index, name) {
+            (None, _) => "(no keep rule matched)".to_owned(),
+            (Some(i), None) => format!("#{i}"),
+            (Some(i), Some(n)) => {
+                let n: String = n.chars().take(RULE_LABEL_CHARS).collect();
+                let mut names = self.rule_names.lock().expect("lock");
+                if names.contains(&n) || names.len() < MAX_RULE_NAMES {
+                    names.insert(n.clone());
+                    n
+                } else {
+                    format!("#{i}")
+                }
+            }
+        };
+        self.rule_items
+            .get_or_create(&RuleLabels {
+                scope: scope.to_owned(),
+                rule,
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// The registry in Prometheus text format.

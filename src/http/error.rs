@@ -28,6 +28,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     InvalidItem(ItemError),
+    /// A rule set that cannot be accepted (422): the body names the rule, field and position.
+    #[error("{0}")]
+    InvalidRules(crate::rules::RuleError),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -69,6 +72,7 @@ impl ApiError {
             }
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::InvalidItem(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_item"),
+            ApiError::InvalidRules(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
@@ -91,6 +95,11 @@ impl IntoResponse for ApiError {
             ApiError::InvalidItem(e) => {
                 body["index"] = Value::from(e.index);
                 body["field"] = Value::from(e.field.clone());
+            }
+            ApiError::InvalidRules(e) => {
+                body["rule"] = json!({ "index": e.index, "name": e.name });
+                body["field"] = Value::from(e.field.clone());
+                body["position"] = json!(e.position);
             }
             ApiError::TooLarge(Some(limit)) => body["limit"] = Value::from(*limit),
             ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),

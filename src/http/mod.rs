@@ -10,6 +10,7 @@ mod conn;
 pub mod error;
 mod feeds;
 mod pages;
+mod rules;
 mod subscriptions;
 mod websub;
 
@@ -142,6 +143,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/subscriptions/{id}/poll",
             axum::routing::post(subscriptions::poll_now),
+        )
+        .route(
+            "/subscriptions/{id}/rules",
+            get(rules::show_subscription).put(rules::put_subscription),
+        )
+        .route(
+            "/subscriptions/{id}/rules/preview",
+            axum::routing::post(rules::preview),
+        )
+        .route(
+            "/subscriptions/{id}/rules/reapply",
+            axum::routing::post(rules::reapply),
+        )
+        .route(
+            "/channels/{slug}/rules",
+            get(rules::show_channel).put(rules::put_channel),
         )
         .route("/hub/subscriptions", get(subscriptions::hub_list))
         .route(

@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod caps;
 pub mod nesting;
 pub mod normalize;
+pub mod screen;
 
 use serde::Serialize;
 use url::Url;

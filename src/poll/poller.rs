@@ -20,8 +20,10 @@ use super::parse::{UpstreamFeed, parse_feed};
 use super::{discover, schedule};
 use crate::catalog::{self, Outcome};
 use crate::config::Config;
+use crate::ingest::screen::{self, ItemVerdict};
 use crate::ingest::{self, Draft};
 use crate::model::{KeyedArticle, Source, Subscription};
+use crate::rules::Rules;
 use crate::store::{DynStore, StoreError, WebsubRequest};
 
 /// Due subscriptions are read in pages of this many.
@@ -42,6 +44,10 @@ pub struct PollReport {
     pub invalid: Vec<String>,
     /// Fields dropped from imported items (a URL that cannot be published), with why.
     pub dropped: Vec<String>,
+    /// Items import rules dropped (not errors; remembered, so they stay out), and items
+    /// they changed.
+    pub rules_dropped: usize,
+    pub rules_changed: usize,
     pub error: Option<String>,
     pub moved_to: Option<String>,
     pub next_fetch_at: DateTime<Utc>,
@@ -181,6 +187,8 @@ impl Poller {
             skipped_deleted: 0,
             invalid: Vec::new(),
             dropped: Vec::new(),
+            rules_dropped: 0,
+            rules_changed: 0,
             error: None,
             moved_to: None,
             next_fetch_at: now,
@@ -364,7 +372,14 @@ impl Poller {
             url: sub.url.clone(),
         };
         let keyed = identify(&sub.original_url, feed.items);
-        let (keys, drafts): (Vec<Vec<String>>, Vec<Draft>) = keyed.into_iter().unzip();
+        let rules = screen::load_rules(&self.store, sub).await?;
+        let screened = screen::screen(&self.store, sub.id, &rules, keyed).await?;
+        (report.rules_dropped, report.rules_changed) = screen::counts(&screened);
+        let (keys, drafts): (Vec<Vec<String>>, Vec<Draft>) = screened
+            .iter()
+            .filter(|s| s.verdict.dropped.is_none())
+            .map(|s| (s.keys.clone(), s.draft.clone()))
+            .unzip();
         let prepared = ingest::prepare_upstream(drafts, &channel, &source);
         report.invalid = prepared.invalid.iter().map(ToString::to_string).collect();
         report.dropped = prepared.dropped.iter().map(ToString::to_string).collect();
@@ -386,8 +401,66 @@ impl Poller {
             }
         }
         sub.items_imported += report.created as i64;
+        screen::remember(&self.store, sub.id, &rules, &screened).await?;
         Ok(())
     }
+
+    /// Fetches a subscription's feed now (the same fetcher and private-address guard, no
+    /// conditional request) and says what `rules` would do to each item, writing nothing:
+    /// no validators, no schedule, no dropped items remembered. Items remembered as dropped
+    /// under these very rules show as dropped, as the next poll would leave them.
+    pub async fn preview(
+        &self,
+        sub: &Subscription,
+        rules: &Rules,
+    ) -> Result<Vec<ItemVerdict>, PreviewError> {
+        let url = Url::parse(&sub.url)
+            .map_err(|e| PreviewError::Upstream(format!("bad URL {:?}: {e}", sub.url)))?;
+        let fetched = self
+            .fetcher
+            .fetch(&url, &Validators::default())
+            .await
+            .map_err(|e| PreviewError::Upstream(e.to_string()))?;
+        let (body, content_type) = match fetched.kind {
+            FetchedKind::Body {
+                body, content_type, ..
+            } => (body, content_type),
+            FetchedKind::Gone => return Err(PreviewError::Upstream("HTTP 410 Gone".into())),
+            FetchedKind::RetryLater { status, .. } => {
+                return Err(PreviewError::Upstream(format!("HTTP {status}; try later")));
+            }
+            FetchedKind::NotModified => {
+                return Err(PreviewError::Upstream("unexpected 304".into()));
+            }
+        };
+        if discover::is_html(&body, content_type.as_deref()) {
+            return Err(PreviewError::Upstream(
+                "not a feed: the URL serves an HTML page".into(),
+            ));
+        }
+        let feed = parse_feed(&body, content_type.as_deref(), &fetched.final_url)
+            .map_err(|e| PreviewError::Upstream(format!("unreadable feed: {e}")))?;
+        let keyed = identify(&sub.original_url, feed.items);
+        let originals: Vec<(String, Option<String>)> = keyed
+            .iter()
+            .map(|(_, d)| (d.id.clone().unwrap_or_default(), d.title.clone()))
+            .collect();
+        let screened = screen::screen(&self.store, sub.id, rules, keyed).await?;
+        Ok(originals
+            .into_iter()
+            .zip(&screened)
+            .map(|((id, title), s)| ItemVerdict::new(id, title, s))
+            .collect())
+    }
+}
+
+/// Why a preview could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("cannot preview: {0}")]
+    Upstream(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Poller {
@@ -495,6 +568,8 @@ impl Poller {
             skipped_deleted: 0,
             invalid: Vec::new(),
             dropped: Vec::new(),
+            rules_dropped: 0,
+            rules_changed: 0,
             error: None,
             moved_to: None,
             next_fetch_at: sub.next_fetch_at,

@@ -273,6 +273,29 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The import rules stored on a subscription or channel (JSON): `None` when there is no
+    /// such subscription or channel, `Some(None)` when it has no rules.
+    async fn rules(&self, owner: RulesOwner) -> Result<Option<Option<String>>>;
+    /// Stores (or with `None` removes) the rules of a subscription or channel and forgets
+    /// the body hash of the subscriptions they apply to; false when there is no such owner.
+    async fn set_rules(&self, owner: RulesOwner, json: Option<&str>) -> Result<bool>;
+    /// The items of a subscription that rules dropped, among these item keys.
+    async fn dropped_items(
+        &self,
+        subscription_id: i64,
+        keys: &[&str],
+    ) -> Result<HashMap<String, DroppedItem>>;
+    /// Remembers (item key, rule) pairs as dropped under the rules with this fingerprint.
+    async fn remember_dropped(
+        &self,
+        subscription_id: i64,
+        entries: &[(&str, &str)],
+        rules_hash: &str,
+        at: i64,
+    ) -> Result<()>;
+    /// Every (item key, article id) pair recorded for a subscription.
+    async fn subscription_item_keys(&self, subscription_id: i64) -> Result<Vec<(String, String)>>;
+
     /// How many write transactions this process has committed: a read made while the count
     /// stayed the same cannot have missed a write of this process (writes by other processes
     /// are not counted).
@@ -287,6 +310,21 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Whose import rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesOwner {
+    Subscription(i64),
+    /// A channel, by row id.
+    Channel(i64),
+}
+
+/// An item rules dropped: under which rules (their fingerprint) and by which rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedItem {
+    pub rules_hash: String,
+    pub rule: String,
+}
 
 /// A WebSub subscription request syndic sends to an upstream's hub.
 #[derive(Debug, Clone, Copy)]

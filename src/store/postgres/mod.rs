@@ -20,6 +20,7 @@ use crate::model::{
     Page, Slug, Source, StoredArticle, Subscription,
 };
 
+mod rules;
 mod subs;
 mod websub;
 mod write;
@@ -434,6 +435,36 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(id.is_some())
+    }
+
+    async fn rules(&self, owner: super::RulesOwner) -> Result<Option<Option<String>>> {
+        rules::get(&self.pool, owner).await
+    }
+
+    async fn set_rules(&self, owner: super::RulesOwner, json: Option<&str>) -> Result<bool> {
+        rules::set(&self.pool, owner, json).await
+    }
+
+    async fn dropped_items(
+        &self,
+        subscription_id: i64,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, super::DroppedItem>> {
+        rules::dropped(&self.pool, subscription_id, keys).await
+    }
+
+    async fn remember_dropped(
+        &self,
+        subscription_id: i64,
+        entries: &[(&str, &str)],
+        rules_hash: &str,
+        at: i64,
+    ) -> Result<()> {
+        rules::remember_dropped(&self.pool, subscription_id, entries, rules_hash, at).await
+    }
+
+    async fn subscription_item_keys(&self, subscription_id: i64) -> Result<Vec<(String, String)>> {
+        rules::item_keys(&self.pool, subscription_id).await
     }
 
     fn commits(&self) -> u64 {

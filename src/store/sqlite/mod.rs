@@ -23,6 +23,7 @@ use crate::model::{
     Page, Slug, Source, StoredArticle, Subscription,
 };
 
+mod rules;
 mod subs;
 mod websub;
 mod write;
@@ -495,6 +496,36 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         Ok(id.is_some())
+    }
+
+    async fn rules(&self, owner: super::RulesOwner) -> Result<Option<Option<String>>> {
+        rules::get(&self.reader, owner).await
+    }
+
+    async fn set_rules(&self, owner: super::RulesOwner, json: Option<&str>) -> Result<bool> {
+        rules::set(&self.writer, owner, json).await
+    }
+
+    async fn dropped_items(
+        &self,
+        subscription_id: i64,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, super::DroppedItem>> {
+        rules::dropped(&self.reader, subscription_id, keys).await
+    }
+
+    async fn remember_dropped(
+        &self,
+        subscription_id: i64,
+        entries: &[(&str, &str)],
+        rules_hash: &str,
+        at: i64,
+    ) -> Result<()> {
+        rules::remember_dropped(&self.writer, subscription_id, entries, rules_hash, at).await
+    }
+
+    async fn subscription_item_keys(&self, subscription_id: i64) -> Result<Vec<(String, String)>> {
+        rules::item_keys(&self.reader, subscription_id).await
     }
 
     fn commits(&self) -> u64 {

@@ -1,0 +1,132 @@
+//! `/api/v1/subscriptions/{id}/rules` and `/api/v1/channels/{slug}/rules`: read and replace
+//! a rule set (the JSON array; 422 naming the rule, the field and what is wrong), preview
+//! what a subscription's rules do to its upstream's items now (writing nothing), and run
+//! them again on the articles it already brought.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiPath, AppState};
+use crate::ingest::screen;
+use crate::model::Subscription;
+use crate::poll::poller::PreviewError;
+use crate::rules::{self, RuleSet};
+use crate::store::RulesOwner;
+
+async fn subscription(state: &AppState, id: i64) -> Result<Subscription, ApiError> {
+    state
+        .store
+        .subscription(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no subscription #{id}")))
+}
+
+fn as_array(set: Option<&RuleSet>) -> Value {
+    set.map_or_else(|| json!([]), RuleSet::value)
+}
+
+async fn stored(state: &AppState, owner: RulesOwner) -> Result<Option<RuleSet>, ApiError> {
+    let json = state.store.rules(owner).await?.flatten();
+    rules::from_stored(json.as_deref())
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored rules no longer parse: {e}")))
+}
+
+/// Parses a body into a rule set, or the 422 that names what is wrong.
+fn parse(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Option<RuleSet>, ApiError> {
+    let body = body.map_err(|r| ApiError::body(r, limit))?;
+    rules::parse(&body).map_err(ApiError::InvalidRules)
+}
+
+async fn put(
+    state: &AppState,
+    owner: RulesOwner,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let set = parse(body, state.config.max_body)?;
+    state
+        .store
+        .set_rules(owner, set.as_ref().map(|s| s.json.as_str()))
+        .await?;
+    Ok(Json(as_array(set.as_ref())))
+}
+
+pub async fn show_subscription(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let sub = subscription(&state, id).await?;
+    let set = stored(&state, RulesOwner::Subscription(sub.id)).await?;
+    Ok(Json(as_array(set.as_ref())))
+}
+
+pub async fn put_subscription(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let sub = subscription(&state, id).await?;
+    put(&state, RulesOwner::Subscription(sub.id), body).await
+}
+
+pub async fn show_channel(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = state.channel(&slug).await?;
+    let set = stored(&state, RulesOwner::Channel(channel.id)).await?;
+    Ok(Json(as_array(set.as_ref())))
+}
+
+pub async fn put_channel(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = state.channel(&slug).await?;
+    put(&state, RulesOwner::Channel(channel.id), body).await
+}
+
+/// Fetches the upstream now and answers what the rules (the body's, or the stored ones when
+/// the body is empty; the channel's stored rules after them) do to each item. Writes nothing.
+pub async fn preview(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let sub = subscription(&state, id).await?;
+    let limit = state.config.max_body;
+    let body = body.map_err(|r| ApiError::body(r, limit))?;
+    let mut rules = screen::load_rules(&state.store, &sub).await?;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        rules.subscription = rules::parse(&body).map_err(ApiError::InvalidRules)?;
+    }
+    let items = state
+        .poller
+        .preview(&sub, &rules)
+        .await
+        .map_err(|e| match e {
+            PreviewError::Upstream(m) => ApiError::BadGateway(format!("cannot preview: {m}")),
+            PreviewError::Store(s) => s.into(),
+        })?;
+    let count = |o: &str| items.iter().filter(|i| i.outcome == o).count();
+    Ok(Json(json!({
+        "subscription": sub.id,
+        "kept": count("kept"),
+        "changed": count("changed"),
+        "dropped": count("dropped"),
+        "items": items,
+    })))
+}
+
+/// Runs the stored rules again on the channel's articles from this subscription.
+pub async fn reapply(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<screen::ReapplyReport>, ApiError> {
+    let sub = subscription(&state, id).await?;
+    let channel = state.channel(sub.channel.as_str()).await?;
+    Ok(Json(screen::reapply(&state.store, &sub, &channel).await?))
+}
