@@ -441,15 +441,14 @@ impl Poller {
         let feed = parse_feed(&body, content_type.as_deref(), &fetched.final_url)
             .map_err(|e| PreviewError::Upstream(format!("unreadable feed: {e}")))?;
         let keyed = identify(&sub.original_url, feed.items);
-        let originals: Vec<(String, Option<String>)> = keyed
-            .iter()
-            .map(|(_, d)| (d.id.clone().unwrap_or_default(), d.title.clone()))
-            .collect();
+        let titles: Vec<Option<String>> = keyed.iter().map(|(_, d)| d.title.clone()).collect();
         let screened = screen::screen(&self.store, sub.id, rules, keyed).await?;
-        Ok(originals
+        // The id an item is imported under (the rules may strip tracking from it), and the
+        // title it came with, for the person to know it again.
+        Ok(titles
             .into_iter()
             .zip(&screened)
-            .map(|((id, title), s)| ItemVerdict::new(id, title, s))
+            .map(|(title, s)| ItemVerdict::new(s.draft.id.clone().unwrap_or_default(), title, s))
             .collect())
     }
 }

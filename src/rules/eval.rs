@@ -216,6 +216,16 @@ fn apply_set(scope: Scope, set: &RuleSet, d: &mut Draft, texts: &mut Texts, v: &
             Action::StripTracking => {
                 let mut removed = Vec::new();
                 let mut fields = Vec::new();
+                // An id that is the link (as a poll derives it) loses the parameters too. The
+                // item is still recognised later: identity keys are taken before the rules,
+                // and an item seen before keeps the id it was stored under.
+                if d.id.is_some()
+                    && d.id == d.url
+                    && let Some((clean, _)) =
+                        d.id.as_deref().and_then(super::html::strip_tracking_url)
+                {
+                    d.id = Some(clean);
+                }
                 for (name, slot) in [("url", &mut d.url), ("external_url", &mut d.external_url)] {
                     if let Some((clean, names)) =
                         slot.as_deref().and_then(super::html::strip_tracking_url)

@@ -277,7 +277,8 @@ pub trait Store: Send + Sync + 'static {
     /// such subscription or channel, `Some(None)` when it has no rules.
     async fn rules(&self, owner: RulesOwner) -> Result<Option<Option<String>>>;
     /// Stores (or with `None` removes) the rules of a subscription or channel and forgets
-    /// the body hash of the subscriptions they apply to; false when there is no such owner.
+    /// the validators and body hash of the subscriptions they apply to (the next poll
+    /// imports under the new rules); false when there is no such owner.
     async fn set_rules(&self, owner: RulesOwner, json: Option<&str>) -> Result<bool>;
     /// The items of a subscription that rules dropped, among these item keys.
     async fn dropped_items(

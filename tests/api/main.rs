@@ -21,6 +21,7 @@ mod poll;
 mod postgres;
 mod props;
 mod readers;
+mod rules;
 mod security;
 mod seed;
 mod upstream;

@@ -25,13 +25,14 @@ pub async fn get(pool: &PgPool, owner: RulesOwner) -> Result<Option<Option<Strin
     Ok(rows.into_iter().next().map(|(r,)| r))
 }
 
-/// Stores the rules and forgets the body hash of the subscriptions they apply to, so that
-/// the next poll imports the feed under them even if it did not change.
+/// Stores the rules and forgets the validators and body hash of the subscriptions they apply
+/// to, so that the next poll fetches and imports the feed under them even if it did not
+/// change.
 pub async fn set(pool: &PgPool, owner: RulesOwner, json: Option<&str>) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let found = match owner {
         RulesOwner::Subscription(id) => {
-            sqlx::query("UPDATE subscriptions SET rules = $1, body_hash = NULL WHERE id = $2")
+            sqlx::query("UPDATE subscriptions SET rules = $1, body_hash = NULL, etag = NULL, last_modified = NULL WHERE id = $2")
                 .bind(json)
                 .bind(id)
                 .execute(&mut *tx)
@@ -45,7 +46,7 @@ pub async fn set(pool: &PgPool, owner: RulesOwner, json: Option<&str>) -> Result
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query("UPDATE subscriptions SET body_hash = NULL WHERE channel_id = $1")
+            sqlx::query("UPDATE subscriptions SET body_hash = NULL, etag = NULL, last_modified = NULL WHERE channel_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

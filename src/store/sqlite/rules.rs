@@ -26,13 +26,14 @@ pub async fn get(pool: &SqlitePool, owner: RulesOwner) -> Result<Option<Option<S
     Ok(rows.into_iter().next().map(|(r,)| r))
 }
 
-/// Stores the rules and forgets the body hash of the subscriptions they apply to, so that
-/// the next poll imports the feed under them even if it did not change.
+/// Stores the rules and forgets the validators and body hash of the subscriptions they apply
+/// to, so that the next poll fetches and imports the feed under them even if it did not
+/// change.
 pub async fn set(pool: &SqlitePool, owner: RulesOwner, json: Option<&str>) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let found = match owner {
         RulesOwner::Subscription(id) => {
-            sqlx::query("UPDATE subscriptions SET rules = ?, body_hash = NULL WHERE id = ?")
+            sqlx::query("UPDATE subscriptions SET rules = ?, body_hash = NULL, etag = NULL, last_modified = NULL WHERE id = ?")
                 .bind(json)
                 .bind(id)
                 .execute(&mut *tx)
@@ -46,7 +47,7 @@ pub async fn set(pool: &SqlitePool, owner: RulesOwner, json: Option<&str>) -> Re
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query("UPDATE subscriptions SET body_hash = NULL WHERE channel_id = ?")
+            sqlx::query("UPDATE subscriptions SET body_hash = NULL, etag = NULL, last_modified = NULL WHERE channel_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
