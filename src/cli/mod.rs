@@ -7,6 +7,7 @@ mod articles;
 mod channels;
 mod hub;
 mod output;
+mod rules;
 mod service;
 mod subscriptions;
 mod tokens;
@@ -83,6 +84,9 @@ pub enum Command {
     /// See and remove the subscribers of this instance's WebSub hub.
     #[command(subcommand)]
     Hub(hub::HubCommand),
+    /// Import rules of a subscription or channel: show, set, preview, reapply.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Ingest files (JSON Feed items or documents, RSS, Atom) into a channel, all or nothing.
     Ingest {
         /// The channel's slug.
@@ -254,6 +258,7 @@ async fn dispatch(command: Command, ctx: Ctx) -> Result<()> {
         } => articles::render(&ctx, &slug, format, limit).await,
         Command::Token(c) => tokens::run(&ctx, c).await,
         Command::Hub(c) => hub::run(&ctx, c).await,
+        Command::Rules(c) => rules::run(&ctx, c).await,
         Command::Subscription(c) => subscriptions::run(&ctx, c).await,
         Command::Subscribe(args) => subscriptions::add(&ctx, args).await,
         Command::Subscriptions => subscriptions::list(&ctx).await,

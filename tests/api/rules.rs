@@ -685,3 +685,111 @@ async fn hostile_rules_and_items_stay_text_and_feeds_stay_valid() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap(), json!([]));
 }
+
+/// `syndic rules` on the same database as the server: set from stdin, show, preview and
+/// reapply, with the CLI's exit codes. Multi-threaded: the upstream answers the preview's
+/// fetch while the test waits for the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_shows_sets_previews_and_reapplies() {
+    let (app, _up, id) = setup(&[WIRE, SPONSORED, GARDEN, ML]).await;
+    let db = app.database_url.clone();
+    let cli = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(crate::cli::BIN)
+            .args(args)
+            .env("DATABASE_URL", &db)
+            .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let sid = id.to_string();
+    let out = cli(
+        &["rules", "set", "--subscription", &sid, "-"],
+        Some(ISSUE_RULES),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(&["rules", "show", "--subscription", &sid], None);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.starts_with("#  NAME"), "{table}");
+    assert!(table.contains("no sponsored posts"), "{table}");
+    let out = cli(&["rules", "show", "--subscription", &sid, "--json"], None);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown, serde_json::from_str::<Value>(ISSUE_RULES).unwrap());
+    // The API sees what the CLI stored.
+    let api: Value = app
+        .api(Method::GET, &format!("/subscriptions/{id}/rules"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api, shown);
+
+    let out = cli(&["rules", "preview", "--subscription", &sid], None);
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.starts_with("OUTCOME"), "{table}");
+    assert!(
+        table.contains("dropped") && table.contains("subscription rule 0 \"no sponsored posts\""),
+        "{table}"
+    );
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 0);
+
+    // Invalid: refused, named, nothing stored.
+    let out = cli(
+        &["rules", "set", "--channel", "planet", "-"],
+        Some(r#"[{"if":{"title":"(x"},"then":"drop"}]"#),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("rule 0: if.title: invalid regex at position 0"),
+        "{err}"
+    );
+    let out = cli(&["rules", "show", "--channel", "planet", "--json"], None);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        json!([])
+    );
+    // Unknown subscription: 3; both owners at once: a usage error, 2.
+    let out = cli(&["rules", "show", "--subscription", "999999"], None);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let out = cli(
+        &[
+            "rules",
+            "show",
+            "--subscription",
+            &sid,
+            "--channel",
+            "planet",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    // Reapply after a poll without rules.
+    let out = cli(&["rules", "set", "--subscription", &sid, "-"], Some("[]"));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(poll(&app, id).await["created"], 4);
+    let out = cli(
+        &["rules", "set", "--subscription", &sid, "-"],
+        Some(ISSUE_RULES),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(
+        &["rules", "reapply", "--subscription", &sid, "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dropped"], 2, "{report}");
+    assert_issue_rules_applied(&app).await;
+}
