@@ -636,6 +636,21 @@ mod tests {
         );
     }
 
+    /// Every rule set in docs/rules.md (the cookbook, the example) is one syndic accepts.
+    #[test]
+    fn the_documented_rule_sets_parse() {
+        let doc = include_str!("../../docs/rules.md");
+        let mut n = 0;
+        for block in doc.split("```json\n").skip(1) {
+            let block = block.split("```").next().unwrap();
+            if block.trim_start().starts_with('[') {
+                parse_str(block).unwrap_or_else(|e| panic!("{e}: {block}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 6, "the example and five recipes: {n}");
+    }
+
     #[test]
     fn the_fingerprint_follows_both_sets() {
         let a = parse_str(r#"[{"then":"keep"}]"#).unwrap();
