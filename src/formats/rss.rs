@@ -77,6 +77,10 @@ fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
         creators: names(&a.authors),
         contributors: names(&a.contributors),
         languages: language.map(|l| l.into_owned()).into_iter().collect(),
+        sources: super::listed_sources(a)
+            .iter()
+            .map(|v| super::via_href(v).to_owned())
+            .collect(),
         ..Default::default()
     });
     // RSS allows one enclosure, and its URL must be http or https: the first such attachment

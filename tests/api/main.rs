@@ -23,6 +23,7 @@ mod props;
 mod readers;
 mod security;
 mod seed;
+mod story;
 mod upstream;
 mod validator;
 mod websub;

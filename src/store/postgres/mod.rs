@@ -16,8 +16,8 @@ use super::{
     WriteTx, now_micros,
 };
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
-    Page, Slug, Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
+    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
 
 mod subs;
@@ -43,7 +43,7 @@ macro_rules! article_select {
                 image_url, image_caption, image_credit, banner_image, date_published,
                 date_modified, authors::text AS authors, contributors::text AS contributors,
                 tags::text AS tags, language, attachments::text AS attachments, source_title,
-                source_url, first_seen_at, sort_at FROM articles ",
+                source_url, first_seen_at, sort_at, sources::text AS sources FROM articles ",
             $tail
         )
     };
@@ -143,6 +143,7 @@ fn channel_from_row(row: &PgRow) -> Result<Channel> {
         retain_days: row
             .try_get::<Option<i64>, _>("retain_days")?
             .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+        dedupe: Dedupe::parse(row.try_get("dedupe")?).map_err(StoreError::Corrupt)?,
     })
 }
 
@@ -196,6 +197,7 @@ fn article_from_row(row: &PgRow) -> Result<StoredArticle> {
             }),
             None => None,
         },
+        sources: parse_json(row.try_get("sources")?)?,
     };
     Ok(StoredArticle {
         article,
@@ -228,8 +230,9 @@ impl Store for PostgresStore {
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
         let now = now_micros();
         let res = sqlx::query(
-            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at,
+                dedupe)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING *",
         )
         .bind(new.slug.as_str())
         .bind(&new.title)
@@ -237,6 +240,7 @@ impl Store for PostgresStore {
         .bind(&new.link)
         .bind(&new.language)
         .bind(now)
+        .bind(new.dedupe.as_str())
         .fetch_one(&self.pool)
         .await;
         self.counted();
@@ -282,8 +286,9 @@ impl Store for PostgresStore {
                 language = CASE WHEN $7 THEN $8 ELSE language END,
                 retain_max_articles = CASE WHEN $9 THEN $10 ELSE retain_max_articles END,
                 retain_days = CASE WHEN $11 THEN $12 ELSE retain_days END,
-                version = version + 1, updated_at = $13
-             WHERE slug = $14 RETURNING *",
+                dedupe = CASE WHEN $13 THEN $14 ELSE dedupe END,
+                version = version + 1, updated_at = $15
+             WHERE slug = $16 RETURNING *",
         )
         .bind(patch.title.is_some())
         .bind(&patch.title)
@@ -297,6 +302,8 @@ impl Store for PostgresStore {
         .bind(patch.retain_max_articles.flatten().map(big))
         .bind(patch.retain_days.is_some())
         .bind(patch.retain_days.flatten().map(big))
+        .bind(patch.dedupe.is_some())
+        .bind(patch.dedupe.map(Dedupe::as_str))
         .bind(now_micros())
         .bind(slug.as_str())
         .fetch_optional(&self.pool)

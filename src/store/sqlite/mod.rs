@@ -19,8 +19,8 @@ use super::{
     WriteTx, now_micros,
 };
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
-    Page, Slug, Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
+    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
 
 mod subs;
@@ -175,6 +175,7 @@ fn channel_from_row(row: &SqliteRow) -> Result<Channel> {
         retain_days: row
             .try_get::<Option<i64>, _>("retain_days")?
             .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+        dedupe: Dedupe::parse(row.try_get("dedupe")?).map_err(StoreError::Corrupt)?,
     })
 }
 
@@ -228,6 +229,7 @@ fn article_from_row(row: &SqliteRow) -> Result<StoredArticle> {
             }),
             None => None,
         },
+        sources: parse_json(row.try_get("sources")?)?,
     };
     Ok(StoredArticle {
         article,
@@ -256,8 +258,9 @@ impl Store for SqliteStore {
         let now = now_micros();
         let mut tx = self.begin().await?;
         let res = sqlx::query(
-            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at,
+                dedupe)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.slug.as_str())
         .bind(&new.title)
@@ -266,6 +269,7 @@ impl Store for SqliteStore {
         .bind(&new.language)
         .bind(now)
         .bind(now)
+        .bind(new.dedupe.as_str())
         .execute(&mut *tx)
         .await;
         let id = match res {
@@ -321,6 +325,7 @@ impl Store for SqliteStore {
                 language = CASE WHEN ? THEN ? ELSE language END,
                 retain_max_articles = CASE WHEN ? THEN ? ELSE retain_max_articles END,
                 retain_days = CASE WHEN ? THEN ? ELSE retain_days END,
+                dedupe = CASE WHEN ? THEN ? ELSE dedupe END,
                 version = version + 1, updated_at = ?
              WHERE id = ?",
         )
@@ -336,6 +341,8 @@ impl Store for SqliteStore {
         .bind(patch.retain_max_articles.flatten())
         .bind(patch.retain_days.is_some())
         .bind(patch.retain_days.flatten())
+        .bind(patch.dedupe.is_some())
+        .bind(patch.dedupe.map(Dedupe::as_str))
         .bind(now_micros())
         .bind(id)
         .execute(&mut *tx)
