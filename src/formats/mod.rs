@@ -371,8 +371,8 @@ pub fn language_tag(language: &str) -> Option<std::borrow::Cow<'_, str>> {
     ok.then_some(tag)
 }
 
-/// The subscriptions an RSS or Atom item lists beside its one `<source>` (RSS `dc:source`,
-/// Atom `link rel="via"`): all of them when it came through several, or when its `<source>`
+/// The subscriptions an RSS or Atom item lists beside its one `<source>` (a
+/// `link rel="via"`, RSS's in the Atom namespace): all of them when it came through several, or when its `<source>`
 /// is its own origin rather than the feed it was imported from; none otherwise (the
 /// `<source>` says it all). JSON Feed lists every one in `_syndic.sources`.
 pub fn listed_sources(a: &crate::model::Article) -> &[crate::model::Via] {

@@ -122,7 +122,10 @@ fn three_outlets(up: &UpstreamServer) {
             "Wire A",
             &[
                 it("a-1", QUAKE, q),
-                it("a-2", "Only in A", "https://a.example/2"),
+                It {
+                    hour: 1,
+                    ..it("a-2", "Only in A", "https://a.example/2")
+                },
             ],
         ),
     );
@@ -140,7 +143,10 @@ fn three_outlets(up: &UpstreamServer) {
                         &format!("{q}/?utm_source=x&utm_medium=rss"),
                     )
                 },
-                it("b-2", "Only in B", "https://b.example/2"),
+                It {
+                    hour: 2,
+                    ..it("b-2", "Only in B", "https://b.example/2")
+                },
             ],
         ),
     );
@@ -155,7 +161,10 @@ fn three_outlets(up: &UpstreamServer) {
                     "Japan quake",
                     "https://amp.news.example/world/quake-japan#top",
                 ),
-                it("c-2", "Only in C", "https://c.example/2"),
+                It {
+                    hour: 3,
+                    ..it("c-2", "Only in C", "https://c.example/2")
+                },
             ],
         ),
     );
@@ -207,7 +216,7 @@ async fn three_sources_of_one_story_make_one_article_in_every_format() {
         assert_eq!(one[0]["_syndic"]["sources"].as_array().unwrap().len(), 1);
     }
 
-    // RSS: one <source> (the first source's feed), every source as dc:source.
+    // RSS: one <source> (the first source's feed), every source as an atom:link rel="via".
     let rss_text = app.feed_text("planet", "rss.xml").await;
     let channel = rss::Channel::read_from(rss_text.as_bytes()).unwrap();
     assert_eq!(channel.items.len(), 4);
@@ -217,20 +226,17 @@ async fn three_sources_of_one_story_make_one_article_in_every_format() {
         .find(|i| i.title.as_deref() == Some(QUAKE))
         .unwrap();
     assert_eq!(item.source.as_ref().unwrap().url, up.url("/f/a"));
-    let dc = item.dublin_core_ext.as_ref().unwrap();
-    assert_eq!(dc.sources.len(), 3, "{rss_text}");
-    assert!(dc.sources[1].contains("utm_source=x"), "{:?}", dc.sources);
+    let via = &item.atom_ext.as_ref().expect("via links").links;
+    assert_eq!(via.len(), 3, "{rss_text}");
+    assert!(via.iter().all(|l| l.rel == "via"));
+    assert!(via[1].href.contains("utm_source=x"), "{via:?}");
+    assert_eq!(via[1].title.as_deref(), Some("Paper B & Co"));
     let single = channel
         .items
         .iter()
         .find(|i| i.title.as_deref() == Some("Only in A"))
         .unwrap();
-    assert!(
-        single
-            .dublin_core_ext
-            .as_ref()
-            .is_none_or(|d| d.sources.is_empty())
-    );
+    assert!(single.atom_ext.as_ref().is_none_or(|x| x.links.is_empty()));
 
     // Atom: one <source>, every source as a rel="via" link.
     let atom_text = app.feed_text("planet", "atom.xml").await;
@@ -289,7 +295,10 @@ async fn polling_again_changes_nothing_and_an_update_from_any_source_updates_the
         "Wire A",
         &[
             it("a-1", QUAKE, "https://news.example/world/quake-japan"),
-            it("a-2", "Only in A", "https://a.example/2"),
+            It {
+                hour: 1,
+                ..it("a-2", "Only in A", "https://a.example/2")
+            },
         ],
     )
     .replace(
@@ -552,10 +561,10 @@ async fn an_items_own_source_is_kept_and_its_subscription_recorded_beside_it() {
         item.source.as_ref().unwrap().url,
         "https://origin.example/feed.xml"
     );
-    assert_eq!(
-        item.dublin_core_ext.as_ref().unwrap().sources,
-        ["https://origin.example/post"]
-    );
+    let via = &item.atom_ext.as_ref().expect("via link").links;
+    assert_eq!(via.len(), 1);
+    assert_eq!(via[0].href, "https://origin.example/post");
+    assert_eq!(via[0].title.as_deref(), Some("Aggregator"));
     if crate::validator::validator_ready().await {
         crate::validator::assert_valid(
             &app,
