@@ -576,3 +576,33 @@ async fn an_items_own_source_is_kept_and_its_subscription_recorded_beside_it() {
         .await;
     }
 }
+
+/// `syndic channel add|edit --dedupe`, shown by `channel show`.
+#[test]
+fn the_cli_sets_and_shows_the_dedupe_mode() {
+    use crate::cli::{ok, syndic};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&syndic(d, &["migrate"]));
+    let json = |args: &[&str]| -> Value { serde_json::from_str(&ok(&syndic(d, args))).unwrap() };
+    let added = json(&[
+        "channel", "add", "planet", "--title", "P", "--dedupe", "story", "--json",
+    ]);
+    assert_eq!(added["dedupe"], "story");
+    let plain = json(&["channel", "add", "other", "--title", "O", "--json"]);
+    assert_eq!(plain["dedupe"], "url", "the default");
+    let edited = json(&["channel", "edit", "planet", "--dedupe", "off", "--json"]);
+    assert_eq!(edited["dedupe"], "off");
+    assert_eq!(edited["title"], "P", "what is not given stays");
+    let table = ok(&syndic(d, &["channel", "show", "planet"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("dedupe") && l.ends_with("off")),
+        "{table}"
+    );
+    let out = syndic(d, &["channel", "edit", "planet", "--dedupe", "titles"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("off") && err.contains("story"), "{err}");
+}
