@@ -347,16 +347,20 @@ async fn import_joined(
             .map(str::to_owned)
     };
     let mut ids: Vec<&str> = items.iter().map(|i| i.article.id.as_str()).collect();
-    let owns: Vec<Option<String>> = items.iter().map(own).collect();
+    let mut owns: Vec<Option<String>> = items.iter().map(own).collect();
     ids.extend(owns.iter().flatten().map(String::as_str));
     let mut states = tx.article_states(channel.id, &ids).await?;
     let mut outcomes = Vec::with_capacity(items.len());
     let mut changed = false;
     let count = items.len();
-    for (i, (item, own_id)) in items.iter_mut().zip(owns).enumerate() {
+    // New stories go to the backend together at the end (or when an id comes again, so
+    // that the later item sees the earlier one).
+    let mut pending = Pending::default();
+    for i in 0..count {
         // As in `upsert_in`: one batch's new articles are first seen a microsecond apart.
         let now = now + (count - 1 - i) as i64;
-        if let Some(own_id) = own_id {
+        let item = &mut items[i];
+        if let Some(own_id) = owns[i].take() {
             let already = states.stored.get(&item.article.id).is_some_and(|s| {
                 s.sources
                     .iter()
@@ -367,7 +371,12 @@ async fn import_joined(
             }
         }
         item.keys.retain(|k| !k.starts_with("story:"));
-        let a = &mut item.article;
+        if pending.ids.contains(&item.article.id) {
+            pending
+                .flush(tx, channel.id, items, Some(&mut states))
+                .await?;
+        }
+        let a = &mut items[i].article;
         if states.tombstoned.contains(&a.id) {
             outcomes.push(Outcome::SkippedDeleted);
             continue;
@@ -378,18 +387,8 @@ async fn import_joined(
         let outcome = match states.stored.get_mut(&a.id) {
             None => {
                 a.sources = vec![this];
-                let row = ArticleRow {
-                    article: a,
-                    sort_at: sort_at(a, now),
-                    content_hash: hash,
-                    first_seen_at: now,
-                    updated_at: now,
-                };
-                let id = tx
-                    .insert_articles(channel.id, std::slice::from_ref(&row))
-                    .await?;
-                let state = row.state(id);
-                states.stored.insert(a.id.clone(), state);
+                pending.ids.insert(a.id.clone());
+                pending.rows.push((i, now, hash));
                 Outcome::Created
             }
             Some(st) => {
@@ -435,10 +434,57 @@ async fn import_joined(
         changed = true;
         outcomes.push(outcome);
     }
+    pending.flush(tx, channel.id, items, None).await?;
     if changed {
         tx.bump_channel(channel.id, now_micros()).await?;
     }
     Ok(outcomes)
+}
+
+/// New stories of one import, not written yet: (item index, first seen, digest).
+#[derive(Default)]
+struct Pending {
+    ids: HashSet<String>,
+    rows: Vec<(usize, i64, String)>,
+}
+
+impl Pending {
+    /// Inserts the pending stories in one go; `states` learns their rows when given.
+    async fn flush(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        channel_id: i64,
+        items: &[KeyedArticle],
+        states: Option<&mut crate::store::ArticleStates>,
+    ) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<ArticleRow<'_>> = self
+            .rows
+            .iter()
+            .map(|(i, at, hash)| {
+                let a = &items[*i].article;
+                ArticleRow {
+                    article: a,
+                    sort_at: sort_at(a, *at),
+                    content_hash: hash.clone(),
+                    first_seen_at: *at,
+                    updated_at: *at,
+                }
+            })
+            .collect();
+        tx.insert_articles(channel_id, &rows).await?;
+        if let Some(states) = states {
+            let ids: Vec<&str> = self.ids.iter().map(String::as_str).collect();
+            states
+                .stored
+                .extend(tx.article_states(channel_id, &ids).await?.stored);
+        }
+        self.rows.clear();
+        self.ids.clear();
+        Ok(())
+    }
 }
 
 /// Remembers the story keys of what was imported: the canonical link of every item that
