@@ -282,6 +282,17 @@ mod tests {
         assert_ne!(c("https://example.com/a"), c("https://example.org/a"));
         assert_ne!(c("https://example.com/A"), c("https://example.com/a"));
         assert_eq!(c("https://m.com/x"), "https://m.com/x");
+        // Hostile and huge input: no panic, and what is left still compares.
+        for hostile in [
+            "https://example.com/a?q=<script>&x=\"'&utm_source=]]>",
+            "https://example.com/\u{1}a\t\n#<b>",
+            "https://[::1]:8080/a/amp",
+            "https://amp./x",
+        ] {
+            let _ = canonical_link(hostile);
+        }
+        let long = format!("https://example.com/{}", "a/".repeat(50_000));
+        assert_eq!(c(&long), c(&format!("{long}?utm_source=x#f")));
         assert_eq!(canonical_link("mailto:a@example.com"), None);
         assert_eq!(canonical_link("not a url"), None);
         assert_eq!(canonical_link(""), None);
