@@ -360,6 +360,8 @@ async fn import_joined(
         // As in `upsert_in`: one batch's new articles are first seen a microsecond apart.
         let now = now + (count - 1 - i) as i64;
         let item = &mut items[i];
+        // Whether the item joins a story it is not yet a source of.
+        let mut joined = false;
         if let Some(own_id) = owns[i].take() {
             let already = states.stored.get(&item.article.id).is_some_and(|s| {
                 s.sources
@@ -368,6 +370,8 @@ async fn import_joined(
             });
             if already {
                 item.article.id = own_id;
+            } else {
+                joined = true;
             }
         }
         item.keys.retain(|k| !k.starts_with("story:"));
@@ -397,9 +401,9 @@ async fn import_joined(
                     .iter()
                     .position(|v| v.subscription == Some(subscription.id));
                 let update = match at {
-                    // Stored before sources were kept, or by a publisher: this
-                    // subscription becomes its source, and a change is an update.
-                    None if st.sources.is_empty() => {
+                    // Imported from this subscription before sources were kept: it
+                    // becomes the first source, and a change is an update.
+                    None if st.sources.is_empty() && !joined => {
                         st.sources.push(this);
                         st.content_hash != hash
                     }
