@@ -61,6 +61,8 @@ pub enum PageError {
     Parser(#[from] ParserPanic),
     #[error("no article text found on the page")]
     Empty,
+    #[error("the page does not look like an article (too little text in paragraphs)")]
+    NotArticle,
     #[error("the page has too many elements to extract from ({0})")]
     TooBig(String),
 }
@@ -112,10 +114,16 @@ pub fn extract(
     let page = contain("HTML tokenizer", || bound_nesting(&page).html.into_owned())?;
     let article = contain("article extractor", || {
         let mut r = dom_smoothie::Readability::new(page, Some(page_url.as_str()), None)?;
-        r.parse().map(|a| a.content.to_string())
+        // Readability.js's own test of a page worth extracting (enough long paragraphs):
+        // without it, a page of links and menus would give them as the "article".
+        if !r.is_probably_readable() {
+            return Ok(None);
+        }
+        r.parse().map(|a| Some(a.content.to_string()))
     })?;
     let html = match article {
-        Ok(html) => html,
+        Ok(Some(html)) => html,
+        Ok(None) => return Err(PageError::NotArticle),
         Err(dom_smoothie::ReadabilityError::TooManyElements(found, max)) => {
             return Err(PageError::TooBig(format!("{found}, at most {max}")));
         }
@@ -160,12 +168,14 @@ fn charset_in(s: &str) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
+/// The per-host limit of a URL.
+pub type HostLimit = Box<dyn Fn(&Url) -> Arc<Semaphore> + Send + Sync>;
+
 /// What the poller lends full text: its page fetcher and its limits.
 pub struct Limits {
     pub fetcher: Fetcher,
     pub global: Arc<Semaphore>,
-    /// The per-host limit of a URL.
-    pub host: Box<dyn Fn(&Url) -> Arc<Semaphore> + Send + Sync>,
+    pub host: HostLimit,
 }
 
 /// Gives the items of a `full_content` subscription their page's text: new items' pages are
@@ -395,7 +405,7 @@ school was opened as a shelter for the families of the riverside streets.</p>
         let e = extract(b"{\"a\": 1}", Some("application/json"), &url()).unwrap_err();
         assert!(matches!(e, PageError::NotHtml(_)), "{e}");
         let e = extract(b"<html><body></body></html>", Some("text/html"), &url()).unwrap_err();
-        assert!(matches!(e, PageError::Empty), "{e}");
+        assert!(matches!(e, PageError::NotArticle), "{e}");
     }
 
     #[test]

@@ -604,7 +604,9 @@ pub fn identify(original_url: &str, items: Vec<Draft>) -> Vec<(Vec<String>, Draf
                 (Some(g), _) if crate::formats::atom::entry_id(g) == *g && registered_scheme(g) => {
                     g.clone()
                 }
-                (_, Some(l)) => l.clone(),
+                // Not a link in a scheme ids are not written in (`javascript:`…): the
+                // pipeline drops such a link, and it must not come back as the id.
+                (_, Some(l)) if registered_scheme(l) => l.clone(),
                 _ => format!(
                     "urn:uuid:{}",
                     uuid::Uuid::new_v5(

@@ -152,7 +152,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
                 "b",
                 "The dyke",
                 &link("dyke"),
-                "Short &amp; sweet: the dyke &lt;again&gt;.",
+                "Short &amp; sweet: the dyke &amp;lt;again&amp;gt;.",
             ),
             ("c", "Gone page", &link("missing"), "Short: gone."),
             ("d", "Empty page", &link("empty"), "Short: empty."),
@@ -181,7 +181,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
     };
     assert!(why(&link("missing")).contains("404"), "{report:#}");
     assert!(
-        why(&link("empty")).contains("no article text"),
+        why(&link("empty")).contains("not look like an article"),
         "{report:#}"
     );
     assert!(
@@ -252,7 +252,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
                 "b",
                 "The dyke",
                 &link("dyke"),
-                "Short &amp; sweet: the dyke &lt;again&gt;.",
+                "Short &amp; sweet: the dyke &amp;lt;again&amp;gt;.",
             ),
             ("c", "Gone page", &link("missing"), "Short: gone."),
             ("d", "Empty page", &link("empty"), "Short: empty."),
