@@ -426,3 +426,140 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
         "the refusal is kept, so the page is not tried again"
     );
 }
+
+/// A first poll of a long feed fetches at most 20 pages; the next poll reads the feed again
+/// (no 304, no "unchanged") and fetches the rest, each page once.
+#[tokio::test]
+async fn pages_over_the_per_poll_cap_are_fetched_by_the_next_poll() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({})).await;
+    let up = spawn_upstream().await;
+    let names: Vec<String> = (0..23).map(|i| format!("p{i:02}")).collect();
+    for n in &names {
+        up.set_feed(n, "text/html", article_page(n, &format!("LEDE-{n}")));
+    }
+    let links: Vec<String> = names
+        .iter()
+        .map(|n| up.url(&format!("/plain/{n}")))
+        .collect();
+    let items: Vec<(&str, &str, &str, &str)> = names
+        .iter()
+        .zip(&links)
+        .map(|(n, l)| (n.as_str(), n.as_str(), l.as_str(), "Short."))
+        .collect();
+    up.set_feed("gazette", "application/rss+xml", summary_feed(&items));
+    let id = subscribe(&app, &up.url("/f/gazette"), true).await["id"]
+        .as_i64()
+        .unwrap();
+    let first = poll(&app, id).await;
+    assert_eq!(first["created"], 23, "{first:#}");
+    assert_eq!(first["full_text"]["fetched"], 20, "{first:#}");
+    assert_eq!(first["full_text"]["pending"], 3, "{first:#}");
+    let second = poll(&app, id).await;
+    assert_eq!(second["status"], "imported", "{second:#}");
+    assert_eq!(second["full_text"]["fetched"], 3, "{second:#}");
+    assert_eq!(second["full_text"]["pending"], 0, "{second:#}");
+    assert_eq!(second["updated"], 3, "{second:#}");
+    let third = poll(&app, id).await;
+    assert_eq!(third["status"], "not_modified", "{third:#}");
+    for n in &names {
+        assert_eq!(page_requests(&up, n), 1, "requests for {n}");
+        let i = item(&app, n).await;
+        let html = i["content_html"].as_str().unwrap();
+        assert!(html.contains(&format!("LEDE-{n}")), "{n}: {html}");
+    }
+}
+
+/// `subscription add --full-content`, `subscription edit --full-content BOOL` and the poll
+/// report, through the real binary on a database of its own.
+#[tokio::test]
+async fn the_command_line_sets_and_changes_the_option() {
+    use std::process::Command;
+    let up = spawn_upstream().await;
+    up.set_feed("story", "text/html", article_page("Story", "CLI-LEDE"));
+    let link = up.url("/plain/story");
+    up.set_feed(
+        "gazette",
+        "application/rss+xml",
+        summary_feed(&[("1", "Story", &link, "Short.")]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let run = |args: Vec<String>| {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(crate::cli::BIN)
+                .args(&args)
+                .current_dir(&d)
+                .env_remove("DATABASE_URL")
+                .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "true")
+                .output()
+                .expect("run syndic")
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let json_of = |out: std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert!(run(s(&["migrate"])).await.unwrap().status.success());
+    json_of(
+        run(s(&["--json", "channel", "add", "planet", "--title", "P"]))
+            .await
+            .unwrap(),
+    );
+    let feed = up.url("/f/gazette");
+    let added = json_of(
+        run(s(&[
+            "--json",
+            "subscription",
+            "add",
+            &feed,
+            "--channel",
+            "planet",
+            "--full-content",
+        ]))
+        .await
+        .unwrap(),
+    );
+    assert_eq!(added["subscription"]["full_content"], true, "{added:#}");
+    let polled = json_of(
+        run(s(&["--json", "subscription", "poll", "1"]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(polled["poll"]["full_text"]["fetched"], 1, "{polled:#}");
+    let rendered = run(s(&["render", "planet", "--format", "json"]))
+        .await
+        .unwrap();
+    let rendered = String::from_utf8(rendered.stdout).unwrap();
+    assert!(rendered.contains("CLI-LEDE"), "{rendered}");
+    let edited = json_of(
+        run(s(&[
+            "--json",
+            "subscription",
+            "edit",
+            "1",
+            "--full-content",
+            "false",
+        ]))
+        .await
+        .unwrap(),
+    );
+    assert_eq!(edited["full_content"], false, "{edited:#}");
+    let out = run(s(&["subscription", "edit", "1"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "nothing to change");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--full-content"));
+    let out = run(s(&["subscription", "edit", "9", "--full-content", "true"]))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "no such subscription");
+    let out = run(s(&["subscription", "edit", "1", "--full-content", "maybe"]))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "not a boolean");
+}
