@@ -134,8 +134,14 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
         "text/html",
         article_page(
             "The dyke & the council",
-            "DYKE-LEDE <b>\"quoted\"</b> 'it' ]]>",
+            "DYKE-LEDE <b>\"quoted\"</b> 'it' ]]> \u{1}\u{b}\u{fffe} &amp; <![CDATA[x]]>",
         ),
+    );
+    // Past the page cap (5 MiB, or the poller's own when smaller: 1 MiB in the tests).
+    up.set_feed(
+        "huge",
+        "text/html",
+        article_page("Huge", &"x".repeat(2 * 1024 * 1024)),
     );
     up.set_feed(
         "empty",
@@ -157,6 +163,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
             ("c", "Gone page", &link("missing"), "Short: gone."),
             ("d", "Empty page", &link("empty"), "Short: empty."),
             ("e", "Script link", "javascript:alert(1)", "Short: script."),
+            ("h", "Huge page", &link("huge"), "Short: huge."),
         ]),
     );
     let sub = subscribe(&app, &up.url("/f/gazette"), true).await;
@@ -165,7 +172,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
 
     let report = poll(&app, id).await;
     assert_eq!(report["status"], "imported", "{report:#}");
-    assert_eq!(report["created"], 5, "{report:#}");
+    assert_eq!(report["created"], 6, "{report:#}");
     let full = &report["full_text"];
     assert_eq!(full["fetched"], 2, "{report:#}");
     assert_eq!(full["pending"], 0, "{report:#}");
@@ -188,7 +195,8 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
         why("javascript:alert(1)").contains("http and https"),
         "{report:#}"
     );
-    assert_eq!(failed.len(), 3, "{report:#}");
+    assert!(why(&link("huge")).contains("larger than"), "{report:#}");
+    assert_eq!(failed.len(), 4, "{report:#}");
 
     // The pages' text is the content, the feed's text the summary.
     let a = item(&app, "Rivers rise").await;
@@ -214,6 +222,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
     assert_eq!(b["summary"], "Short & sweet: the dyke <again>.");
     // A page that failed or gave nothing keeps the feed's text.
     for (title, text) in [
+        ("Huge page", "Short: huge."),
         ("Gone page", "Short: gone."),
         ("Empty page", "Short: empty."),
         ("Script link", "Short: script."),
@@ -232,7 +241,16 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
         for chrome in CHROME {
             assert!(!body.contains(chrome), "{chrome} in {file}: {body}");
         }
+        if file != "feed.json" {
+            crate::helpers::assert_well_formed(&body);
+            // The summary is published beside the full text.
+            assert!(body.contains("Short: the river rose."), "{file}: {body}");
+        }
     }
+    let rss = app.feed_text("planet", "rss.xml").await;
+    assert!(rss.contains("<content:encoded>"), "{rss}");
+    let atom = app.feed_text("planet", "atom.xml").await;
+    assert!(atom.contains("<summary"), "{atom}");
 
     // Next poll, the feed has changed (a new item, an updated one): the new page is fetched,
     // the others are not fetched again and keep their text.
@@ -257,6 +275,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
             ("c", "Gone page", &link("missing"), "Short: gone."),
             ("d", "Empty page", &link("empty"), "Short: empty."),
             ("e", "Script link", "javascript:alert(1)", "Short: script."),
+            ("h", "Huge page", &link("huge"), "Short: huge."),
         ]),
     );
     let report = poll(&app, id).await;
@@ -264,6 +283,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
     assert_eq!(report["full_text"]["fetched"], 1, "{report:#}");
     assert_eq!(report["full_text"]["failed"], json!([]), "{report:#}");
     for (page, times) in [
+        ("huge", 1),
         ("flood", 1),
         ("dyke", 1),
         ("missing", 1),
