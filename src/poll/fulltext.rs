@@ -35,6 +35,9 @@ pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PAGES_PER_POLL: usize = 20;
 /// Fetches tried for a page whose failure may pass (a timeout, a 429 or 503, a reset).
 pub const MAX_ATTEMPTS: u32 = 3;
+/// The text a page that fails Readability's "is this an article" test must still give to be
+/// taken (Readability.js's own `charThreshold`).
+pub const MIN_TEXT_CHARS: usize = 500;
 /// What a page fetch asks for.
 pub const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1";
 
@@ -61,7 +64,7 @@ pub enum PageError {
     Parser(#[from] ParserPanic),
     #[error("no article text found on the page")]
     Empty,
-    #[error("the page does not look like an article (too little text in paragraphs)")]
+    #[error("the page does not look like an article (too little text)")]
     NotArticle,
     #[error("the page has too many elements to extract from ({0})")]
     TooBig(String),
@@ -114,12 +117,17 @@ pub fn extract(
     let page = contain("HTML tokenizer", || bound_nesting(&page).html.into_owned())?;
     let article = contain("article extractor", || {
         let mut r = dom_smoothie::Readability::new(page, Some(page_url.as_str()), None)?;
-        // Readability.js's own test of a page worth extracting (enough long paragraphs):
-        // without it, a page of links and menus would give them as the "article".
-        if !r.is_probably_readable() {
-            return Ok(None);
-        }
-        r.parse().map(|a| Some(a.content.to_string()))
+        // Readability.js's own test of a page worth extracting (enough long paragraphs), or
+        // at least its 500 characters of text: without either, a page of links and menus
+        // would give them as the "article" (docs/full-text.md has the measurements).
+        let readable = r.is_probably_readable();
+        let a = r.parse()?;
+        let chars: usize = a
+            .text_content
+            .split_whitespace()
+            .map(|w| w.chars().count() + 1)
+            .sum();
+        Ok((readable || chars >= MIN_TEXT_CHARS).then(|| a.content.to_string()))
     })?;
     let html = match article {
         Ok(Some(html)) => html,
@@ -405,6 +413,9 @@ school was opened as a shelter for the families of the riverside streets.</p>
         let e = extract(b"{\"a\": 1}", Some("application/json"), &url()).unwrap_err();
         assert!(matches!(e, PageError::NotHtml(_)), "{e}");
         let e = extract(b"<html><body></body></html>", Some("text/html"), &url()).unwrap_err();
+        assert!(matches!(e, PageError::Empty), "{e}");
+        let menu = b"<html><body><nav><a href=/a>Home</a> <a href=/b>News</a></nav><p>Hello</p></body></html>";
+        let e = extract(menu, Some("text/html"), &url()).unwrap_err();
         assert!(matches!(e, PageError::NotArticle), "{e}");
     }
 

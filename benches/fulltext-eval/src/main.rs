@@ -165,12 +165,29 @@ fn main() {
     // isProbablyReaderable) takes for articles: syndic keeps the feed's text for the others.
     let readable = corpus
         .iter()
-        .filter(|(_, url, source, _)| {
-            dom_smoothie::Readability::new(source.as_str(), Some(url.as_str()), None)
-                .is_ok_and(|r| r.is_probably_readable())
+        .filter(|(name, url, source, _)| {
+            let yes = dom_smoothie::Readability::new(source.as_str(), Some(url.as_str()), None)
+                .is_ok_and(|r| r.is_probably_readable());
+            if !yes && per_page {
+                let chars = dom_smoothie(source, url)
+                    .map(|h| {
+                        let doc = dom_query::Document::from(h.as_str());
+                        doc.select("html")
+                            .text()
+                            .split_whitespace()
+                            .map(|w| w.chars().count() + 1)
+                            .sum::<usize>()
+                    })
+                    .unwrap_or(0);
+                eprintln!("not readable\t{name}\t{chars} chars extracted");
+            }
+            yes
         })
         .count();
-    println!("dom_smoothie is_probably_readable: {readable} of {}", corpus.len());
+    println!(
+        "dom_smoothie is_probably_readable: {readable} of {}",
+        corpus.len()
+    );
     println!(
         "| crate | median F1 | mean F1 | pages F1 >= 0.9 | failed | panicked | median ms/page | total s |"
     );
