@@ -343,6 +343,9 @@ pub struct Subscription {
     pub websub_pending: bool,
     /// When the hub's lease ends (pushes arrive until then); none before it is verified.
     pub websub_expires_at: Option<DateTime<Utc>>,
+    /// Each new item's page is fetched and its main text published as the content, the
+    /// upstream's text becoming the summary (docs/full-text.md).
+    pub full_content: bool,
 }
 
 impl Subscription {
@@ -367,6 +370,35 @@ pub struct NewSubscription {
     pub title: Option<String>,
     pub site_url: Option<String>,
     pub interval: std::time::Duration,
+    /// See [`Subscription::full_content`].
+    pub full_content: bool,
+}
+
+/// A change to a subscription's options: `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionPatch {
+    pub full_content: Option<bool>,
+}
+
+impl SubscriptionPatch {
+    pub fn is_empty(&self) -> bool {
+        self.full_content.is_none()
+    }
+}
+
+/// What syndic kept of one item page of a `full_content` subscription: its main text, or why
+/// there is none, and whether to try again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullText {
+    /// The page's main text, sanitized, every URL absolute.
+    pub content_html: Option<String>,
+    /// Why there is no text (or why the page is not fetched yet).
+    pub error: Option<String>,
+    /// Fetches tried so far.
+    pub attempts: u32,
+    /// No more fetches: the text is there, or the failure is for good.
+    pub done: bool,
+    pub fetched_at: DateTime<Utc>,
 }
 
 /// A WebSub subscriber to one of syndic's feeds (syndic is the hub).

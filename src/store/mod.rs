@@ -13,8 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, NewChannel, NewSubscription, Page,
-    Slug, StoredArticle, Subscription, Via,
+    Article, Channel, ChannelPatch, Cursor, FullText, HubSubscription, NewChannel, NewSubscription,
+    Page, Slug, StoredArticle, Subscription, SubscriptionPatch, Via,
 };
 
 pub use postgres::PostgresStore;
@@ -256,6 +256,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
+    /// Changes a subscription's options; `None` when there is no such subscription.
+    async fn update_subscription(
+        &self,
+        id: i64,
+        patch: &SubscriptionPatch,
+    ) -> Result<Option<Subscription>>;
+    /// Which of these item keys the subscription has recorded (outside a write transaction).
+    async fn seen_item_keys(&self, subscription_id: i64, keys: &[&str]) -> Result<HashSet<String>>;
+    /// What is kept of these item pages of a subscription, by page URL.
+    async fn full_texts(
+        &self,
+        subscription_id: i64,
+        urls: &[&str],
+    ) -> Result<HashMap<String, FullText>>;
+    /// Keeps (or replaces) what was made of item pages of a subscription, by page URL.
+    async fn save_full_texts(
+        &self,
+        subscription_id: i64,
+        pages: &[(String, FullText)],
+    ) -> Result<()>;
 
     /// Stores a verified WebSub subscription (a renewal replaces the old lease); nothing is
     /// due for it until the channel changes.

@@ -12,6 +12,7 @@ mod durability;
 mod errors;
 mod fanout;
 mod feeds;
+mod fulltext;
 mod hostile;
 mod ingest;
 mod limits;

@@ -19,7 +19,10 @@ use crate::model::{
     Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
     NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
+use crate::model::{FullText, SubscriptionPatch};
+use std::collections::{HashMap, HashSet};
 
+mod fulltext;
 mod subs;
 mod websub;
 mod write;
@@ -494,6 +497,37 @@ impl Store for PostgresStore {
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
         subs::save_state(&self.pool, s).await
+    }
+
+    async fn update_subscription(
+        &self,
+        id: i64,
+        patch: &SubscriptionPatch,
+    ) -> Result<Option<Subscription>> {
+        if !fulltext::update(&self.pool, id, patch).await? {
+            return Ok(None);
+        }
+        Ok(subs::list(&self.pool, Some(id)).await?.pop())
+    }
+
+    async fn seen_item_keys(&self, subscription_id: i64, keys: &[&str]) -> Result<HashSet<String>> {
+        fulltext::seen_keys(&self.pool, subscription_id, keys).await
+    }
+
+    async fn full_texts(
+        &self,
+        subscription_id: i64,
+        urls: &[&str],
+    ) -> Result<HashMap<String, FullText>> {
+        fulltext::get(&self.pool, subscription_id, urls).await
+    }
+
+    async fn save_full_texts(
+        &self,
+        subscription_id: i64,
+        pages: &[(String, FullText)],
+    ) -> Result<()> {
+        fulltext::save(&self.pool, subscription_id, pages).await
     }
 
     async fn hub_subscribe(

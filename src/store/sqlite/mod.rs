@@ -22,7 +22,10 @@ use crate::model::{
     Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
     NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
+use crate::model::{FullText, SubscriptionPatch};
+use std::collections::{HashMap, HashSet};
 
+mod fulltext;
 mod subs;
 mod websub;
 mod write;
@@ -555,6 +558,37 @@ impl Store for SqliteStore {
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
         self.states.save(s).await
+    }
+
+    async fn update_subscription(
+        &self,
+        id: i64,
+        patch: &SubscriptionPatch,
+    ) -> Result<Option<Subscription>> {
+        if !fulltext::update(&self.writer, id, patch).await? {
+            return Ok(None);
+        }
+        Ok(subs::list(&self.writer, Some(id)).await?.pop())
+    }
+
+    async fn seen_item_keys(&self, subscription_id: i64, keys: &[&str]) -> Result<HashSet<String>> {
+        fulltext::seen_keys(&self.reader, subscription_id, keys).await
+    }
+
+    async fn full_texts(
+        &self,
+        subscription_id: i64,
+        urls: &[&str],
+    ) -> Result<HashMap<String, FullText>> {
+        fulltext::get(&self.reader, subscription_id, urls).await
+    }
+
+    async fn save_full_texts(
+        &self,
+        subscription_id: i64,
+        pages: &[(String, FullText)],
+    ) -> Result<()> {
+        fulltext::save(&self.writer, subscription_id, pages).await
     }
 
     async fn hub_subscribe(
