@@ -99,6 +99,7 @@ fn main() {
         version: 1,
         retain_max_articles: None,
         retain_days: None,
+        dedupe: Default::default(),
     };
     let source = Source {
         title: Some("up".into()),

@@ -9,8 +9,9 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{Article, Channel, KeyedArticle, Subscription};
-use crate::store::{ArticleRow, DynStore, Result, StoredState, WriteTx};
+use crate::model::{Article, Channel, Dedupe, KeyedArticle, Subscription, Via};
+use crate::store::{ArticleRow, DynStore, Result, StoredState, StoryTitle, WriteTx};
+use crate::story::{self, StoryText};
 
 /// What happened to each article of a write, in input order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -33,6 +34,7 @@ pub enum Tombstones {
 }
 
 /// A digest of everything an article shows, so that re-posting it unchanged writes nothing.
+/// The sources it came through are not in it (`import` keeps them apart).
 pub fn content_hash(article: &Article) -> String {
     hex::encode(Sha256::digest(
         serde_json::to_vec(article).expect("model types serialize"),
@@ -145,14 +147,20 @@ impl ArticleRow<'_> {
             row,
             content_hash: self.content_hash.clone(),
             first_seen_at: self.first_seen_at,
+            sources: self.article.sources.clone(),
         }
     }
 }
 
 /// Imports one fetch of an upstream's items in one transaction. An item one of whose keys
 /// (guid, link, content digest: see `poll`) was seen before from this subscription is the
-/// article made of it then, whatever id the upstream gives it now; the others are created.
-/// Tombstones are respected. Every key is remembered.
+/// article made of it then, whatever id the upstream gives it now. Unless the channel's
+/// dedupe is off, an item new to this subscription that is a story the channel has already
+/// (same canonical link; in story mode also a near-identical title within 48 hours: see
+/// `story`) joins that article as one more source, its content left as the first source
+/// gave it; a later change of the item in any of its sources updates the article. The
+/// others are created. Tombstones are respected, whichever source brings a deleted story
+/// again. Every key is remembered.
 pub async fn import(
     store: &DynStore,
     subscription: &Subscription,
@@ -165,13 +173,30 @@ pub async fn import(
         .flat_map(|i| i.keys.iter().map(String::as_str))
         .collect();
     let known = tx.item_keys(subscription.id, &keys).await?;
-    for item in &mut items {
+    let mut seen_before = vec![false; items.len()];
+    for (item, seen) in items.iter_mut().zip(&mut seen_before) {
         if let Some(guid) = item.keys.iter().find_map(|k| known.get(k)) {
             item.article.id = guid.clone();
+            *seen = true;
         }
     }
-    let articles: Vec<Article> = items.iter().map(|k| k.article.clone()).collect();
-    let outcomes = upsert_in(tx.as_mut(), channel.id, &articles, Tombstones::Respect).await?;
+    let now = now_micros();
+    let outcomes = if channel.dedupe == Dedupe::Off {
+        let articles: Vec<Article> = items
+            .iter()
+            .map(|k| {
+                let mut a = k.article.clone();
+                a.sources = vec![via(subscription, &a, None)];
+                a
+            })
+            .collect();
+        upsert_in(tx.as_mut(), channel.id, &articles, Tombstones::Respect).await?
+    } else {
+        let stories = join_stories(tx.as_mut(), channel, &mut items, &seen_before, now).await?;
+        let outcomes = import_joined(tx.as_mut(), subscription, channel, &mut items, now).await?;
+        record_stories(tx.as_mut(), channel, &items, &outcomes, &stories).await?;
+        outcomes
+    };
     let pairs: Vec<(&str, &str)> = items
         .iter()
         .flat_map(|i| i.keys.iter().map(|k| (k.as_str(), i.article.id.as_str())))
@@ -181,7 +206,321 @@ pub async fn import(
     tx.add_items_imported(subscription.id, created as i64)
         .await?;
     tx.commit().await?;
-    Ok(articles.into_iter().map(|a| a.id).zip(outcomes).collect())
+    Ok(items
+        .into_iter()
+        .map(|i| i.article.id)
+        .zip(outcomes)
+        .collect())
+}
+
+/// One subscription as a source of an article.
+fn via(subscription: &Subscription, article: &Article, item_hash: Option<String>) -> Via {
+    Via {
+        title: subscription.title.clone(),
+        feed_url: subscription.url.clone(),
+        url: article.url.clone(),
+        subscription: Some(subscription.id),
+        item_hash,
+    }
+}
+
+/// What recognises an item as a story: its canonical link, and in story mode its title.
+struct StoryKeys {
+    link: Option<String>,
+    title: Option<StoryTitle>,
+}
+
+/// Points every item new to this subscription at the stored story it is, if any, and
+/// returns each item's story keys. An item stays itself when the story already came
+/// through this subscription (another item of the same feed is not the same story).
+async fn join_stories(
+    tx: &mut dyn WriteTx,
+    channel: &Channel,
+    items: &mut [KeyedArticle],
+    seen_before: &[bool],
+    now: i64,
+) -> Result<Vec<StoryKeys>> {
+    let stories: Vec<StoryKeys> = items
+        .iter()
+        .map(|k| {
+            let a = &k.article;
+            let title = (channel.dedupe == Dedupe::Story)
+                .then(|| StoryText::of(a))
+                .flatten()
+                .map(|t| StoryTitle {
+                    guid: a.id.clone(),
+                    title: t.title,
+                    lead: t.lead,
+                    at: a.date_published.map_or(now, |d| d.timestamp_micros()),
+                });
+            StoryKeys {
+                link: a.url.as_deref().and_then(story::canonical_link),
+                title,
+            }
+        })
+        .collect();
+    let links: Vec<&str> = stories
+        .iter()
+        .zip(seen_before)
+        .filter(|(_, seen)| !**seen)
+        .filter_map(|(s, _)| s.link.as_deref())
+        .collect();
+    let by_link = if links.is_empty() {
+        Default::default()
+    } else {
+        tx.story_links(channel.id, &links).await?
+    };
+    let new_titles = || {
+        stories
+            .iter()
+            .zip(seen_before)
+            .filter(|(_, seen)| !**seen)
+            .filter_map(|(s, _)| s.title.as_ref().map(|t| t.at))
+    };
+    let titles = match (new_titles().min(), new_titles().max()) {
+        (Some(from), Some(to)) => {
+            tx.story_titles(
+                channel.id,
+                from.saturating_sub(story::WINDOW_MICROS),
+                to.saturating_add(story::WINDOW_MICROS),
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    for ((item, s), seen) in items.iter_mut().zip(&stories).zip(seen_before) {
+        if *seen {
+            continue;
+        }
+        let by_title = || {
+            let t = s.title.as_ref()?;
+            let text = StoryText {
+                title: t.title.clone(),
+                lead: t.lead.clone(),
+            };
+            titles
+                .iter()
+                .filter(|c| c.guid != item.article.id)
+                .filter(|c| (c.at - t.at).abs() <= story::WINDOW_MICROS)
+                .find(|c| {
+                    story::same_story(
+                        &text,
+                        &StoryText {
+                            title: c.title.clone(),
+                            lead: c.lead.clone(),
+                        },
+                    )
+                })
+                .map(|c| c.guid.clone())
+        };
+        let hit = s
+            .link
+            .as_ref()
+            .and_then(|l| by_link.get(l).cloned())
+            .or_else(by_title);
+        if let Some(guid) = hit {
+            item.keys.push(format!("story:{}", item.article.id));
+            item.article.id = guid;
+        }
+    }
+    Ok(stories)
+}
+
+/// Writes the items of one fetch (ids decided by [`join_stories`]): a new story is created
+/// with this subscription as its first source; a story this subscription brings for the
+/// first time gains it as a source and keeps its content; an item changed since this
+/// subscription last brought it updates the story.
+async fn import_joined(
+    tx: &mut dyn WriteTx,
+    subscription: &Subscription,
+    channel: &Channel,
+    items: &mut [KeyedArticle],
+    now: i64,
+) -> Result<Vec<Outcome>> {
+    // The ids an item may end with: the story's, or (when that story already came through
+    // this subscription) its own, kept in its `story:` key.
+    let own = |k: &KeyedArticle| {
+        k.keys
+            .iter()
+            .rev()
+            .find_map(|key| key.strip_prefix("story:"))
+            .map(str::to_owned)
+    };
+    let mut ids: Vec<&str> = items.iter().map(|i| i.article.id.as_str()).collect();
+    let mut owns: Vec<Option<String>> = items.iter().map(own).collect();
+    ids.extend(owns.iter().flatten().map(String::as_str));
+    let mut states = tx.article_states(channel.id, &ids).await?;
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut changed = false;
+    let count = items.len();
+    // New stories go to the backend together at the end (or when an id comes again, so
+    // that the later item sees the earlier one).
+    let mut pending = Pending::default();
+    for i in 0..count {
+        // As in `upsert_in`: one batch's new articles are first seen a microsecond apart.
+        let now = now + (count - 1 - i) as i64;
+        let item = &mut items[i];
+        // Whether the item joins a story it is not yet a source of.
+        let mut joined = false;
+        if let Some(own_id) = owns[i].take() {
+            let already = states.stored.get(&item.article.id).is_some_and(|s| {
+                s.sources
+                    .iter()
+                    .any(|v| v.subscription == Some(subscription.id))
+            });
+            if already {
+                item.article.id = own_id;
+            } else {
+                joined = true;
+            }
+        }
+        item.keys.retain(|k| !k.starts_with("story:"));
+        if pending.ids.contains(&item.article.id) {
+            pending
+                .flush(tx, channel.id, items, Some(&mut states))
+                .await?;
+        }
+        let a = &mut items[i].article;
+        if states.tombstoned.contains(&a.id) {
+            outcomes.push(Outcome::SkippedDeleted);
+            continue;
+        }
+        a.sources.clear();
+        let hash = content_hash(a);
+        let this = via(subscription, a, Some(hash.clone()));
+        let outcome = match states.stored.get_mut(&a.id) {
+            None => {
+                a.sources = vec![this];
+                pending.ids.insert(a.id.clone());
+                pending.rows.push((i, now, hash));
+                Outcome::Created
+            }
+            Some(st) => {
+                let at = st
+                    .sources
+                    .iter()
+                    .position(|v| v.subscription == Some(subscription.id));
+                let update = match at {
+                    // Imported from this subscription before sources were kept: it
+                    // becomes the first source, and a change is an update.
+                    None if st.sources.is_empty() && !joined => {
+                        st.sources.push(this);
+                        st.content_hash != hash
+                    }
+                    None => {
+                        st.sources.push(this);
+                        false
+                    }
+                    Some(p) if st.sources[p].item_hash.as_deref() == Some(&hash) => {
+                        outcomes.push(Outcome::Unchanged);
+                        continue;
+                    }
+                    Some(p) => {
+                        st.sources[p] = this;
+                        true
+                    }
+                };
+                if update {
+                    let row = ArticleRow {
+                        article: a,
+                        sort_at: sort_at(a, st.first_seen_at),
+                        content_hash: hash.clone(),
+                        first_seen_at: st.first_seen_at,
+                        updated_at: now,
+                    };
+                    tx.update_article(st.row, &row).await?;
+                    st.content_hash = hash;
+                }
+                tx.set_sources(st.row, &st.sources).await?;
+                Outcome::Updated
+            }
+        };
+        changed = true;
+        outcomes.push(outcome);
+    }
+    pending.flush(tx, channel.id, items, None).await?;
+    if changed {
+        tx.bump_channel(channel.id, now_micros()).await?;
+    }
+    Ok(outcomes)
+}
+
+/// New stories of one import, not written yet: (item index, first seen, digest).
+#[derive(Default)]
+struct Pending {
+    ids: HashSet<String>,
+    rows: Vec<(usize, i64, String)>,
+}
+
+impl Pending {
+    /// Inserts the pending stories in one go; `states` learns their rows when given.
+    async fn flush(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        channel_id: i64,
+        items: &[KeyedArticle],
+        states: Option<&mut crate::store::ArticleStates>,
+    ) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<ArticleRow<'_>> = self
+            .rows
+            .iter()
+            .map(|(i, at, hash)| {
+                let a = &items[*i].article;
+                ArticleRow {
+                    article: a,
+                    sort_at: sort_at(a, *at),
+                    content_hash: hash.clone(),
+                    first_seen_at: *at,
+                    updated_at: *at,
+                }
+            })
+            .collect();
+        tx.insert_articles(channel_id, &rows).await?;
+        if let Some(states) = states {
+            let ids: Vec<&str> = self.ids.iter().map(String::as_str).collect();
+            states
+                .stored
+                .extend(tx.article_states(channel_id, &ids).await?.stored);
+        }
+        self.rows.clear();
+        self.ids.clear();
+        Ok(())
+    }
+}
+
+/// Remembers the story keys of what was imported: the canonical link of every item that
+/// was written (so that any of its links finds the story again, after its deletion too),
+/// and in story mode the title of every story created.
+async fn record_stories(
+    tx: &mut dyn WriteTx,
+    channel: &Channel,
+    items: &[KeyedArticle],
+    outcomes: &[Outcome],
+    stories: &[StoryKeys],
+) -> Result<()> {
+    let mut links: Vec<(&str, &str)> = Vec::new();
+    for ((item, outcome), s) in items.iter().zip(outcomes).zip(stories) {
+        if *outcome == Outcome::SkippedDeleted {
+            continue;
+        }
+        if let Some(link) = &s.link {
+            links.push((link, &item.article.id));
+        }
+        if let (Outcome::Created, Some(t)) = (outcome, &s.title) {
+            let t = StoryTitle {
+                guid: item.article.id.clone(),
+                ..t.clone()
+            };
+            tx.record_story_title(channel.id, &t).await?;
+        }
+    }
+    if !links.is_empty() {
+        tx.record_story_links(channel.id, &links).await?;
+    }
+    Ok(())
 }
 
 /// Applies the channel's retention (at most N articles, none older than D days); pruned

@@ -57,6 +57,49 @@ pub struct Channel {
     pub retain_max_articles: Option<u32>,
     /// Retention: keep only articles newer than this many days (none: all).
     pub retain_days: Option<u32>,
+    /// How items of different subscriptions that are one story become one article.
+    pub dedupe: Dedupe,
+}
+
+/// How a channel recognises one story arriving through several subscriptions
+/// (docs/dedupe.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dedupe {
+    /// Every item is an article of its own.
+    Off,
+    /// Items with the same canonical link are one article.
+    #[default]
+    Url,
+    /// Also items with near-identical titles (and first paragraphs) within 48 hours.
+    Story,
+}
+
+impl Dedupe {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dedupe::Off => "off",
+            Dedupe::Url => "url",
+            Dedupe::Story => "story",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Dedupe, String> {
+        match s {
+            "off" => Ok(Dedupe::Off),
+            "url" => Ok(Dedupe::Url),
+            "story" => Ok(Dedupe::Story),
+            _ => Err(format!(
+                "dedupe must be \"off\", \"url\" or \"story\", not {s:?}"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Dedupe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The fields a new channel is created with.
@@ -67,6 +110,7 @@ pub struct NewChannel {
     pub description: String,
     pub link: Option<String>,
     pub language: Option<String>,
+    pub dedupe: Dedupe,
 }
 
 impl NewChannel {
@@ -84,6 +128,7 @@ impl NewChannel {
             description: channel_field("description", description)?,
             link: channel_link(link)?,
             language: channel_language(language)?,
+            dedupe: Dedupe::default(),
         })
     }
 }
@@ -124,6 +169,7 @@ pub struct ChannelPatch {
     pub language: Option<Option<String>>,
     pub retain_max_articles: Option<Option<u32>>,
     pub retain_days: Option<Option<u32>>,
+    pub dedupe: Option<Dedupe>,
 }
 
 impl ChannelPatch {
@@ -134,6 +180,7 @@ impl ChannelPatch {
             && self.language.is_none()
             && self.retain_max_articles.is_none()
             && self.retain_days.is_none()
+            && self.dedupe.is_none()
     }
 }
 
@@ -175,6 +222,26 @@ pub struct Source {
     pub url: String,
 }
 
+/// One subscription an imported article came through: several when one story arrived from
+/// several feeds (docs/dedupe.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// The subscription's feed: its title and URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub feed_url: String,
+    /// The item's own link in that feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The subscription's id (kept, not published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<i64>,
+    /// A digest of the item as that feed last carried it (kept, not published): a change
+    /// is an update from that source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_hash: Option<String>,
+}
+
 /// An article as the ingest pipeline hands it to the store: normalized, every URL absolute,
 /// no character that XML 1.0 forbids.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +263,13 @@ pub struct Article {
     pub tags: Vec<String>,
     pub language: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The item's origin: its own `<source>` when it is syndicated from elsewhere, else the
+    /// feed it was imported from.
     pub source: Option<Source>,
+    /// The subscriptions it came through, first first (imported articles only). Not in the
+    /// article's digest (`catalog::content_hash`): a new source is not a new version.
+    #[serde(skip)]
+    pub sources: Vec<Via>,
 }
 
 /// An article as the store holds it: with the dates syndic itself keeps.
@@ -270,6 +343,9 @@ pub struct Subscription {
     pub websub_pending: bool,
     /// When the hub's lease ends (pushes arrive until then); none before it is verified.
     pub websub_expires_at: Option<DateTime<Utc>>,
+    /// Each new item's page is fetched and its main text published as the content, the
+    /// upstream's text becoming the summary (docs/full-text.md).
+    pub full_content: bool,
 }
 
 impl Subscription {
@@ -294,6 +370,35 @@ pub struct NewSubscription {
     pub title: Option<String>,
     pub site_url: Option<String>,
     pub interval: std::time::Duration,
+    /// See [`Subscription::full_content`].
+    pub full_content: bool,
+}
+
+/// A change to a subscription's options: `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionPatch {
+    pub full_content: Option<bool>,
+}
+
+impl SubscriptionPatch {
+    pub fn is_empty(&self) -> bool {
+        self.full_content.is_none()
+    }
+}
+
+/// What syndic kept of one item page of a `full_content` subscription: its main text, or why
+/// there is none, and whether to try again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullText {
+    /// The page's main text, sanitized, every URL absolute.
+    pub content_html: Option<String>,
+    /// Why there is no text (or why the page is not fetched yet).
+    pub error: Option<String>,
+    /// Fetches tried so far.
+    pub attempts: u32,
+    /// No more fetches: the text is there, or the failure is for good.
+    pub done: bool,
+    pub fetched_at: DateTime<Utc>,
 }
 
 /// A WebSub subscriber to one of syndic's feeds (syndic is the hub).

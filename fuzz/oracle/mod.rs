@@ -50,6 +50,7 @@ fn channel() -> Channel {
         version: 1,
         retain_max_articles: None,
         retain_days: None,
+        dedupe: Default::default(),
     }
 }
 

@@ -8,8 +8,29 @@ use serde_json::json;
 use super::{CliError, Ctx, find_channel, output};
 use crate::formats::FeedFormat;
 use crate::model::{
-    Channel, ChannelPatch, NewChannel, channel_field, channel_language, channel_link,
+    Channel, ChannelPatch, Dedupe, NewChannel, channel_field, channel_language, channel_link,
 };
+
+/// `--dedupe`: how items of several subscriptions that are one story become one article.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DedupeArg {
+    /// Every item is an article of its own.
+    Off,
+    /// Items with the same canonical link are one article (the default).
+    Url,
+    /// Also near-identical titles within 48 hours (docs/dedupe.md).
+    Story,
+}
+
+impl From<DedupeArg> for Dedupe {
+    fn from(d: DedupeArg) -> Dedupe {
+        match d {
+            DedupeArg::Off => Dedupe::Off,
+            DedupeArg::Url => Dedupe::Url,
+            DedupeArg::Story => Dedupe::Story,
+        }
+    }
+}
 
 #[derive(Subcommand, Debug)]
 pub enum ChannelCommand {
@@ -27,12 +48,16 @@ pub enum ChannelCommand {
         /// Language code, such as fr or en-GB.
         #[arg(long)]
         language: Option<String>,
+        /// One article per story across subscriptions: off, url (default) or story.
+        #[arg(long, value_enum)]
+        dedupe: Option<DedupeArg>,
     },
     /// List channels with their feed URLs.
     List,
     /// Show one channel: its fields, retention and feed URLs.
     Show { slug: String },
-    /// Change a channel's title, description, link or language (the slug cannot change).
+    /// Change a channel's title, description, link, language or dedupe mode (the slug cannot
+    /// change).
     Edit {
         slug: String,
         #[arg(long)]
@@ -45,6 +70,10 @@ pub enum ChannelCommand {
         /// Language code; an empty value clears it.
         #[arg(long)]
         language: Option<String>,
+        /// One article per story across subscriptions: off, url or story (applies to items
+        /// imported from now on).
+        #[arg(long, value_enum)]
+        dedupe: Option<DedupeArg>,
     },
     /// Delete a channel with all its articles, tombstones and subscriptions.
     Delete {
@@ -77,9 +106,13 @@ pub async fn run(ctx: &Ctx, command: ChannelCommand) -> Result<()> {
             description,
             link,
             language,
+            dedupe,
         } => {
-            let new = NewChannel::validate(&slug, title, description, link, language)
+            let mut new = NewChannel::validate(&slug, title, description, link, language)
                 .map_err(|e| anyhow!(e))?;
+            if let Some(d) = dedupe {
+                new.dedupe = d.into();
+            }
             let c = ctx.store.create_channel(&new).await?;
             if ctx.json {
                 return output::json(&view(ctx, &c));
@@ -101,6 +134,7 @@ pub async fn run(ctx: &Ctx, command: ChannelCommand) -> Result<()> {
             description,
             link,
             language,
+            dedupe,
         } => {
             let patch = ChannelPatch {
                 title: checked(title.map(|t| channel_field("title", t)).transpose())?,
@@ -111,11 +145,12 @@ pub async fn run(ctx: &Ctx, command: ChannelCommand) -> Result<()> {
                 )?,
                 link: checked(link.map(|l| channel_link(Some(l))).transpose())?,
                 language: checked(language.map(|l| channel_language(Some(l))).transpose())?,
+                dedupe: dedupe.map(Into::into),
                 ..Default::default()
             };
             if patch.is_empty() {
                 return Err(CliError::Usage(
-                    "give --title, --description, --link or --language".into(),
+                    "give --title, --description, --link, --language or --dedupe".into(),
                 )
                 .into());
             }
@@ -235,6 +270,7 @@ fn show(ctx: &Ctx, c: &Channel) -> Result<()> {
         ("updated", output::when(Some(c.updated_at))),
         ("keep articles", keep(c.retain_max_articles, "articles")),
         ("keep days", keep(c.retain_days, "days")),
+        ("dedupe", c.dedupe.to_string()),
         ("rss", feed_url(ctx, c, FeedFormat::Rss)),
         ("atom", feed_url(ctx, c, FeedFormat::Atom)),
         ("json", feed_url(ctx, c, FeedFormat::Json)),

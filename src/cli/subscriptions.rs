@@ -23,6 +23,8 @@ pub enum SubscriptionCommand {
     List,
     /// Show one subscription with its fetch state.
     Show { id: i64 },
+    /// Change a subscription's options.
+    Edit(EditArgs),
     /// Remove a subscription (the articles it imported stay).
     Remove { id: i64 },
     /// Poll one subscription now, due or not (a disabled one too), and print what happened.
@@ -39,6 +41,19 @@ pub struct AddArgs {
     /// How often to poll: 5m to 24h (the upstream's ttl and cache hints may adjust it).
     #[arg(long, default_value = "30m", value_parser = parse_every)]
     every: Duration,
+    /// Fetch each new item's page and publish its main text as the content, the feed's text
+    /// becoming the summary (for feeds that publish only a summary; see docs/full-text.md).
+    #[arg(long)]
+    full_content: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The subscription's id, as `syndic subscription list` shows it.
+    id: i64,
+    /// Full text for new items: true or false (see `subscription add --full-content`).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    full_content: Option<bool>,
 }
 
 pub async fn run(ctx: &Ctx, command: SubscriptionCommand) -> Result<()> {
@@ -53,6 +68,7 @@ pub async fn run(ctx: &Ctx, command: SubscriptionCommand) -> Result<()> {
                 table(&[s]).print()
             }
         }
+        SubscriptionCommand::Edit(args) => edit(ctx, args).await,
         SubscriptionCommand::Remove { id } => remove(ctx, id).await,
         SubscriptionCommand::Poll { id } => poll_one(ctx, id).await,
     }
@@ -68,7 +84,15 @@ async fn find(ctx: &Ctx, id: i64) -> Result<Subscription> {
 pub async fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
     let channel = find_channel(&ctx.store, &args.channel).await?;
     let poller = Poller::new(ctx.store.clone(), &ctx.config)?;
-    let done = subscribe::subscribe(&ctx.store, &poller, &channel, &args.url, args.every).await?;
+    let done = subscribe::subscribe(
+        &ctx.store,
+        &poller,
+        &channel,
+        &args.url,
+        args.every,
+        args.full_content,
+    )
+    .await?;
     let s = &done.subscription;
     if let Some(host) = private_host(&s.url).await
         && ctx.config.allow_private_upstreams
@@ -104,6 +128,31 @@ pub async fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
         s.id
     ));
     output::text(text)
+}
+
+/// `subscription edit`: the API's PATCH.
+async fn edit(ctx: &Ctx, args: EditArgs) -> Result<()> {
+    let patch = crate::model::SubscriptionPatch {
+        full_content: args.full_content,
+    };
+    if patch.is_empty() {
+        return Err(
+            CliError::Usage("give --full-content true or --full-content false".into()).into(),
+        );
+    }
+    let s = ctx
+        .store
+        .update_subscription(args.id, &patch)
+        .await?
+        .ok_or_else(|| CliError::NotFound(format!("no subscription #{}", args.id)))?;
+    if ctx.json {
+        return output::json(&s);
+    }
+    output::text(format!(
+        "subscription #{}: full content {}",
+        s.id,
+        if s.full_content { "on" } else { "off" }
+    ))
 }
 
 /// The host of `url` when it is, or resolves only to, private or local addresses.

@@ -143,6 +143,13 @@ fn entry(s: &StoredArticle) -> Entry {
             ..link("enclosure", &att.url, Some(&att.mime_type))
         });
     }
+    // The one `source` is the origin; every source the story came through is a `via` link.
+    for v in super::listed_sources(a) {
+        links.push(Link {
+            title: Some(super::via_name(v)),
+            ..link("via", super::via_href(v), Some("text/html"))
+        });
+    }
     let content = match (&a.content_html, &a.content_text) {
         (Some(html), _) => Some(Content {
             value: Some(html.clone()),

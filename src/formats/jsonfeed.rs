@@ -22,6 +22,19 @@ struct SyndicExt {
     contributors: Vec<Person>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<Source>,
+    /// Every subscription an imported story came through, first first (output only).
+    #[serde(skip_serializing_if = "Vec::is_empty", skip_deserializing)]
+    sources: Vec<SourceOut>,
+}
+
+/// One source of an imported story as `_syndic.sources` lists it.
+#[derive(Debug, Serialize)]
+struct SourceOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    feed_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
 }
 
 impl SyndicExt {
@@ -30,6 +43,7 @@ impl SyndicExt {
             && self.image_credit.is_none()
             && self.contributors.is_empty()
             && self.source.is_none()
+            && self.sources.is_empty()
     }
 }
 
@@ -270,6 +284,15 @@ impl<'a> OutItem<'a> {
                 image_credit: a.image.as_ref().and_then(|i| i.credit.clone()),
                 contributors: a.contributors.clone(),
                 source: a.source.clone(),
+                sources: a
+                    .sources
+                    .iter()
+                    .map(|v| SourceOut {
+                        title: v.title.clone(),
+                        feed_url: v.feed_url.clone(),
+                        url: v.url.clone(),
+                    })
+                    .collect(),
             },
         }
     }

@@ -371,6 +371,36 @@ pub fn language_tag(language: &str) -> Option<std::borrow::Cow<'_, str>> {
     ok.then_some(tag)
 }
 
+/// The subscriptions an RSS or Atom item lists beside its one `<source>` (a
+/// `link rel="via"`, RSS's in the Atom namespace): all of them when it came through several, or when its `<source>`
+/// is its own origin rather than the feed it was imported from; none otherwise (the
+/// `<source>` says it all). JSON Feed lists every one in `_syndic.sources`.
+pub fn listed_sources(a: &crate::model::Article) -> &[crate::model::Via] {
+    let own_origin = match (&a.source, a.sources.first()) {
+        (Some(origin), Some(first)) => origin.url != first.feed_url,
+        _ => false,
+    };
+    if a.sources.len() > 1 || own_origin {
+        &a.sources
+    } else {
+        &[]
+    }
+}
+
+/// Where a source had the item: its link there, else the source's feed.
+pub fn via_href(v: &crate::model::Via) -> &str {
+    v.url.as_deref().unwrap_or(&v.feed_url)
+}
+
+/// The name a source goes by: its feed's title, else its feed's host.
+pub fn via_name(v: &crate::model::Via) -> String {
+    source_name(&crate::model::Source {
+        title: v.title.clone(),
+        url: v.feed_url.clone(),
+    })
+    .into_owned()
+}
+
 /// The name an imported article's origin goes by: the upstream feed's title, else the host
 /// of its URL (RSS `source` must name the channel, and a blank Atom `source` title draws a
 /// warning), else the URL itself.

@@ -73,6 +73,21 @@ fn item(s: &StoredArticle, channel_language: Option<&str>) -> Item {
         .as_deref()
         .and_then(super::language_tag)
         .filter(|l| Some(l.as_ref()) != channel_language);
+    // RSS allows one `<source>` (the origin); every source the story came through is an
+    // `atom:link rel="via"` (`dc:source` beside `<source>` draws the validator's warning).
+    let via: Vec<Link> = super::listed_sources(a)
+        .iter()
+        .map(|v| Link {
+            href: super::via_href(v).to_owned(),
+            rel: "via".into(),
+            mime_type: Some("text/html".into()),
+            title: Some(super::via_name(v)),
+            ..Default::default()
+        })
+        .collect();
+    if !via.is_empty() {
+        item.atom_ext = Some(AtomExtension { links: via });
+    }
     item.dublin_core_ext = Some(DublinCoreExtension {
         creators: names(&a.authors),
         contributors: names(&a.contributors),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson, ApiPath, AppState};
 use crate::model::{
-    Channel, ChannelPatch, NewChannel, channel_field, channel_language, channel_link,
+    Channel, ChannelPatch, Dedupe, NewChannel, channel_field, channel_language, channel_link,
 };
 
 #[derive(Deserialize)]
@@ -21,6 +21,12 @@ pub struct CreateChannel {
     description: String,
     link: Option<String>,
     language: Option<String>,
+    /// `"off"`, `"url"` (default) or `"story"` (docs/dedupe.md).
+    dedupe: Option<String>,
+}
+
+fn dedupe(s: &str) -> Result<Dedupe, ApiError> {
+    Dedupe::parse(s).map_err(ApiError::BadRequest)
 }
 
 /// A channel with its feed URLs, as the API shows it.
@@ -48,6 +54,15 @@ pub async fn create(
         body.language,
     )
     .map_err(ApiError::BadRequest)?;
+    let new = NewChannel {
+        dedupe: body
+            .dedupe
+            .as_deref()
+            .map(dedupe)
+            .transpose()?
+            .unwrap_or_default(),
+        ..new
+    };
     let channel = state.store.create_channel(&new).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &channel))).into_response())
 }
@@ -82,6 +97,8 @@ pub struct PatchChannel {
     /// Retention: only articles newer than this many days (`null`: keep all).
     #[serde(default, deserialize_with = "present")]
     retain_days: Option<Option<u32>>,
+    /// `"off"`, `"url"` or `"story"`: applies to items imported from now on.
+    dedupe: Option<String>,
 }
 
 /// Marks a field that is present, even as `null`, as `Some`.
@@ -112,6 +129,7 @@ pub async fn update(
             .transpose()?,
         retain_max_articles: body.retain_max_articles,
         retain_days: body.retain_days,
+        dedupe: body.dedupe.as_deref().map(dedupe).transpose()?,
     };
     if patch.retain_max_articles == Some(Some(0)) || patch.retain_days == Some(Some(0)) {
         return Err(ApiError::BadRequest(

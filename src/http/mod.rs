@@ -138,7 +138,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/subscriptions/{id}",
-            get(subscriptions::show).delete(subscriptions::delete),
+            get(subscriptions::show)
+                .patch(subscriptions::patch)
+                .delete(subscriptions::delete),
         )
         .route(
             "/subscriptions/{id}/poll",

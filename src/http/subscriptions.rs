@@ -20,6 +20,16 @@ pub struct CreateSubscription {
     channel: String,
     /// "30m", "2h"…; the default is 30 minutes.
     every: Option<String>,
+    /// Fetch each new item's page and publish its main text (docs/full-text.md).
+    #[serde(default)]
+    full_content: bool,
+}
+
+/// `PATCH /api/v1/subscriptions/{id}`: the options that may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSubscription {
+    full_content: Option<bool>,
 }
 
 pub async fn create(
@@ -31,8 +41,15 @@ pub async fn create(
         Some(e) => schedule::parse_interval(e).map_err(ApiError::BadRequest)?,
         None => schedule::DEFAULT_INTERVAL,
     };
-    let done =
-        subscribe::subscribe(&state.store, &state.poller, &channel, &body.url, every).await?;
+    let done = subscribe::subscribe(
+        &state.store,
+        &state.poller,
+        &channel,
+        &body.url,
+        every,
+        body.full_content,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(done)).into_response())
 }
 
@@ -54,6 +71,28 @@ pub async fn show(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Subscription>, ApiError> {
     Ok(Json(find(&state, id).await?))
+}
+
+/// Changes a subscription's options and answers with the subscription.
+pub async fn patch(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<PatchSubscription>,
+) -> Result<Json<Subscription>, ApiError> {
+    let patch = crate::model::SubscriptionPatch {
+        full_content: body.full_content,
+    };
+    if patch.is_empty() {
+        return Err(ApiError::BadRequest(
+            "nothing to change: give full_content".into(),
+        ));
+    }
+    state
+        .store
+        .update_subscription(id, &patch)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no subscription #{id}")))
 }
 
 pub async fn delete(

@@ -228,7 +228,9 @@ pub struct Upstream {
 
 /// Prepares the items of an upstream feed one by one: an invalid item is left out (and
 /// reported) instead of refusing the feed, a field that cannot be stored is dropped (and
-/// reported) instead of refusing its item, and every article records where it came from.
+/// reported) instead of refusing its item, and every article records where it came from: the
+/// item's own `<source>` when it is syndicated from elsewhere, else `source` (the feed it was
+/// fetched from, which `catalog::import` also lists among the article's sources).
 pub fn prepare_upstream(drafts: Vec<Draft>, channel: &Channel, source: &Source) -> Upstream {
     let channel_base = channel.link.as_deref().and_then(|l| Url::parse(l).ok());
     let mut out = Upstream {
@@ -236,7 +238,9 @@ pub fn prepare_upstream(drafts: Vec<Draft>, channel: &Channel, source: &Source) 
         ..Default::default()
     };
     for (index, mut d) in drafts.into_iter().enumerate() {
-        d.source = Some(source.clone());
+        if d.source.as_ref().is_none_or(|s| s.url.trim().is_empty()) {
+            d.source = Some(source.clone());
+        }
         let as_error = |(field, message): FieldError| ItemError {
             index,
             field: field.to_owned(),
@@ -486,6 +490,7 @@ fn article_from_draft(
         language: opt(d.language),
         attachments,
         source,
+        sources: Vec::new(),
         url,
     };
     Ok((article, dropped.into_inner()))

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::catalog::{self, Tombstones};
+use crate::catalog;
 use crate::draft::{DateText, Draft};
-use crate::model::{Article, Channel, Source, Subscription};
+use crate::model::{Article, Channel, KeyedArticle, Source, Subscription};
 use crate::rules::{self, RuleRef, Rules, Verdict};
 use crate::store::{DynStore, RulesOwner, StoreError};
 
@@ -229,7 +229,7 @@ fn draft_of(a: &Article) -> Draft {
 
 /// Runs the current rules on the channel's stored articles from this subscription: those
 /// the rules drop are deleted (and remembered as dropped), those they change are updated
-/// (through the same preparation and sanitizer as any import), the others stay as they are.
+/// (through the same preparation, sanitizer and import as a poll), the others stay as they are.
 pub async fn reapply(
     store: &DynStore,
     sub: &Subscription,
@@ -245,7 +245,7 @@ pub async fn reapply(
         ..Default::default()
     };
     let mut screened = Vec::new();
-    let mut changed: Vec<Article> = Vec::new();
+    let mut changed: Vec<KeyedArticle> = Vec::new();
     let mut dropped: Vec<String> = Vec::new();
     let fallback_source = Source {
         title: sub.title.clone(),
@@ -287,7 +287,10 @@ pub async fn reapply(
                         a.id = guid;
                         a.source = stored.article.source.clone();
                         report.changed += 1;
-                        changed.push(a);
+                        changed.push(KeyedArticle {
+                            keys: s.keys.clone(),
+                            article: a,
+                        });
                     }
                     None => report.kept += 1,
                 }
@@ -297,7 +300,9 @@ pub async fn reapply(
         screened.push(s);
     }
     if !changed.is_empty() {
-        catalog::upsert(store, channel, &changed, Tombstones::Respect).await?;
+        // Through the import, as a poll writes: the source's record of the item follows, so
+        // the next poll of the unchanged upstream finds it unchanged.
+        catalog::import(store, sub, channel, changed).await?;
     }
     if !dropped.is_empty() {
         let guids: Vec<&str> = dropped.iter().map(String::as_str).collect();

@@ -29,7 +29,13 @@ pub struct FetchConfig {
     pub guard: Guard,
     /// This instance's feeds: never fetched, whatever URL or redirect leads to them.
     pub own: OwnFeeds,
+    /// The `Accept` header of every GET: feed types ([`FEED_ACCEPT`]), or HTML for the item
+    /// pages of full text.
+    pub accept: &'static str,
 }
+
+/// What a feed fetch accepts.
+pub const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.1";
 
 /// The validators from the last successful fetch.
 #[derive(Debug, Clone, Default)]
@@ -142,10 +148,10 @@ impl Fetcher {
                     base: self.config.own.base_url().to_owned(),
                 });
             }
-            let mut req = self.client.get(current.clone()).header(
-                reqwest::header::ACCEPT,
-                "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.1",
-            );
+            let mut req = self
+                .client
+                .get(current.clone())
+                .header(reqwest::header::ACCEPT, self.config.accept);
             if let Some(etag) = &validators.etag {
                 req = req.header(IF_NONE_MATCH, etag);
             }

@@ -3,6 +3,7 @@
 
 pub mod discover;
 pub mod fetch;
+pub mod fulltext;
 pub mod guard;
 pub mod own;
 pub mod parse;

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::fetch::{FetchConfig, FetchError, Fetched, FetchedKind, Fetcher, Validators};
+use super::fulltext::{self, FullTextReport};
 use super::guard::Guard;
 use super::parse::{UpstreamFeed, parse_feed};
 use super::{discover, schedule};
@@ -51,6 +52,9 @@ pub struct PollReport {
     pub error: Option<String>,
     pub moved_to: Option<String>,
     pub next_fetch_at: DateTime<Utc>,
+    /// What full text did (subscriptions with `full_content` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_text: Option<FullTextReport>,
 }
 
 pub struct Poller {
@@ -60,7 +64,9 @@ pub struct Poller {
     fetcher: Fetcher,
     global: Arc<Semaphore>,
     per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Item pages of `full_content` subscriptions: fetched as feeds are, within the same limits.
+    pages: Fetcher,
     /// Log each poll at INFO (the service); off, at DEBUG (a command that prints its polls).
     log_each: std::sync::atomic::AtomicBool,
 }
@@ -68,13 +74,15 @@ pub struct Poller {
 impl Poller {
     pub fn new(store: DynStore, config: &Config) -> Result<Arc<Poller>, reqwest::Error> {
         let fetcher = Fetcher::new(fetch_config(config))?;
+        let pages = Fetcher::new(fulltext::page_fetch_config(fetch_config(config)))?;
         Ok(Arc::new(Poller {
             store,
             base_url: config.base_url.clone(),
             fetcher,
             global: Arc::new(Semaphore::new(config.poll_concurrency)),
             per_host: config.poll_per_host,
-            hosts: Mutex::new(HashMap::new()),
+            hosts: Arc::new(Mutex::new(HashMap::new())),
+            pages,
             log_each: true.into(),
         }))
     }
@@ -95,11 +103,23 @@ impl Poller {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default();
-        let mut hosts = self.hosts.lock().expect("lock");
-        hosts
-            .entry(host)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-            .clone()
+        host_semaphore(&self.hosts, self.per_host, host)
+    }
+
+    /// What full text fetches item pages with: the page fetcher and the same limits as feeds.
+    fn page_limits(&self) -> fulltext::Limits {
+        let (hosts, per_host) = (self.hosts.clone(), self.per_host);
+        fulltext::Limits {
+            fetcher: self.pages.clone(),
+            global: self.global.clone(),
+            host: Box::new(move |url: &Url| {
+                host_semaphore(
+                    &hosts,
+                    per_host,
+                    url.host_str().unwrap_or_default().to_owned(),
+                )
+            }),
+        }
     }
 
     /// Polls every subscription that is due now, then returns what each poll did.
@@ -168,8 +188,8 @@ impl Poller {
     pub async fn poll(&self, mut sub: Subscription) -> Result<PollReport, StoreError> {
         let host = self.host_limit(&sub.url);
         // Host first, then global: a task waiting for a busy host holds no global slot.
-        let _host = host.acquire_owned().await.expect("semaphore open");
-        let _slot = self
+        let host_permit = host.acquire_owned().await.expect("semaphore open");
+        let slot = self
             .global
             .clone()
             .acquire_owned()
@@ -192,6 +212,7 @@ impl Poller {
             error: None,
             moved_to: None,
             next_fetch_at: now,
+            full_text: None,
         };
         let validators = Validators {
             etag: sub.etag.clone(),
@@ -201,6 +222,9 @@ impl Poller {
             Ok(url) => self.fetcher.fetch(&url, &validators).await,
             Err(e) => Err(FetchError::Transport(format!("bad URL {:?}: {e}", sub.url))),
         };
+        // The limits are on fetches: released before the import, whose full-text page
+        // fetches take them again (held across, two polls could wait on each other).
+        drop((host_permit, slot));
         sub.last_fetch_at = Some(now);
         let next_ok = match result {
             Err(e) => {
@@ -345,7 +369,15 @@ impl Poller {
                 if let Some((hub, topic)) = hub {
                     self.websub_subscribe(sub, &hub, &topic).await?;
                 }
-                sub.body_hash = Some(hash);
+                // Pages left for later: the next poll must read the feed again, not get a
+                // 304 or an unchanged body, so that it fetches them.
+                if report.full_text.as_ref().is_some_and(|f| f.pending > 0) {
+                    sub.etag = None;
+                    sub.last_modified = None;
+                    sub.body_hash = None;
+                } else {
+                    sub.body_hash = Some(hash);
+                }
                 report.status = "imported";
                 Ok(schedule::next_interval(base, &hints))
             }
@@ -371,7 +403,14 @@ impl Poller {
             title: sub.title.clone(),
             url: sub.url.clone(),
         };
-        let keyed = identify(&sub.original_url, feed.items);
+        let mut keyed = identify(&sub.original_url, feed.items);
+        if sub.full_content {
+            let (items, full) =
+                fulltext::complete(&self.store, &self.page_limits(), sub, keyed).await?;
+            keyed = items;
+            report.full_text = Some(full);
+        }
+        // Rules run on what would be published: after full text, before preparing.
         let rules = screen::load_rules(&self.store, sub).await?;
         let screened = screen::screen(&self.store, sub.id, &rules, keyed).await?;
         (report.rules_dropped, report.rules_changed) = screen::counts(&screened);
@@ -572,6 +611,7 @@ impl Poller {
             error: None,
             moved_to: None,
             next_fetch_at: sub.next_fetch_at,
+            full_text: None,
         };
         let base = Url::parse(&sub.url).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         match parse_feed(body, content_type, &base) {
@@ -639,7 +679,9 @@ pub fn identify(original_url: &str, items: Vec<Draft>) -> Vec<(Vec<String>, Draf
                 (Some(g), _) if crate::formats::atom::entry_id(g) == *g && registered_scheme(g) => {
                     g.clone()
                 }
-                (_, Some(l)) => l.clone(),
+                // Not a link in a scheme ids are not written in (`javascript:`…): the
+                // pipeline drops such a link, and it must not come back as the id.
+                (_, Some(l)) if registered_scheme(l) => l.clone(),
                 _ => format!(
                     "urn:uuid:{}",
                     uuid::Uuid::new_v5(
@@ -663,6 +705,19 @@ fn registered_scheme(iri: &str) -> bool {
     )
 }
 
+/// The semaphore that limits fetches to `host`, made on first use.
+fn host_semaphore(
+    hosts: &Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: usize,
+    host: String,
+) -> Arc<Semaphore> {
+    let mut hosts = hosts.lock().expect("lock");
+    hosts
+        .entry(host)
+        .or_insert_with(|| Arc::new(Semaphore::new(per_host)))
+        .clone()
+}
+
 fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))
 }
@@ -680,5 +735,6 @@ pub fn fetch_config(config: &Config) -> FetchConfig {
         max_body: config.fetch_max_body,
         guard: Guard::upstreams(config.allow_private_upstreams),
         own: super::own::OwnFeeds::new(config),
+        accept: super::fetch::FEED_ACCEPT,
     }
 }

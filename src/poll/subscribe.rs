@@ -143,6 +143,7 @@ pub async fn subscribe(
     channel: &Channel,
     url: &str,
     interval: Duration,
+    full_content: bool,
 ) -> Result<Subscribed, SubscribeError> {
     let url = parse_url(url)?;
     let upstream = |url: &Url, reason: String| SubscribeError::Upstream {
@@ -188,6 +189,7 @@ pub async fn subscribe(
             title,
             site_url: site,
             interval,
+            full_content,
         })
         .await?;
     Ok(Subscribed {
@@ -240,6 +242,7 @@ pub async fn import_opml(
                 title: f.title,
                 site_url: f.html_url,
                 interval,
+                full_content: false,
             })
             .await?;
         report.created += 1;

@@ -11,38 +11,9 @@ use regex::Regex;
 
 use super::MAX_GROWTH_BYTES;
 
-/// Query parameters that only say where a click came from. `utm_*` is matched as a prefix;
-/// the others by name, case-insensitively.
-pub const TRACKING_PARAMS: &[&str] = &[
-    "fbclid",
-    "gclid",
-    "gclsrc",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "yclid",
-    "twclid",
-    "ttclid",
-    "li_fat_id",
-    "igshid",
-    "mc_cid",
-    "mc_eid",
-    "_hsenc",
-    "_hsmi",
-    "mkt_tok",
-    "vero_id",
-    "vero_conv",
-    "oly_anon_id",
-    "oly_enc_id",
-    "rb_clickid",
-    "_ga",
-    "_gl",
-];
-
+/// The one list of tracking parameters, shared with canonical links (`crate::tracking`).
 fn is_tracking(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("utm_") || TRACKING_PARAMS.contains(&name.as_str())
+    crate::tracking::is_tracking_param(name)
 }
 
 /// A URL (absolute or relative) without its tracking parameters, with the names removed;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, NewChannel, NewSubscription, Page,
-    Slug, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, FullText, HubSubscription, NewChannel, NewSubscription,
+    Page, Slug, StoredArticle, Subscription, SubscriptionPatch, Via,
 };
 
 pub use postgres::PostgresStore;
@@ -113,6 +113,19 @@ pub struct StoredState {
     pub row: i64,
     pub content_hash: String,
     pub first_seen_at: i64,
+    /// The subscriptions the article came through (see [`Via`]).
+    pub sources: Vec<Via>,
+}
+
+/// What story mode compares of an article, as a backend keeps it (see `story`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryTitle {
+    pub guid: String,
+    /// The normalized title and first paragraph.
+    pub title: String,
+    pub lead: Option<String>,
+    /// When the story is dated (microseconds): published, else first seen.
+    pub at: i64,
 }
 
 /// What a channel holds of some article ids: the stored articles, and the ids a tombstone
@@ -156,6 +169,25 @@ pub trait WriteTx: Send {
         pairs: &[(&str, &str)],
     ) -> Result<()>;
     async fn add_items_imported(&mut self, subscription_id: i64, n: i64) -> Result<()>;
+    /// Replaces the list of subscriptions an article came through.
+    async fn set_sources(&mut self, row: i64, sources: &[Via]) -> Result<()>;
+    /// The article ids recorded for these canonical links in the channel.
+    async fn story_links(
+        &mut self,
+        channel_id: i64,
+        links: &[&str],
+    ) -> Result<HashMap<String, String>>;
+    /// Records (canonical link, article id) pairs; a link recorded before keeps its id.
+    async fn record_story_links(&mut self, channel_id: i64, pairs: &[(&str, &str)]) -> Result<()>;
+    /// The story titles of the channel dated from `from` to `to` (included).
+    async fn story_titles(
+        &mut self,
+        channel_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<StoryTitle>>;
+    /// Records an article's story title; one recorded before for that id stays.
+    async fn record_story_title(&mut self, channel_id: i64, title: &StoryTitle) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -224,6 +256,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
+    /// Changes a subscription's options; `None` when there is no such subscription.
+    async fn update_subscription(
+        &self,
+        id: i64,
+        patch: &SubscriptionPatch,
+    ) -> Result<Option<Subscription>>;
+    /// Which of these item keys the subscription has recorded (outside a write transaction).
+    async fn seen_item_keys(&self, subscription_id: i64, keys: &[&str]) -> Result<HashSet<String>>;
+    /// What is kept of these item pages of a subscription, by page URL.
+    async fn full_texts(
+        &self,
+        subscription_id: i64,
+        urls: &[&str],
+    ) -> Result<HashMap<String, FullText>>;
+    /// Keeps (or replaces) what was made of item pages of a subscription, by page URL.
+    async fn save_full_texts(
+        &self,
+        subscription_id: i64,
+        pages: &[(String, FullText)],
+    ) -> Result<()>;
 
     /// Stores a verified WebSub subscription (a renewal replaces the old lease); nothing is
     /// due for it until the channel changes.

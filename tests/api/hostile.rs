@@ -807,6 +807,7 @@ fn xml_base_mailto_does_not_let_a_disguised_scheme_through() {
         version: 1,
         retain_max_articles: None,
         retain_days: None,
+        dedupe: Default::default(),
     };
     let source = syndic::model::Source {
         title: None,

@@ -188,6 +188,7 @@ fn channel() -> Channel {
         version: 1,
         retain_max_articles: None,
         retain_days: None,
+        dedupe: Default::default(),
     }
 }
 
@@ -494,6 +495,7 @@ async fn ingest_is_idempotent_in_a_real_store() {
         description: String::new(),
         link: Some("https://news.example.fr/".into()),
         language: None,
+        dedupe: Default::default(),
     };
     let channel = store.create_channel(&new).await.unwrap();
     let mut runner = runner(48);

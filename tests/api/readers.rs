@@ -208,7 +208,7 @@ async fn run(cmd: &mut Command) -> Output {
 }
 
 /// Whether `python3` can `import feedparser`, at the pinned version.
-async fn have_feedparser() -> bool {
+pub(crate) async fn have_feedparser() -> bool {
     let probe = Command::new("python3")
         .args(["-c", "import feedparser; print(feedparser.__version__)"])
         .output()
@@ -252,7 +252,7 @@ async fn have_newsboat() -> bool {
 // feedparser
 
 /// `feedparser_dump.py ARGS...`: its JSON output.
-async fn dump(args: &[&str]) -> Value {
+pub(crate) async fn dump(args: &[&str]) -> Value {
     let script = manifest_dir().join("tests/readers/feedparser_dump.py");
     let out = run(Command::new("python3").arg(&script).args(args)).await;
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -23,7 +23,7 @@ mod tool;
 
 /// Makes the validator's venv once per test binary (two tests making it at once would race),
 /// and says whether it can run.
-async fn validator_ready() -> bool {
+pub(crate) async fn validator_ready() -> bool {
     static READY: OnceLock<Result<(), String>> = OnceLock::new();
     let ready = tokio::task::spawn_blocking(|| {
         READY
@@ -43,7 +43,7 @@ async fn validator_ready() -> bool {
 
 /// Runs `validate-feed` on `urls` (one Python process) and fails with every message, each
 /// shown with the part of the feed it points at.
-async fn assert_valid(app: &TestApp, urls: &[String]) {
+pub(crate) async fn assert_valid(app: &TestApp, urls: &[String]) {
     let out = tokio::process::Command::new(tool::validate_feed())
         .args(urls)
         .output()

@@ -294,6 +294,7 @@ mod tests {
             version: 0,
             retain_max_articles: None,
             retain_days: None,
+            dedupe: Default::default(),
         };
         assert_eq!(article_href(&channel, "https://a.example/x y"), href);
     }

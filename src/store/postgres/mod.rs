@@ -16,10 +16,13 @@ use super::{
     WriteTx, now_micros,
 };
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
-    Page, Slug, Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
+    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
+use crate::model::{FullText, SubscriptionPatch};
+use std::collections::{HashMap, HashSet};
 
+mod fulltext;
 mod rules;
 mod subs;
 mod websub;
@@ -44,7 +47,7 @@ macro_rules! article_select {
                 image_url, image_caption, image_credit, banner_image, date_published,
                 date_modified, authors::text AS authors, contributors::text AS contributors,
                 tags::text AS tags, language, attachments::text AS attachments, source_title,
-                source_url, first_seen_at, sort_at FROM articles ",
+                source_url, first_seen_at, sort_at, sources::text AS sources FROM articles ",
             $tail
         )
     };
@@ -144,6 +147,7 @@ fn channel_from_row(row: &PgRow) -> Result<Channel> {
         retain_days: row
             .try_get::<Option<i64>, _>("retain_days")?
             .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+        dedupe: Dedupe::parse(row.try_get("dedupe")?).map_err(StoreError::Corrupt)?,
     })
 }
 
@@ -197,6 +201,7 @@ fn article_from_row(row: &PgRow) -> Result<StoredArticle> {
             }),
             None => None,
         },
+        sources: parse_json(row.try_get("sources")?)?,
     };
     Ok(StoredArticle {
         article,
@@ -229,8 +234,9 @@ impl Store for PostgresStore {
     async fn create_channel(&self, new: &NewChannel) -> Result<Channel> {
         let now = now_micros();
         let res = sqlx::query(
-            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at,
+                dedupe)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING *",
         )
         .bind(new.slug.as_str())
         .bind(&new.title)
@@ -238,6 +244,7 @@ impl Store for PostgresStore {
         .bind(&new.link)
         .bind(&new.language)
         .bind(now)
+        .bind(new.dedupe.as_str())
         .fetch_one(&self.pool)
         .await;
         self.counted();
@@ -283,8 +290,9 @@ impl Store for PostgresStore {
                 language = CASE WHEN $7 THEN $8 ELSE language END,
                 retain_max_articles = CASE WHEN $9 THEN $10 ELSE retain_max_articles END,
                 retain_days = CASE WHEN $11 THEN $12 ELSE retain_days END,
-                version = version + 1, updated_at = $13
-             WHERE slug = $14 RETURNING *",
+                dedupe = CASE WHEN $13 THEN $14 ELSE dedupe END,
+                version = version + 1, updated_at = $15
+             WHERE slug = $16 RETURNING *",
         )
         .bind(patch.title.is_some())
         .bind(&patch.title)
@@ -298,6 +306,8 @@ impl Store for PostgresStore {
         .bind(patch.retain_max_articles.flatten().map(big))
         .bind(patch.retain_days.is_some())
         .bind(patch.retain_days.flatten().map(big))
+        .bind(patch.dedupe.is_some())
+        .bind(patch.dedupe.map(Dedupe::as_str))
         .bind(now_micros())
         .bind(slug.as_str())
         .fetch_optional(&self.pool)
@@ -518,6 +528,37 @@ impl Store for PostgresStore {
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
         subs::save_state(&self.pool, s).await
+    }
+
+    async fn update_subscription(
+        &self,
+        id: i64,
+        patch: &SubscriptionPatch,
+    ) -> Result<Option<Subscription>> {
+        if !fulltext::update(&self.pool, id, patch).await? {
+            return Ok(None);
+        }
+        Ok(subs::list(&self.pool, Some(id)).await?.pop())
+    }
+
+    async fn seen_item_keys(&self, subscription_id: i64, keys: &[&str]) -> Result<HashSet<String>> {
+        fulltext::seen_keys(&self.pool, subscription_id, keys).await
+    }
+
+    async fn full_texts(
+        &self,
+        subscription_id: i64,
+        urls: &[&str],
+    ) -> Result<HashMap<String, FullText>> {
+        fulltext::get(&self.pool, subscription_id, urls).await
+    }
+
+    async fn save_full_texts(
+        &self,
+        subscription_id: i64,
+        pages: &[(String, FullText)],
+    ) -> Result<()> {
+        fulltext::save(&self.pool, subscription_id, pages).await
     }
 
     async fn hub_subscribe(

@@ -59,6 +59,7 @@ fn from_row(row: &PgRow) -> Result<Subscription> {
         websub_expires_at: row
             .try_get::<Option<i64>, _>("websub_expires_at")?
             .map(micros_to_utc),
+        full_content: row.try_get("full_content")?,
     })
 }
 
@@ -66,8 +67,8 @@ pub async fn create(pool: &PgPool, new: &NewSubscription) -> Result<Subscription
     let now = now_micros();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO subscriptions (channel_id, url, original_url, title, site_url,
-            interval_secs, next_fetch_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            interval_secs, next_fetch_at, created_at, full_content)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
     )
     .bind(new.channel_id)
     .bind(&new.url)
@@ -76,6 +77,7 @@ pub async fn create(pool: &PgPool, new: &NewSubscription) -> Result<Subscription
     .bind(&new.site_url)
     .bind(new.interval.as_secs() as i64)
     .bind(now)
+    .bind(new.full_content)
     .fetch_one(pool)
     .await?;
     list(pool, Some(id))

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::{rfc3339, to_json};
-use crate::store::{ArticleRow, ArticleStates, Result, StoredState, WriteTx};
+use crate::model::Via;
+use crate::store::{ArticleRow, ArticleStates, Result, StoredState, StoryTitle, WriteTx};
 
 /// New articles per INSERT statement: 256 rows of 25 values stay far below PostgreSQL's
 /// 65,535 bound parameters.
@@ -69,7 +70,7 @@ macro_rules! article_columns {
         "url, external_url, title, summary, content_html, content_text, image_url,
          image_caption, image_credit, banner_image, date_published, date_modified, authors,
          contributors, tags, language, attachments, source_title, source_url, updated_at,
-         sort_at, content_hash, channel_id, guid, first_seen_at"
+         sort_at, content_hash, channel_id, guid, first_seen_at, sources"
     };
 }
 
@@ -115,7 +116,7 @@ impl WriteTx for PgWriteTx {
         .into_iter()
         .collect();
         let stored = sqlx::query_as(
-            "SELECT guid, id, content_hash, first_seen_at FROM articles
+            "SELECT guid, id, content_hash, first_seen_at, sources::text FROM articles
              WHERE channel_id = $1 AND guid = ANY($2)",
         )
         .bind(channel_id)
@@ -124,16 +125,23 @@ impl WriteTx for PgWriteTx {
         .await?
         .into_iter()
         .map(
-            |(guid, row, content_hash, first_seen_at): (String, i64, String, i64)| {
+            |(guid, row, content_hash, first_seen_at, sources): (
+                String,
+                i64,
+                String,
+                i64,
+                String,
+            )| {
                 let state = StoredState {
                     row,
                     content_hash,
                     first_seen_at,
+                    sources: super::parse_json(&sources)?,
                 };
-                (guid, state)
+                Ok((guid, state))
             },
         )
-        .collect();
+        .collect::<Result<_>>()?;
         Ok(ArticleStates { stored, tombstoned })
     }
 
@@ -150,13 +158,14 @@ impl WriteTx for PgWriteTx {
                     image_url, image_caption, image_credit, banner_image, date_published,
                     date_modified, authors::jsonb, contributors::jsonb, tags::jsonb, language,
                     attachments::jsonb, source_title, source_url, updated_at, sort_at,
-                    content_hash, channel_id, guid, first_seen_at FROM ("
+                    content_hash, channel_id, guid, first_seen_at, sources::jsonb FROM ("
             ));
             q.push_values(chunk, |mut b, r| {
                 bind_article!(b, push_bind, r)
                     .push_bind(channel_id)
                     .push_bind(&r.article.id)
-                    .push_bind(r.first_seen_at);
+                    .push_bind(r.first_seen_at)
+                    .push_bind(to_json(&r.article.sources));
             });
             q.push(concat!(") AS v(", article_columns!(), ")"));
             q.push(" RETURNING id");
@@ -294,6 +303,91 @@ impl WriteTx for PgWriteTx {
             .bind(subscription_id)
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    async fn set_sources(&mut self, row: i64, sources: &[Via]) -> Result<()> {
+        sqlx::query("UPDATE articles SET sources = $1::jsonb WHERE id = $2")
+            .bind(to_json(&sources))
+            .bind(row)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn story_links(
+        &mut self,
+        channel_id: i64,
+        links: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        self.lock_channel(channel_id).await?;
+        Ok(sqlx::query_as(
+            "SELECT link, guid FROM story_links WHERE channel_id = $1 AND link = ANY($2)",
+        )
+        .bind(channel_id)
+        .bind(links)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    async fn record_story_links(&mut self, channel_id: i64, pairs: &[(&str, &str)]) -> Result<()> {
+        let links: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+        let guids: Vec<&str> = pairs.iter().map(|(_, g)| *g).collect();
+        sqlx::query(
+            "INSERT INTO story_links (channel_id, link, guid)
+             SELECT $1::bigint, k, g FROM unnest($2::text[], $3::text[]) AS t(k, g)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(channel_id)
+        .bind(&links)
+        .bind(&guids)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn story_titles(
+        &mut self,
+        channel_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<StoryTitle>> {
+        self.lock_channel(channel_id).await?;
+        Ok(sqlx::query_as(
+            "SELECT guid, title, lead, at FROM story_titles
+             WHERE channel_id = $1 AND at BETWEEN $2 AND $3 ORDER BY at, guid",
+        )
+        .bind(channel_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .into_iter()
+        .map(
+            |(guid, title, lead, at): (String, String, Option<String>, i64)| StoryTitle {
+                guid,
+                title,
+                lead,
+                at,
+            },
+        )
+        .collect())
+    }
+
+    async fn record_story_title(&mut self, channel_id: i64, t: &StoryTitle) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO story_titles (channel_id, guid, title, lead, at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(channel_id)
+        .bind(&t.guid)
+        .bind(&t.title)
+        .bind(&t.lead)
+        .bind(t.at)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

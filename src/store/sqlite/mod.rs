@@ -19,10 +19,13 @@ use super::{
     WriteTx, now_micros,
 };
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, HubSubscription, Image, NewChannel, NewSubscription,
-    Page, Slug, Source, StoredArticle, Subscription,
+    Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
+    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
 };
+use crate::model::{FullText, SubscriptionPatch};
+use std::collections::{HashMap, HashSet};
 
+mod fulltext;
 mod rules;
 mod subs;
 mod websub;
@@ -176,6 +179,7 @@ fn channel_from_row(row: &SqliteRow) -> Result<Channel> {
         retain_days: row
             .try_get::<Option<i64>, _>("retain_days")?
             .map(|n| n.clamp(0, u32::MAX as i64) as u32),
+        dedupe: Dedupe::parse(row.try_get("dedupe")?).map_err(StoreError::Corrupt)?,
     })
 }
 
@@ -229,6 +233,7 @@ fn article_from_row(row: &SqliteRow) -> Result<StoredArticle> {
             }),
             None => None,
         },
+        sources: parse_json(row.try_get("sources")?)?,
     };
     Ok(StoredArticle {
         article,
@@ -257,8 +262,9 @@ impl Store for SqliteStore {
         let now = now_micros();
         let mut tx = self.begin().await?;
         let res = sqlx::query(
-            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO channels (slug, title, description, link, language, created_at, updated_at,
+                dedupe)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.slug.as_str())
         .bind(&new.title)
@@ -267,6 +273,7 @@ impl Store for SqliteStore {
         .bind(&new.language)
         .bind(now)
         .bind(now)
+        .bind(new.dedupe.as_str())
         .execute(&mut *tx)
         .await;
         let id = match res {
@@ -322,6 +329,7 @@ impl Store for SqliteStore {
                 language = CASE WHEN ? THEN ? ELSE language END,
                 retain_max_articles = CASE WHEN ? THEN ? ELSE retain_max_articles END,
                 retain_days = CASE WHEN ? THEN ? ELSE retain_days END,
+                dedupe = CASE WHEN ? THEN ? ELSE dedupe END,
                 version = version + 1, updated_at = ?
              WHERE id = ?",
         )
@@ -337,6 +345,8 @@ impl Store for SqliteStore {
         .bind(patch.retain_max_articles.flatten())
         .bind(patch.retain_days.is_some())
         .bind(patch.retain_days.flatten())
+        .bind(patch.dedupe.is_some())
+        .bind(patch.dedupe.map(Dedupe::as_str))
         .bind(now_micros())
         .bind(id)
         .execute(&mut *tx)
@@ -579,6 +589,37 @@ impl Store for SqliteStore {
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
         self.states.save(s).await
+    }
+
+    async fn update_subscription(
+        &self,
+        id: i64,
+        patch: &SubscriptionPatch,
+    ) -> Result<Option<Subscription>> {
+        if !fulltext::update(&self.writer, id, patch).await? {
+            return Ok(None);
+        }
+        Ok(subs::list(&self.writer, Some(id)).await?.pop())
+    }
+
+    async fn seen_item_keys(&self, subscription_id: i64, keys: &[&str]) -> Result<HashSet<String>> {
+        fulltext::seen_keys(&self.reader, subscription_id, keys).await
+    }
+
+    async fn full_texts(
+        &self,
+        subscription_id: i64,
+        urls: &[&str],
+    ) -> Result<HashMap<String, FullText>> {
+        fulltext::get(&self.reader, subscription_id, urls).await
+    }
+
+    async fn save_full_texts(
+        &self,
+        subscription_id: i64,
+        pages: &[(String, FullText)],
+    ) -> Result<()> {
+        fulltext::save(&self.writer, subscription_id, pages).await
     }
 
     async fn hub_subscribe(

@@ -58,6 +58,7 @@ fn from_row(row: &SqliteRow) -> Result<Subscription> {
         websub_expires_at: row
             .try_get::<Option<i64>, _>("websub_expires_at")?
             .map(micros_to_utc),
+        full_content: row.try_get("full_content")?,
     })
 }
 
@@ -65,8 +66,8 @@ pub async fn create(pool: &SqlitePool, new: &NewSubscription) -> Result<Subscrip
     let now = now_micros();
     let id = sqlx::query(
         "INSERT INTO subscriptions (channel_id, url, original_url, title, site_url,
-            interval_secs, next_fetch_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            interval_secs, next_fetch_at, created_at, full_content)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new.channel_id)
     .bind(&new.url)
@@ -76,6 +77,7 @@ pub async fn create(pool: &SqlitePool, new: &NewSubscription) -> Result<Subscrip
     .bind(new.interval.as_secs() as i64)
     .bind(now)
     .bind(now)
+    .bind(new.full_content)
     .execute(pool)
     .await?
     .last_insert_rowid();

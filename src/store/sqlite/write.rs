@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
 use super::{rfc3339, to_json};
-use crate::store::{ArticleRow, ArticleStates, Result, StoredState, WriteTx};
+use crate::model::Via;
+use crate::store::{ArticleRow, ArticleStates, Result, StoredState, StoryTitle, WriteTx};
 
 /// New articles per INSERT statement: 32 rows of 25 values stay far below SQLite's limit on
 /// bound parameters, and cut the round trips to sqlx's SQLite thread 32-fold.
@@ -88,7 +89,7 @@ impl WriteTx for SqliteWriteTx {
         .into_iter()
         .collect();
         let stored = sqlx::query_as(
-            "SELECT guid, id, content_hash, first_seen_at FROM articles
+            "SELECT guid, id, content_hash, first_seen_at, sources FROM articles
              WHERE channel_id = ? AND guid IN (SELECT value FROM json_each(?))",
         )
         .bind(channel_id)
@@ -97,16 +98,23 @@ impl WriteTx for SqliteWriteTx {
         .await?
         .into_iter()
         .map(
-            |(guid, row, content_hash, first_seen_at): (String, i64, String, i64)| {
+            |(guid, row, content_hash, first_seen_at, sources): (
+                String,
+                i64,
+                String,
+                i64,
+                String,
+            )| {
                 let state = StoredState {
                     row,
                     content_hash,
                     first_seen_at,
+                    sources: super::parse_json(&sources)?,
                 };
-                (guid, state)
+                Ok((guid, state))
             },
         )
-        .collect();
+        .collect::<Result<_>>()?;
         Ok(ArticleStates { stored, tombstoned })
     }
 
@@ -118,13 +126,14 @@ impl WriteTx for SqliteWriteTx {
                     content_text, image_url, image_caption, image_credit, banner_image,
                     date_published, date_modified, authors, contributors, tags, language,
                     attachments, source_title, source_url, updated_at, sort_at, content_hash,
-                    channel_id, guid, first_seen_at) ",
+                    channel_id, guid, first_seen_at, sources) ",
             );
             q.push_values(chunk, |mut b, r| {
                 bind_article!(b, push_bind, r)
                     .push_bind(channel_id)
                     .push_bind(&r.article.id)
-                    .push_bind(r.first_seen_at);
+                    .push_bind(r.first_seen_at)
+                    .push_bind(to_json(&r.article.sources));
             });
             last = q.build().execute(&mut *self.tx).await?.last_insert_rowid();
         }
@@ -253,6 +262,86 @@ impl WriteTx for SqliteWriteTx {
             .bind(subscription_id)
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    async fn set_sources(&mut self, row: i64, sources: &[Via]) -> Result<()> {
+        sqlx::query("UPDATE articles SET sources = ? WHERE id = ?")
+            .bind(to_json(&sources))
+            .bind(row)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn story_links(
+        &mut self,
+        channel_id: i64,
+        links: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        Ok(sqlx::query_as(
+            "SELECT link, guid FROM story_links
+             WHERE channel_id = ? AND link IN (SELECT value FROM json_each(?))",
+        )
+        .bind(channel_id)
+        .bind(json_list(links))
+        .fetch_all(&mut *self.tx)
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    async fn record_story_links(&mut self, channel_id: i64, pairs: &[(&str, &str)]) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO story_links (channel_id, link, guid)
+             SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)",
+        )
+        .bind(channel_id)
+        .bind(serde_json::to_string(pairs).expect("strings serialize"))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn story_titles(
+        &mut self,
+        channel_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<StoryTitle>> {
+        Ok(sqlx::query_as(
+            "SELECT guid, title, lead, at FROM story_titles
+             WHERE channel_id = ? AND at BETWEEN ? AND ? ORDER BY at, guid",
+        )
+        .bind(channel_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .into_iter()
+        .map(
+            |(guid, title, lead, at): (String, String, Option<String>, i64)| StoryTitle {
+                guid,
+                title,
+                lead,
+                at,
+            },
+        )
+        .collect())
+    }
+
+    async fn record_story_title(&mut self, channel_id: i64, t: &StoryTitle) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO story_titles (channel_id, guid, title, lead, at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(channel_id)
+        .bind(&t.guid)
+        .bind(&t.title)
+        .bind(&t.lead)
+        .bind(t.at)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
