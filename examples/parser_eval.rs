@@ -2,7 +2,7 @@
 //! choice in `src/poll/parse/` rests on numbers rather than on taste (see docs/parser-eval.md).
 //!
 //! For every file it runs (a) `rss::Channel` or `atom_syndication::Feed`, picked by sniffing the
-//! root element, (b) `feed-rs`, and (c) syndic's own `poll::parse::parse_feed`, each on the raw
+//! root element, (b) `feed-rs`, and (c) syndic's own `formats::parse_feed`, each on the raw
 //! bytes, and reports who parsed what, how many items each got, failures by category and speed.
 //!
 //! ```text
@@ -145,7 +145,7 @@ fn run_one(parser: Parser, doc: &Doc) -> Verdict {
         Parser::FeedRsPrepared => {
             let prepared = match sniff(&doc.body) {
                 Some(InputKind::Json) => doc.body.clone(),
-                _ => match syndic::poll::parse::prepare_xml(
+                _ => match syndic::formats::prepare_xml(
                     &doc.body,
                     doc.content_type.as_deref(),
                     &doc.url,
@@ -163,8 +163,7 @@ fn run_one(parser: Parser, doc: &Doc) -> Verdict {
             }
         }
         Parser::Syndic => {
-            match syndic::poll::parse::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url)
-            {
+            match syndic::formats::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url) {
                 Ok(f) => Ok(f.items.len()),
                 Err(e) => fail(e.to_string()),
             }
@@ -218,7 +217,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let body = std::fs::read(&path)?;
                 let url = url::Url::parse("https://corpus.example/feed.xml")?;
                 let ct = header_content_type(&body);
-                match syndic::poll::parse::parse_feed(&body, ct.as_deref(), &url) {
+                match syndic::formats::parse_feed(&body, ct.as_deref(), &url) {
                     Ok(f) => println!("{f:#?}"),
                     Err(e) => println!("error: {e}"),
                 }

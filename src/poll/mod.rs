@@ -5,7 +5,6 @@ pub mod discover;
 pub mod fetch;
 pub mod guard;
 pub mod own;
-pub mod parse;
 pub mod poller;
 pub mod schedule;
 pub mod subscribe;

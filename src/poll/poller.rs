@@ -16,10 +16,10 @@ use url::Url;
 
 use super::fetch::{FetchConfig, FetchError, Fetched, FetchedKind, Fetcher, Validators};
 use super::guard::Guard;
-use super::parse::{UpstreamFeed, parse_feed};
 use super::{discover, schedule};
 use crate::catalog::{self, Outcome};
 use crate::config::Config;
+use crate::formats::{UpstreamFeed, parse_feed};
 use crate::ingest::{self, Draft};
 use crate::model::{KeyedArticle, Source, Subscription};
 use crate::store::{DynStore, StoreError, WebsubRequest};

@@ -7,8 +7,8 @@ use quick_xml::events::BytesStart;
 
 use super::namespaces::{Ns, ns_of_uri};
 use super::{Capture, Captured, Doc, Normalizer, Open, push_attr, xml_name};
-use crate::poll::parse::entities::decode_refs;
-use crate::poll::parse::fields::resolve_url;
+use crate::formats::entities::decode_refs;
+use crate::formats::fields::resolve_url;
 
 impl Normalizer<'_> {
     /// The name an element is written under: the readers match core elements by bare local
