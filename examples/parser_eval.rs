@@ -8,7 +8,12 @@
 //! ```text
 //! cargo run --release --example parser_eval -- DIR [--runs N] [--list FILE]
 //! cargo run --example parser_eval -- --show FILE   # what parse_feed reads from one file
+//! cargo run --release --example parser_eval -- DIR --dump OUT.jsonl   # items and titles
 //! ```
+//!
+//! `--dump` writes one JSON line per file (`path`, `items`, `titles`: what `parse_feed` reads,
+//! as the poller imports it), for `examples/feedparser_compare.py` to set beside feedparser's
+//! reading of the same files.
 //!
 //! A leading comment line `Header: Content-type: ...` (as feedparser's test files carry) is
 //! passed to (c) as the HTTP Content-Type, since that is where such a file's charset lives.
@@ -203,15 +208,54 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Writes what `parse_feed` reads of every file: the items a reader would show (ingest leaves
+/// out an item with no title, content or link) and their titles.
+fn dump_items(dir: &Path, docs: &[Doc], out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
+    for doc in docs {
+        let rel = doc.path.strip_prefix(dir).unwrap_or(&doc.path);
+        let read = std::panic::catch_unwind(|| {
+            syndic::formats::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url)
+        });
+        let (ok, titles): (bool, Vec<Option<String>>) = match read {
+            Ok(Ok(feed)) => (
+                true,
+                feed.items
+                    .iter()
+                    .filter(|d| {
+                        d.title.is_some()
+                            || d.content_html.is_some()
+                            || d.content_text.is_some()
+                            || d.url.is_some()
+                    })
+                    .map(|d| d.title.clone())
+                    .collect(),
+            ),
+            _ => (false, Vec::new()),
+        };
+        let line = serde_json::json!({
+            "path": rel.to_string_lossy(),
+            "ok": ok,
+            "items": titles.len(),
+            "titles": titles,
+            "content_type": doc.content_type,
+        });
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
     let mut runs = 5usize;
     let mut list = None;
+    let mut dump = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().ok_or("--runs needs a number")?.parse()?,
             "--list" => list = Some(PathBuf::from(args.next().ok_or("--list needs a file")?)),
+            "--dump" => dump = Some(PathBuf::from(args.next().ok_or("--dump needs a file")?)),
             "--show" => {
                 let path = PathBuf::from(args.next().ok_or("--show needs a file")?);
                 let body = std::fs::read(&path)?;
@@ -243,6 +287,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             body,
             url,
         });
+    }
+    if let Some(out) = dump {
+        return dump_items(&dir, &docs, &out);
     }
     let bytes: usize = docs.iter().map(|d| d.body.len()).sum();
     println!(
