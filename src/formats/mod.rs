@@ -805,5 +805,104 @@ mod tests {
                 assert_eq!(parse_date(odd), None, "{odd}");
             }
         }
+
+        fn feed(doc: &str) -> crate::formats::UpstreamFeed {
+            let url = Url::parse("https://feeds.example/dir/feed.xml").unwrap();
+            parse_feed(doc.as_bytes(), None, &url).unwrap()
+        }
+
+        const ATOM: &str = r#"<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:f</id><title>f</title><updated>2025-01-01T00:00:00Z</updated>"#;
+
+        #[test]
+        fn link_only_and_permalink_only_items_have_their_link_as_title() {
+            let f = feed(
+                "<rss version=\"2.0\"><channel><title>c</title>\
+                 <item><link>/posts/1</link></item>\
+                 <item><guid>https://blog.example/2</guid></item>\
+                 <item><guid isPermaLink=\"false\">https://blog.example/3</guid></item>\
+                 <item><guid>tag:blog.example,4</guid></item>\
+                 </channel></rss>",
+            );
+            let titles: Vec<_> = f.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [
+                    Some("https://feeds.example/posts/1"),
+                    Some("https://blog.example/2"),
+                    None,
+                    None
+                ]
+            );
+            assert_eq!(f.items[1].url.as_deref(), Some("https://blog.example/2"));
+            // Not a permalink: no URL, so nothing to show (ingest leaves it out, reported).
+            assert_eq!(f.items[2].url, None);
+            let f = feed(&format!(
+                "{ATOM}<entry><id>https://blog.example/e/1</id><updated>2025-01-01T00:00:00Z</updated></entry>\
+                 <entry><id>urn:uuid:6f1c2a4e-93d5-4b7e-8a61-0c2f5d9eb347</id><updated>2025-01-01T00:00:00Z</updated></entry></feed>"
+            ));
+            assert_eq!(
+                f.items[0].title.as_deref(),
+                Some("https://blog.example/e/1")
+            );
+            assert_eq!(f.items[0].url.as_deref(), Some("https://blog.example/e/1"));
+            assert_eq!(f.items[1].title, None);
+        }
+
+        #[test]
+        fn atom_0_3_base64_titles_and_content_are_decoded() {
+            use base64::Engine;
+            let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+            let doc = format!(
+                "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>f</title>\
+                 <entry><id>urn:e</id><issued>2004-01-01T00:00:00Z</issued>\
+                 <title type=\"text/html\" mode=\"base64\">{}</title>\
+                 <content type=\"text/html\" mode=\"base64\">{}</content></entry></feed>",
+                b64("<b>Bold</b> &amp; &lt;blink&gt;"),
+                b64("<p>Hello <b>world</b></p>")
+            );
+            let f = feed(&doc);
+            assert_eq!(f.items[0].title.as_deref(), Some("Bold & <blink>"));
+            assert_eq!(
+                f.items[0].content_html.as_deref(),
+                Some("<p>Hello <b>world</b></p>")
+            );
+        }
+
+        #[test]
+        fn escaped_markup_in_titles_is_kept_as_text() {
+            let blink = Some("History of the <blink> tag");
+            let f = feed(&format!(
+                "{ATOM}<entry><id>urn:e1</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">History of the &lt;blink&gt; tag</div></title></entry>\
+                 <entry><id>urn:e2</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"html\">History of the &amp;lt;blink&amp;gt; tag</title></entry>\
+                 <entry><id>urn:e3</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"html\">&lt;b&gt;Really&lt;/b&gt; bold</title></entry>\
+                 <entry><id>urn:e4</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><b>Really</b> bold</div></title></entry>\
+                 <entry><id>urn:e5</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title>History of the &lt;blink&gt; tag</title></entry></feed>"
+            ));
+            let titles: Vec<_> = f.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [
+                    blink,
+                    blink,
+                    Some("Really bold"),
+                    Some("Really bold"),
+                    blink
+                ]
+            );
+            let f = feed(
+                "<rss version=\"2.0\"><channel><title>c</title>\
+                 <item><title><![CDATA[History of the &lt;blink&gt; tag]]></title></item>\
+                 <item><title><![CDATA[<b>Really</b> bold]]></title></item>\
+                 <item><title>History of the &amp;lt;blink&amp;gt; tag</title></item>\
+                 </channel></rss>",
+            );
+            let titles: Vec<_> = f.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(titles, [blink, Some("Really bold"), blink]);
+        }
     }
 }

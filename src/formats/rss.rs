@@ -235,19 +235,16 @@ fn draft(item: Item, f: Fields) -> Draft {
             .filter(|g| g.permalink && g.value.trim().starts_with("http"))
             .and_then(|g| abs(&g.value))
     });
-    // With `content:encoded` beside it, `description` is a summary, unless it is the excerpt
-    // of the content that syndic writes when there is none; alone, it is the content.
+    // With `content:encoded` beside it, `description` is a summary, unless (read strictly:
+    // syndic's own feeds) it is the excerpt of the content that syndic writes when there is
+    // none; alone, it is the content.
     let (summary, content_html) = match (f.body(item.content), f.body(item.description)) {
         (Some(content), desc) => {
-            let summary = desc
-                .and_then(|d| {
-                    if f.lenient() {
-                        plain(&d, true)
-                    } else {
-                        Some(html_to_text(&d))
-                    }
-                })
-                .filter(|d| *d != super::excerpt(&content));
+            let summary = match desc {
+                Some(d) if f.lenient() => plain(&d, true),
+                Some(d) => Some(html_to_text(&d)).filter(|d| *d != super::excerpt(&content)),
+                None => None,
+            };
             (summary, Some(content))
         }
         (None, desc) => (None, desc),
