@@ -1,5 +1,5 @@
 //! Evaluates the feed parsers syndic could use on a directory of real-world feeds, so that the
-//! choice in `src/poll/parse/` rests on numbers rather than on taste (see docs/parser-eval.md).
+//! choice in `src/formats/` rests on numbers rather than on taste (see docs/parser-eval.md).
 //!
 //! For every file it runs (a) `rss::Channel` or `atom_syndication::Feed`, picked by sniffing the
 //! root element, (b) `feed-rs`, and (c) syndic's own `formats::parse_feed`, each on the raw
