@@ -217,9 +217,10 @@ fn dump_items(dir: &Path, docs: &[Doc], out: &Path) -> Result<(), Box<dyn std::e
         let read = std::panic::catch_unwind(|| {
             syndic::formats::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url)
         });
-        let (ok, titles): (bool, Vec<Option<String>>) = match read {
+        let (ok, drafts, titles): (bool, usize, Vec<Option<String>>) = match read {
             Ok(Ok(feed)) => (
                 true,
+                feed.items.len(),
                 feed.items
                     .iter()
                     .filter(|d| {
@@ -231,11 +232,12 @@ fn dump_items(dir: &Path, docs: &[Doc], out: &Path) -> Result<(), Box<dyn std::e
                     .map(|d| d.title.clone())
                     .collect(),
             ),
-            _ => (false, Vec::new()),
+            _ => (false, 0, Vec::new()),
         };
         let line = serde_json::json!({
             "path": rel.to_string_lossy(),
             "ok": ok,
+            "drafts": drafts,
             "items": titles.len(),
             "titles": titles,
             "content_type": doc.content_type,

@@ -866,6 +866,13 @@ mod tests {
                 f.items[0].content_html.as_deref(),
                 Some("<p>Hello <b>world</b></p>")
             );
+            // Atom 1.0: a title of a media type that is neither text nor XML is base64.
+            let f = feed(&format!(
+                "{ATOM}<entry><id>urn:e</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"application/octet-stream\">\n  {}\n</title></entry></feed>",
+                b64("Example <b>Atom</b>")
+            ));
+            assert_eq!(f.items[0].title.as_deref(), Some("Example Atom"));
         }
 
         #[test]
