@@ -63,7 +63,10 @@ def main():
         if fp_items == s["items"]:
             same_items += 1
             for e, t in zip(fp.entries, s["titles"]):
-                ft = text(e.get("title"))
+                detail = e.get("title_detail") or {}
+                ft = e.get("title")
+                # feedparser keeps HTML titles as HTML and plain ones as text.
+                ft = " ".join(ft.split()) or None if detail.get("type") == "text/plain" and ft else text(ft)
                 if ft is None:
                     continue
                 titles += 1
