@@ -335,6 +335,8 @@ fn coerce(v: Value) -> InItem {
                     title: str_at(s, "title"),
                 })
             }),
+            // Output only: a story's sources are what this instance saw, never read from input.
+            sources: Vec::new(),
         }),
     }
 }
