@@ -56,7 +56,7 @@ fn rss_with(html: &str) -> String {
 
 fn poll_read(doc: &str, channel: &Channel, source: &Source) -> usize {
     let url = Url::parse("https://up.example/feed.xml").unwrap();
-    let feed = syndic::poll::parse::parse_feed(doc.as_bytes(), None, &url).expect("a feed");
+    let feed = syndic::formats::parse_feed(doc.as_bytes(), None, &url).expect("a feed");
     syndic::ingest::prepare_upstream(feed.items, channel, source)
         .articles
         .len()

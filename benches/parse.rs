@@ -1,4 +1,4 @@
-//! Parsing upstream feeds: syndic's `poll::parse::parse_feed` (decode, repair, then the `rss`
+//! Parsing upstream feeds: syndic's `formats::parse_feed` (decode, repair, then the `rss`
 //! and `atom_syndication` crates) and `feed-rs` on the same corpus, all files per iteration.
 //! The corpus is `SYNDIC_BENCH_CORPUS` (benches/run gathers real-world feeds there) or else
 //! tests/fixtures/upstream. Items each parser got are written to
@@ -35,7 +35,7 @@ fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
 fn syndic_items(files: &[(PathBuf, Vec<u8>)], url: &url::Url) -> usize {
     files
         .iter()
-        .filter_map(|(_, body)| syndic::poll::parse::parse_feed(body, None, url).ok())
+        .filter_map(|(_, body)| syndic::formats::parse_feed(body, None, url).ok())
         .map(|f| f.items.len())
         .sum()
 }

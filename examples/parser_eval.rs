@@ -1,14 +1,19 @@
 //! Evaluates the feed parsers syndic could use on a directory of real-world feeds, so that the
-//! choice in `src/poll/parse/` rests on numbers rather than on taste (see docs/parser-eval.md).
+//! choice in `src/formats/` rests on numbers rather than on taste (see docs/parser-eval.md).
 //!
 //! For every file it runs (a) `rss::Channel` or `atom_syndication::Feed`, picked by sniffing the
-//! root element, (b) `feed-rs`, and (c) syndic's own `poll::parse::parse_feed`, each on the raw
+//! root element, (b) `feed-rs`, and (c) syndic's own `formats::parse_feed`, each on the raw
 //! bytes, and reports who parsed what, how many items each got, failures by category and speed.
 //!
 //! ```text
 //! cargo run --release --example parser_eval -- DIR [--runs N] [--list FILE]
 //! cargo run --example parser_eval -- --show FILE   # what parse_feed reads from one file
+//! cargo run --release --example parser_eval -- DIR --dump OUT.jsonl   # items and titles
 //! ```
+//!
+//! `--dump` writes one JSON line per file (`path`, `items`, `titles`: what `parse_feed` reads,
+//! as the poller imports it), for `examples/feedparser_compare.py` to set beside feedparser's
+//! reading of the same files.
 //!
 //! A leading comment line `Header: Content-type: ...` (as feedparser's test files carry) is
 //! passed to (c) as the HTTP Content-Type, since that is where such a file's charset lives.
@@ -145,7 +150,7 @@ fn run_one(parser: Parser, doc: &Doc) -> Verdict {
         Parser::FeedRsPrepared => {
             let prepared = match sniff(&doc.body) {
                 Some(InputKind::Json) => doc.body.clone(),
-                _ => match syndic::poll::parse::prepare_xml(
+                _ => match syndic::formats::prepare_xml(
                     &doc.body,
                     doc.content_type.as_deref(),
                     &doc.url,
@@ -163,8 +168,7 @@ fn run_one(parser: Parser, doc: &Doc) -> Verdict {
             }
         }
         Parser::Syndic => {
-            match syndic::poll::parse::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url)
-            {
+            match syndic::formats::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url) {
                 Ok(f) => Ok(f.items.len()),
                 Err(e) => fail(e.to_string()),
             }
@@ -204,21 +208,62 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Writes what `parse_feed` reads of every file: the items a reader would show (ingest leaves
+/// out an item with no title, content or link) and their titles.
+fn dump_items(dir: &Path, docs: &[Doc], out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
+    for doc in docs {
+        let rel = doc.path.strip_prefix(dir).unwrap_or(&doc.path);
+        let read = std::panic::catch_unwind(|| {
+            syndic::formats::parse_feed(&doc.body, doc.content_type.as_deref(), &doc.url)
+        });
+        let (ok, drafts, titles): (bool, usize, Vec<Option<String>>) = match read {
+            Ok(Ok(feed)) => (
+                true,
+                feed.items.len(),
+                feed.items
+                    .iter()
+                    .filter(|d| {
+                        d.title.is_some()
+                            || d.content_html.is_some()
+                            || d.content_text.is_some()
+                            || d.url.is_some()
+                    })
+                    .map(|d| d.title.clone())
+                    .collect(),
+            ),
+            _ => (false, 0, Vec::new()),
+        };
+        let line = serde_json::json!({
+            "path": rel.to_string_lossy(),
+            "ok": ok,
+            "drafts": drafts,
+            "items": titles.len(),
+            "titles": titles,
+            "content_type": doc.content_type,
+        });
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
     let mut runs = 5usize;
     let mut list = None;
+    let mut dump = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().ok_or("--runs needs a number")?.parse()?,
             "--list" => list = Some(PathBuf::from(args.next().ok_or("--list needs a file")?)),
+            "--dump" => dump = Some(PathBuf::from(args.next().ok_or("--dump needs a file")?)),
             "--show" => {
                 let path = PathBuf::from(args.next().ok_or("--show needs a file")?);
                 let body = std::fs::read(&path)?;
                 let url = url::Url::parse("https://corpus.example/feed.xml")?;
                 let ct = header_content_type(&body);
-                match syndic::poll::parse::parse_feed(&body, ct.as_deref(), &url) {
+                match syndic::formats::parse_feed(&body, ct.as_deref(), &url) {
                     Ok(f) => println!("{f:#?}"),
                     Err(e) => println!("error: {e}"),
                 }
@@ -244,6 +289,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             body,
             url,
         });
+    }
+    if let Some(out) = dump {
+        return dump_items(&dir, &docs, &out);
     }
     let bytes: usize = docs.iter().map(|d| d.body.len()).sum();
     println!(

@@ -5,17 +5,22 @@
 use serde_json::{Value, json};
 
 use crate::formats::jsonfeed::OutItem;
+use crate::formats::{FORMATS, feed_url};
 use crate::model::{Channel, StoredArticle};
 
 /// A channel with its feed URLs, built from the instance's base URL.
 pub fn channel(c: &Channel, base_url: &str) -> Value {
     let mut v = serde_json::to_value(c).expect("channel serializes");
-    let feed = |f: &str| format!("{base_url}/feeds/{}/{f}", c.slug);
-    v["feeds"] = json!({
-        "rss": feed("rss.xml"),
-        "atom": feed("atom.xml"),
-        "json": feed("feed.json"),
-    });
+    v["feeds"] = FORMATS
+        .iter()
+        .map(|f| {
+            (
+                f.key.to_owned(),
+                json!(feed_url(base_url, c.slug.as_str(), f.format)),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
     v
 }
 

@@ -1,7 +1,7 @@
 //! Republishes a corpus of real-world feeds through syndic and judges what comes out, so that
 //! "republishing repairs, never breaks" rests on numbers (docs/parser-eval.md, "Republishing").
 //!
-//! Every file goes the way a polled feed goes: `poll::parse::parse_feed`, the poller's ids
+//! Every file goes the way a polled feed goes: `formats::parse_feed`, the poller's ids
 //! (`poll::poller::identify`), `ingest::prepare_upstream`, then `formats::render` as RSS and
 //! as Atom. Each rendered feed is checked for well-formedness (roxmltree) and by the W3C Feed
 //! Validation Service's code (`validate-feed`'s validator, run by `levels.py` beside this
@@ -89,7 +89,7 @@ fn republish(path: &Path, rel: &str, out_dir: &Path, channel: &Channel) -> Optio
         .join(rel)
         .ok()?;
     let feed =
-        syndic::poll::parse::parse_feed(&body, header_content_type(&body).as_deref(), &url).ok()?;
+        syndic::formats::parse_feed(&body, header_content_type(&body).as_deref(), &url).ok()?;
     let source = Source {
         title: feed.title.clone(),
         url: url.to_string(),

@@ -1,4 +1,4 @@
-//! `poll::parse::parse_feed` on an upstream body without a Content-Type: any input, no panic.
+//! `formats::parse_feed` on an upstream body without a Content-Type: any input, no panic.
 //! Oracle (oracle/mod.rs): every item kept renders in every format and reads back equal.
 #![no_main]
 
@@ -8,7 +8,7 @@ mod oracle;
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use syndic::poll::parse::parse_feed;
+use syndic::formats::parse_feed;
 use url::Url;
 
 static FEED_URL: LazyLock<Url> =

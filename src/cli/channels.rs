@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{CliError, Ctx, find_channel, output};
-use crate::formats::FeedFormat;
+use crate::formats::{self, FORMATS, FeedFormat};
 use crate::model::{
     Channel, ChannelPatch, Dedupe, NewChannel, channel_field, channel_language, channel_link,
 };
@@ -118,7 +118,7 @@ pub async fn run(ctx: &Ctx, command: ChannelCommand) -> Result<()> {
                 return output::json(&view(ctx, &c));
             }
             let mut text = format!("created channel {}", c.slug);
-            for f in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+            for f in FeedFormat::all() {
                 text.push_str(&format!("\n  {}", feed_url(ctx, &c, f)));
             }
             output::text(text)
@@ -271,11 +271,11 @@ fn show(ctx: &Ctx, c: &Channel) -> Result<()> {
         ("keep articles", keep(c.retain_max_articles, "articles")),
         ("keep days", keep(c.retain_days, "days")),
         ("dedupe", c.dedupe.to_string()),
-        ("rss", feed_url(ctx, c, FeedFormat::Rss)),
-        ("atom", feed_url(ctx, c, FeedFormat::Atom)),
-        ("json", feed_url(ctx, c, FeedFormat::Json)),
     ] {
         t.row(vec![k.to_owned(), v]);
+    }
+    for f in &FORMATS {
+        t.row(vec![f.key.to_owned(), feed_url(ctx, c, f.format)]);
     }
     t.print()
 }
@@ -285,5 +285,5 @@ fn view(ctx: &Ctx, c: &Channel) -> serde_json::Value {
 }
 
 fn feed_url(ctx: &Ctx, c: &Channel, f: FeedFormat) -> String {
-    format!("{}/feeds/{}/{}", ctx.config.base_url, c.slug, f.file_name())
+    formats::feed_url(&ctx.config.base_url, c.slug.as_str(), f)
 }

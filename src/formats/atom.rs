@@ -12,10 +12,13 @@ use atom_syndication::{
     Text, WriteConfig,
 };
 
-use super::media::{self, media_bridge};
-use super::{FeedDoc, FeedFormat, GENERATOR, NS_MEDIA, ParseError, VERSION, XML_DECL};
+use std::time::Duration;
+
+use super::fields::{Fields, abs, plain};
+use super::media::{self, guess_mime_or_binary, is_image, media_bridge, read_media};
+use super::{FeedDoc, FeedFormat, GENERATOR, NS_MEDIA, UpstreamFeed, VERSION, XML_DECL};
 use crate::draft::{DateText, Draft};
-use crate::model::{Article, Attachment, Person, Source, StoredArticle};
+use crate::model::{Article, Attachment, Image, Person, Source, StoredArticle};
 use crate::text::html_to_text;
 
 media_bridge!(Extension, ExtensionMap, media::escape_attribute);
@@ -281,88 +284,207 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
     out
 }
 
-/// Reads an Atom 1.0 document into drafts.
-pub fn parse(body: &[u8]) -> Result<Vec<Draft>, ParseError> {
-    let feed = Feed::read_from(body)
-        .map_err(|e| ParseError::Malformed(format!("the body is not a readable Atom feed: {e}")))?;
-    Ok(feed.entries.into_iter().map(draft).collect())
-}
-
-fn draft(e: Entry) -> Draft {
-    let media = read_media(&e.extensions);
-    let find = |rel: &str| {
-        e.links
-            .iter()
-            .find(|l| l.rel == rel)
-            .map(|l| l.href.clone())
-    };
-    let image_url = media.image.as_ref().map(|i| i.url.clone());
-    let mut attachments: Vec<Attachment> = e
-        .links
-        .iter()
-        .filter(|l| l.rel == "enclosure" && Some(&l.href) != image_url.as_ref())
-        .map(|l| Attachment {
-            url: l.href.clone(),
-            mime_type: l
-                .mime_type
-                .clone()
-                .unwrap_or_else(|| "application/octet-stream".into()),
-            title: l.title.clone(),
-            size_in_bytes: l.length.as_deref().and_then(|n| n.parse().ok()),
-            duration_in_seconds: None,
-        })
-        .collect();
-    attachments.extend(media.attachments);
-    let person = |p: AtomPerson| Person {
-        name: Some(p.name),
-        url: p.uri,
+fn atom_person(p: &AtomPerson, f: Fields) -> Option<Person> {
+    let p = Person {
+        name: f.text(&p.name, false),
+        url: p.uri.as_deref().and_then(|u| f.url(u)),
         avatar: None,
     };
-    let (content_html, content_text, content_lang) = match e.content {
-        Some(c) => {
-            let lang = c.lang.clone();
-            match c.content_type.as_deref() {
-                Some("text") => (None, c.value, lang),
-                _ => (c.value, None, lang),
+    (p != Person::default()).then_some(p)
+}
+
+/// A text construct's plain text: strictly, as [`text_value`] reads what syndic writes;
+/// leniently, markup stripped from `html` and `xhtml` and white space collapsed.
+fn text_of(t: &Text, f: Fields) -> Option<String> {
+    if f.lenient() {
+        plain(&t.value, t.r#type != atom_syndication::TextType::Text)
+    } else {
+        Some(text_value(t.clone()))
+    }
+}
+
+/// The link a reader follows: `alternate` (the default rel), HTML preferred.
+fn alternate(links: &[Link], f: Fields) -> Option<String> {
+    let alts = || {
+        links
+            .iter()
+            .filter(|l| l.rel.is_empty() || l.rel == "alternate")
+    };
+    alts()
+        .find(|l| l.mime_type.as_deref().is_none_or(|t| t.contains("html")))
+        .or_else(|| alts().next())
+        .and_then(|l| f.url(&l.href))
+}
+
+/// Reads an Atom document (1.0, or 0.3 as the repair pass renames it) that the
+/// `atom_syndication` crate has read: the feed's hints for the poller, and one draft per
+/// entry. The one mapping of Atom, for strict and lenient reads alike.
+pub(super) fn read(feed: Feed, f: Fields, update: Option<Duration>) -> UpstreamFeed {
+    let link_rel = |rel: &str| {
+        feed.links
+            .iter()
+            .find(|l| l.rel == rel)
+            .and_then(|l| abs(&l.href))
+    };
+    let feed_authors: Vec<Person> = feed
+        .authors
+        .iter()
+        .filter_map(|p| atom_person(p, f))
+        .collect();
+    UpstreamFeed {
+        title: plain(
+            &feed.title.value,
+            feed.title.r#type != atom_syndication::TextType::Text,
+        ),
+        site_url: alternate(&feed.links, Fields::LENIENT),
+        hub: link_rel("hub"),
+        self_url: link_rel("self"),
+        ttl: None,
+        update_period: update,
+        items: feed
+            .entries
+            .iter()
+            .map(|e| draft(e, f, &feed_authors))
+            .collect(),
+    }
+}
+
+fn draft(e: &Entry, f: Fields, feed_authors: &[Person]) -> Draft {
+    let media = read_media(&e.extensions, f);
+    let mut image = media.image;
+    let image_url = image.as_ref().map(|i| i.url.clone());
+    let mut attachments = Vec::new();
+    for l in e.links.iter().filter(|l| l.rel == "enclosure") {
+        let Some(url) = f.url(&l.href) else { continue };
+        let mime = l
+            .mime_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        // Upstreams give their lead image as an enclosure; syndic writes its own lead image
+        // both as an enclosure and as `media:content`, and image attachments as enclosures.
+        if f.lenient() && is_image(mime, None, &url) {
+            if image.is_none() {
+                image = Some(Image {
+                    url,
+                    caption: None,
+                    credit: None,
+                });
+            }
+            continue;
+        }
+        if Some(&url) == image_url.as_ref() {
+            continue;
+        }
+        attachments.push(Attachment {
+            mime_type: mime.map_or_else(|| guess_mime_or_binary(&url), str::to_owned),
+            title: l.title.as_deref().and_then(|t| f.text(t, false)),
+            size_in_bytes: l.length.as_deref().and_then(|n| n.trim().parse().ok()),
+            duration_in_seconds: None,
+            url,
+        });
+    }
+    for a in media.attachments {
+        if !attachments.iter().any(|b| b.url == a.url) {
+            attachments.push(a);
+        }
+    }
+    if image.is_none() && f.lenient() {
+        image = media.thumbnail.clone().map(|url| Image {
+            url,
+            caption: None,
+            credit: None,
+        });
+    }
+    // RFC 4287: absent type means text; html and xhtml are markup; content elsewhere (`src`)
+    // or of another media type is not shown. A client of the API who leaves the type out
+    // means HTML (and gets it sanitized): a strict read takes it so.
+    let untyped = if f.lenient() { "text" } else { "html" };
+    let (content_html, content_text, content_lang) = match &e.content {
+        Some(c) if c.src.is_none() => {
+            let value = f.body(c.value.clone());
+            match c.content_type.as_deref().unwrap_or(untyped) {
+                "html" | "xhtml" => (value, None, c.lang.clone()),
+                t if t == "text" || t.starts_with("text/") => (None, value, c.lang.clone()),
+                _ => (None, None, c.lang.clone()),
             }
         }
-        None => (None, None, None),
+        _ => (None, None, None),
     };
-    let published = e.published;
-    let modified = Some(e.updated).filter(|u| Some(*u) != published);
-    let title_lang = e.title.lang.clone();
-    let title = text_value(e.title);
-    // A summary that repeats the title of an entry without content is the stand-in the writer
-    // puts there, not the article's own.
-    let summary = e
-        .summary
-        .map(text_value)
-        .filter(|s| content_html.is_some() || content_text.is_some() || *s != title);
+    // `updated` is required and atom_syndication fills in the epoch when it is missing.
+    let updated = Some(e.updated).filter(|d| d.timestamp() != 0);
+    let (published, modified) = match e.published {
+        Some(p) => (Some(p), updated.filter(|u| *u != p)),
+        // Many feeds only say `updated`: it is the best publication date there is.
+        None => (updated, None),
+    };
+    let mut authors: Vec<Person> = e.authors.iter().filter_map(|p| atom_person(p, f)).collect();
+    if authors.is_empty()
+        && let Some(s) = &e.source
+    {
+        authors.extend(s.authors.iter().filter_map(|p| atom_person(p, f)));
+    }
+    if authors.is_empty() {
+        // RFC 4287 4.2.1: an entry without an author has the feed's.
+        authors = feed_authors.to_vec();
+    }
+    let title = text_of(&e.title, f);
+    // A summary that repeats the title of an entry without content is the stand-in the
+    // writer puts there, not the article's own.
+    let summary =
+        e.summary.as_ref().and_then(|s| text_of(s, f)).filter(|s| {
+            content_html.is_some() || content_text.is_some() || Some(s) != title.as_ref()
+        });
+    // An upstream entry without a link whose id is an http(s) URL is at that URL.
+    let url = alternate(&e.links, f).or_else(|| {
+        let id = e.id.trim();
+        (f.lenient() && (id.starts_with("http://") || id.starts_with("https://")))
+            .then(|| abs(id))
+            .flatten()
+    });
     Draft {
-        id: Some(e.id),
-        url: find("alternate"),
-        external_url: find("related"),
-        title: Some(title),
+        id: f.id(e.id.clone()),
+        url,
+        external_url: e
+            .links
+            .iter()
+            .find(|l| l.rel == "related")
+            .and_then(|l| f.url(&l.href)),
+        title,
         summary,
         content_html,
         content_text,
-        image: media.image,
+        image,
         banner_image: media.thumbnail,
-        date_published: published.map(|d| DateText::Rfc3339(super::date3339(d))),
-        date_modified: modified.map(|d| DateText::Rfc3339(super::date3339(d))),
-        authors: e.authors.into_iter().map(person).collect(),
-        contributors: e.contributors.into_iter().map(person).collect(),
-        tags: e.categories.into_iter().map(|c| c.term).collect(),
-        language: content_lang.or(title_lang),
+        date_published: published.map(DateText::Parsed),
+        date_modified: modified.map(DateText::Parsed),
+        authors,
+        contributors: e
+            .contributors
+            .iter()
+            .filter_map(|p| atom_person(p, f))
+            .collect(),
+        tags: e
+            .categories
+            .iter()
+            .filter_map(|c| f.text(&c.term, false))
+            .collect(),
+        language: content_lang
+            .or_else(|| e.title.lang.clone())
+            .and_then(|l| f.text(&l, false)),
         attachments,
-        source: e.source.map(|s| Source {
-            title: Some(text_value(s.title)).filter(|t| !t.is_empty()),
-            url: s
+        source: e.source.as_ref().and_then(|s| {
+            let url = s
                 .links
                 .iter()
                 .find(|l| l.rel == "self")
-                .map(|l| l.href.clone())
-                .unwrap_or(s.id),
+                .and_then(|l| f.url(&l.href))
+                .or_else(|| alternate(&s.links, f))
+                .or_else(|| f.url(&s.id))?;
+            Some(Source {
+                title: text_of(&s.title, f).filter(|t| !t.is_empty()),
+                url,
+            })
         }),
     }
 }
@@ -403,6 +525,93 @@ mod tests {
                 "{value}"
             );
             assert_eq!(super::text_value(t), value);
+        }
+    }
+
+    mod lenient {
+        use std::time::Duration;
+
+        use crate::formats::fixtures::{read, s, when};
+
+        #[test]
+        fn atom_xml_base_everywhere() {
+            let f = read("atom10-xml-base.xml");
+            assert_eq!(s(&f.title), Some("Le blog d'Anne"));
+            assert_eq!(s(&f.site_url), Some("https://blog.example/"));
+            assert_eq!(s(&f.self_url), Some("https://blog.example/atom.xml"));
+            assert_eq!(s(&f.hub), Some("https://pubsubhubbub.example/"));
+            assert_eq!(f.update_period, Some(Duration::from_secs(7 * 86_400)));
+            let e = &f.items[0];
+            assert_eq!(s(&e.url), Some("https://blog.example/2025/09/post.html"));
+            assert_eq!(s(&e.external_url), Some("https://elsewhere.example/story"));
+            assert_eq!(s(&e.summary), Some("A short one"));
+            assert_eq!(
+                s(&e.content_html),
+                Some(
+                    r#"<p><img src="https://blog.example/2025/09/media/photo.jpg"> <a href="https://blog.example/other">other</a></p>"#
+                )
+            );
+            assert_eq!(
+                e.image.as_ref().map(|i| i.url.as_str()),
+                Some("https://blog.example/2025/09/lead.png")
+            );
+            assert_eq!(
+                e.attachments[0].url,
+                "https://blog.example/2025/09/talk.ogg"
+            );
+            assert_eq!(e.attachments[0].size_in_bytes, Some(4000));
+            assert_eq!(
+                when(&e.date_modified).as_deref(),
+                Some("2025-09-17T08:00:00+02:00")
+            );
+            // The feed's author stands in, with its URL resolved against the feed's base.
+            assert_eq!(
+                e.authors[0].url.as_deref(),
+                Some("https://blog.example/about")
+            );
+            let x = &f.items[1];
+            assert_eq!(s(&x.title), Some("XHTML title"));
+            assert!(
+                x.content_html
+                    .as_deref()
+                    .unwrap()
+                    .contains(r#"<a href="https://blog.example/three.html">three</a>"#),
+                "{:?}",
+                x.content_html
+            );
+            // Only `updated`: it is the publication date.
+            assert_eq!(
+                when(&x.date_published).as_deref(),
+                Some("2025-09-18T10:00:00+00:00")
+            );
+            let f = read("feedrs-atom-content-xml-base.xml");
+            assert_eq!(
+                s(&f.items[0].content_html),
+                Some(r#"<p><img src="https://numi.st/post/2022/travel-uke/IMG_1232.jpeg" /></p>"#)
+            );
+        }
+
+        #[test]
+        fn atom_0_3() {
+            let f = read("atom03.xml");
+            assert_eq!(s(&f.title), Some("Old & Atom"));
+            assert_eq!(s(&f.site_url), Some("https://old.example/"));
+            let e = &f.items[0];
+            assert_eq!(s(&e.id), Some("tag:old.example,2004:1"));
+            assert_eq!(s(&e.title), Some("First post"));
+            assert_eq!(s(&e.content_html), Some("<p>Hello <b>world</b></p>"));
+            assert_eq!(
+                when(&e.date_published).as_deref(),
+                Some("2004-01-01T12:00:00-05:00")
+            );
+            assert_eq!(
+                when(&e.date_modified).as_deref(),
+                Some("2004-01-02T12:00:00-05:00")
+            );
+            assert_eq!(
+                e.authors[0].url.as_deref(),
+                Some("https://old.example/mark")
+            );
         }
     }
 }

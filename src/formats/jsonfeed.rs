@@ -5,8 +5,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{FeedDoc, FeedFormat, ParseError, date3339};
-use crate::draft::{DateText, Draft, ItemError};
+use url::Url;
+
+use super::fields::{DateKind, Fields, abs, non_empty, plain, resolve_url};
+use super::media::guess_mime_or_binary;
+use super::{FeedDoc, FeedFormat, ParseError, UpstreamFeed, date3339};
+use crate::draft::{Draft, ItemError};
 use crate::model::{Attachment, Image, Person, Source};
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -119,13 +123,23 @@ pub(crate) fn drop_lone_surrogates(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// Reads one item, an array of items, or a whole JSON Feed document.
-pub fn parse(body: &[u8]) -> Result<Vec<Draft>, ParseError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ParseError::Malformed(format!("the JSON body is not valid UTF-8 ({e})")))?;
+/// Reads JSON: strictly, one item, an array of items, or a whole JSON Feed document, where an
+/// item's badly typed field refuses the batch naming the item and the field; leniently, a JSON
+/// Feed (1.0 or 1.1) whose badly typed fields are left out ([`coerce`]), URLs resolved against
+/// `base`. Then one mapping ([`draft`]) for both.
+pub(super) fn read(text: &str, f: Fields, base: Option<&Url>) -> Result<UpstreamFeed, ParseError> {
+    // Lone surrogate escapes are legal JSON that no Rust string can hold: drop them first.
     let text = drop_lone_surrogates(text);
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| ParseError::Malformed(format!("the body is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        ParseError::Malformed(if f.lenient() {
+            format!("the document is not a feed: invalid JSON ({e})")
+        } else {
+            format!("the body is not valid JSON: {e}")
+        })
+    })?;
+    if f.lenient() {
+        return read_feed(value, f, base);
+    }
     let items = match value {
         Value::Array(items) => items,
         Value::Object(mut obj) if obj.contains_key("items") && obj.contains_key("version") => {
@@ -145,14 +159,78 @@ pub fn parse(body: &[u8]) -> Result<Vec<Draft>, ParseError> {
             ));
         }
     };
-    items
+    let items = items
         .into_iter()
         .enumerate()
-        .map(|(index, v)| item_draft(index, v))
-        .collect()
+        .map(|(index, v)| {
+            let item = typed_item(index, v)?;
+            Ok(draft(item, f, base, &[], None))
+        })
+        .collect::<Result<_, ParseError>>()?;
+    Ok(UpstreamFeed {
+        items,
+        ..Default::default()
+    })
 }
 
-fn item_draft(index: usize, v: Value) -> Result<Draft, ParseError> {
+/// A whole JSON Feed from an upstream, every member read leniently.
+fn read_feed(mut value: Value, f: Fields, base: Option<&Url>) -> Result<UpstreamFeed, ParseError> {
+    let is_feed = value
+        .get("version")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.contains("jsonfeed.org/version/"))
+        || value.get("items").is_some_and(Value::is_array);
+    if !is_feed {
+        return Err(ParseError::Malformed(
+            "the document is not a feed: JSON without a JSON Feed version or items".into(),
+        ));
+    }
+    let url_at = |v: &Value, key: &str| {
+        str_at(v, key).and_then(|u| match base {
+            Some(b) => resolve_url(&u, b),
+            None => abs(&u),
+        })
+    };
+    let feed_authors: Vec<Person> = coerce_people(&value)
+        .into_iter()
+        .filter_map(|p| person(p, f, base))
+        .collect();
+    let feed_language = str_at(&value, "language");
+    let items = match value.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let items = items
+        .into_iter()
+        .filter(Value::is_object)
+        .map(|i| draft(coerce(i), f, base, &feed_authors, feed_language.as_deref()))
+        .collect();
+    Ok(UpstreamFeed {
+        title: str_at(&value, "title").and_then(|t| plain(&t, false)),
+        site_url: url_at(&value, "home_page_url"),
+        hub: value
+            .get("hubs")
+            .and_then(Value::as_array)
+            .and_then(|hubs| hubs.iter().find_map(|h| url_at(h, "url"))),
+        self_url: url_at(&value, "feed_url"),
+        ttl: None,
+        update_period: None,
+        items,
+    })
+}
+
+/// A string member, whatever the feed's mistakes: numbers are read as their text (JSON Feed
+/// 1.0 feeds use numeric ids), anything else is absent.
+fn str_at(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => non_empty(Some(s.clone())),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An item read strictly: any member of the wrong type refuses it, by name.
+fn typed_item(index: usize, v: Value) -> Result<InItem, ParseError> {
     let item_err = |field: String, message: String| {
         ParseError::Item(ItemError {
             index,
@@ -167,41 +245,214 @@ fn item_draft(index: usize, v: Value) -> Result<Draft, ParseError> {
         let field = e.path().to_string();
         item_err(field, e.into_inner().to_string())
     })?;
+    match &item.id {
+        None | Some(Value::Null | Value::String(_) | Value::Number(_)) => Ok(item),
+        Some(_) => Err(item_err("id".into(), "id must be a string".into())),
+    }
+}
+
+fn coerce_person(v: &Value) -> Option<Person> {
+    let p = Person {
+        name: str_at(v, "name"),
+        url: str_at(v, "url"),
+        avatar: str_at(v, "avatar"),
+    };
+    (p != Person::default()).then_some(p)
+}
+
+/// 1.1's `authors`, else 1.0's `author`, with what is no person left out.
+fn coerce_people(v: &Value) -> Vec<Person> {
+    match v.get("authors").and_then(Value::as_array) {
+        Some(list) if !list.is_empty() => list.iter().filter_map(coerce_person).collect(),
+        _ => v
+            .get("author")
+            .and_then(coerce_person)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// An upstream's item as [`InItem`], every member of the wrong type left out instead of
+/// refusing the item: nobody is there to fix it.
+fn coerce(v: Value) -> InItem {
+    let s = |key: &str| str_at(&v, key);
+    let ext = v.get("_syndic");
+    let ext_str = |key: &str| ext.and_then(|e| str_at(e, key));
+    let attachments = v
+        .get("attachments")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|a| {
+            let url = str_at(a, "url")?;
+            Some(Attachment {
+                mime_type: str_at(a, "mime_type").unwrap_or_else(|| guess_mime_or_binary(&url)),
+                title: str_at(a, "title"),
+                size_in_bytes: a.get("size_in_bytes").and_then(Value::as_u64),
+                duration_in_seconds: a
+                    .get("duration_in_seconds")
+                    .and_then(Value::as_f64)
+                    .filter(|d| d.is_finite() && *d >= 0.0)
+                    .map(|d| d.round() as u64),
+                url,
+            })
+        })
+        .collect();
+    InItem {
+        id: s("id").map(Value::String),
+        url: s("url"),
+        external_url: s("external_url"),
+        title: s("title"),
+        summary: s("summary"),
+        content_html: s("content_html"),
+        content_text: s("content_text"),
+        image: s("image"),
+        banner_image: s("banner_image"),
+        date_published: s("date_published"),
+        date_modified: s("date_modified"),
+        authors: Some(coerce_people(&v)),
+        author: None,
+        tags: v.get("tags").and_then(Value::as_array).map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        }),
+        language: s("language"),
+        attachments: Some(attachments),
+        syndic: Some(SyndicExt {
+            image_caption: ext_str("image_caption"),
+            image_credit: ext_str("image_credit"),
+            contributors: ext
+                .and_then(|e| e.get("contributors"))
+                .and_then(Value::as_array)
+                .map(|l| l.iter().filter_map(coerce_person).collect())
+                .unwrap_or_default(),
+            source: ext.and_then(|e| e.get("source")).and_then(|s| {
+                Some(Source {
+                    url: str_at(s, "url")?,
+                    title: str_at(s, "title"),
+                })
+            }),
+            // Output only: a story's sources are what this instance saw, never read from input.
+            sources: Vec::new(),
+        }),
+    }
+}
+
+/// A person as read: strictly as written; leniently with a plain name and resolved URLs, and
+/// nothing when nothing is left.
+fn person(p: Person, f: Fields, base: Option<&Url>) -> Option<Person> {
+    if !f.lenient() {
+        return Some(p);
+    }
+    let url = |u: Option<String>| u.and_then(|u| resolve(&u, base));
+    let p = Person {
+        name: p.name.and_then(|n| plain(&n, false)),
+        url: url(p.url),
+        avatar: url(p.avatar),
+    };
+    (p != Person::default()).then_some(p)
+}
+
+/// A URL against the feed's own: kept as written when strict (ingest resolves it), resolved
+/// or dropped when lenient.
+fn resolve(u: &str, base: Option<&Url>) -> Option<String> {
+    match base {
+        Some(b) => resolve_url(u, b),
+        None => abs(u),
+    }
+}
+
+/// The one mapping of a JSON Feed item onto a draft. An upstream's item without authors or
+/// language has its feed's.
+fn draft(
+    item: InItem,
+    f: Fields,
+    base: Option<&Url>,
+    feed_authors: &[Person],
+    feed_language: Option<&str>,
+) -> Draft {
+    let url = |u: Option<String>| -> Option<String> {
+        let u = u?;
+        if f.lenient() {
+            resolve(&u, base)
+        } else {
+            Some(u)
+        }
+    };
     let id = match item.id {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
+        Some(Value::String(s)) => f.id(s),
         // JSON Feed 1.0 feeds in the wild use numbers; the spec says to read them as strings.
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(_) => return Err(item_err("id".into(), "id must be a string".into())),
+        _ => None,
     };
     let ext = item.syndic.unwrap_or_default();
-    let mut authors = item.authors.unwrap_or_default();
+    let mut authors: Vec<Person> = item
+        .authors
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| person(p, f, base))
+        .collect();
     if authors.is_empty() {
-        authors.extend(item.author);
+        authors.extend(item.author.and_then(|p| person(p, f, base)));
     }
-    Ok(Draft {
+    if authors.is_empty() {
+        authors = feed_authors.to_vec();
+    }
+    let attachments = item
+        .attachments
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| {
+            Some(Attachment {
+                url: url(Some(a.url))?,
+                ..a
+            })
+        })
+        .collect();
+    let content_html = match (item.content_html, base) {
+        (Some(h), Some(b)) if f.lenient() => Some(crate::text::absolutize_html(&h, b)),
+        (h, _) => h,
+    };
+    Draft {
         id,
-        url: item.url,
-        external_url: item.external_url,
-        title: item.title,
-        summary: item.summary,
-        content_html: item.content_html,
+        url: url(item.url),
+        external_url: url(item.external_url),
+        title: item.title.and_then(|t| f.text(&t, true)),
+        summary: item.summary.and_then(|t| f.text(&t, true)),
+        content_html,
         content_text: item.content_text,
-        image: item.image.map(|url| Image {
+        image: url(item.image).map(|url| Image {
             url,
             caption: ext.image_caption,
             credit: ext.image_credit,
         }),
-        banner_image: item.banner_image,
-        date_published: item.date_published.map(DateText::Rfc3339),
-        date_modified: item.date_modified.map(DateText::Rfc3339),
+        banner_image: url(item.banner_image),
+        date_published: f.date(item.date_published.as_deref(), DateKind::Rfc3339),
+        date_modified: f.date(item.date_modified.as_deref(), DateKind::Rfc3339),
         authors,
-        contributors: ext.contributors,
-        tags: item.tags.unwrap_or_default(),
-        language: item.language,
-        attachments: item.attachments.unwrap_or_default(),
-        source: ext.source,
-    })
+        contributors: ext
+            .contributors
+            .into_iter()
+            .filter_map(|p| person(p, f, base))
+            .collect(),
+        tags: item
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| f.text(&t, false))
+            .collect(),
+        language: item.language.or_else(|| feed_language.map(str::to_owned)),
+        attachments,
+        source: ext.source.and_then(|s| {
+            Some(Source {
+                url: url(Some(s.url))?,
+                title: s.title,
+            })
+        }),
+    }
 }
 
 #[derive(Serialize)]
@@ -347,6 +598,7 @@ mod tests {
 
     #[test]
     fn shapes_and_item_errors() {
+        let parse = |b: &[u8]| crate::formats::parse(crate::formats::InputKind::Json, b);
         assert_eq!(parse(br#"{"id":"1","title":"t"}"#).unwrap().len(), 1);
         assert_eq!(
             parse(br#"[{"id":"1"},{"id":2}]"#).unwrap()[1].id.as_deref(),
@@ -363,5 +615,50 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse(b"{nope"), Err(ParseError::Malformed(_))));
+    }
+
+    mod lenient {
+        use crate::formats::fixtures::{read, s, when};
+
+        #[test]
+        fn json_feed_1_0_and_1_1() {
+            let f = read("feedrs-jsonfeed-1.0.json");
+            assert_eq!(s(&f.title), Some("Daring Fireball"));
+            assert_eq!(f.items.len(), 2);
+            let i = &f.items[0];
+            assert_eq!(
+                s(&i.external_url),
+                Some("https://www.nytimes.com/2020/01/22/technology/jeff-bezos-hack-iphone.html")
+            );
+            assert_eq!(i.authors[0].name.as_deref(), Some("John Gruber"));
+            assert_eq!(
+                when(&i.date_published).as_deref(),
+                Some("2020-01-24T23:46:57+00:00")
+            );
+
+            let f = read("jsonfeed-1.1.json");
+            assert_eq!(s(&f.hub), Some("https://hub.example/"));
+            let i = &f.items[0];
+            assert_eq!(s(&i.id), Some("42"));
+            assert_eq!(s(&i.url), Some("https://feeds.example/notes/42"));
+            assert_eq!(
+                s(&i.content_html),
+                Some(r#"<p>Voir <a href="https://feeds.example/notes/41">la 41</a></p>"#)
+            );
+            assert_eq!(
+                i.image.as_ref().map(|i| i.url.as_str()),
+                Some("https://feeds.example/dir/img/42.png")
+            );
+            assert_eq!(when(&i.date_modified), None);
+            assert_eq!(i.tags, ["sens", "vie"]);
+            assert_eq!(
+                i.authors[0].url.as_deref(),
+                Some("https://feeds.example/lea")
+            );
+            assert_eq!(i.attachments[0].duration_in_seconds, Some(62));
+            assert_eq!(i.attachments[1].mime_type, "application/pdf");
+            assert_eq!(s(&f.items[1].language), Some("fr"));
+            assert_eq!(f.items[1].authors[0].name.as_deref(), Some("Max"));
+        }
     }
 }

@@ -1,8 +1,13 @@
 //! Media RSS (`media:` namespace) elements, which both XML formats carry: the lead image with
 //! its caption and credit, the banner as a thumbnail, and attachments past RSS's one enclosure.
 //! The `rss` and `atom_syndication` crates each have their own `Extension` type of the same
-//! shape, so the elements are described once here and converted by a macro.
+//! shape, so the elements are described once here and converted by a macro for writing, and
+//! read back through one trait ([`ExtEl`]) over both: one Media RSS reader, for strict and
+//! lenient reads alike.
 
+use std::collections::BTreeMap;
+
+use super::fields::{DateKind, Fields};
 use crate::model::{Attachment, Image};
 
 /// One extension element, independent of the crate that writes it.
@@ -92,6 +97,148 @@ pub struct Read {
     pub thumbnail: Option<String>,
 }
 
+/// A MIME type for an attachment that came without one, from its file name (the ingest
+/// pipeline wants one on every attachment).
+pub(super) fn guess_mime_or_binary(url: &str) -> String {
+    guess_mime(url)
+        .unwrap_or("application/octet-stream")
+        .to_owned()
+}
+
+/// Whether a media object is an image: its `medium`, else its type, else its file name.
+pub(super) fn is_image(mime: Option<&str>, medium: Option<&str>, url: &str) -> bool {
+    match (medium, mime) {
+        (Some(m), _) => m.eq_ignore_ascii_case("image"),
+        (None, Some(t)) if !t.trim().is_empty() => t.trim().starts_with("image/"),
+        _ => guess_mime_or_binary(url).starts_with("image/"),
+    }
+}
+
+/// The extension elements of the `rss` and `atom_syndication` crates, which have the same
+/// shape in two types: read through one interface.
+pub(super) trait ExtEl: Sized {
+    fn attr(&self, key: &str) -> Option<&str>;
+    fn text(&self) -> Option<&str>;
+    fn kids(&self, local: &str) -> &[Self];
+}
+
+macro_rules! ext_el {
+    ($t:ty) => {
+        impl ExtEl for $t {
+            fn attr(&self, key: &str) -> Option<&str> {
+                self.attrs.get(key).map(String::as_str)
+            }
+            fn text(&self) -> Option<&str> {
+                self.value.as_deref()
+            }
+            fn kids(&self, local: &str) -> &[Self] {
+                self.children
+                    .get(local)
+                    .or_else(|| self.children.get(&format!("media:{local}")))
+                    .map_or(&[], Vec::as_slice)
+            }
+        }
+    };
+}
+ext_el!(rss::extension::Extension);
+ext_el!(atom_syndication::extension::Extension);
+
+pub(super) type ExtMap<E> = BTreeMap<String, BTreeMap<String, Vec<E>>>;
+
+/// The text of the first `prefix:local` extension element.
+pub(super) fn ext_text<'a, E: ExtEl>(
+    map: &'a ExtMap<E>,
+    prefix: &str,
+    local: &str,
+) -> Option<&'a str> {
+    map.get(prefix)?.get(local)?.first()?.text()
+}
+
+/// Reads the `media:` elements of one item: `media:content` (in a `media:group` too) is the
+/// lead image or an attachment, `media:thumbnail` the banner, `media:description` and
+/// `media:credit` the image's caption and credit. A strict read takes an image only where
+/// `medium="image"` says so and an attachment only with its `type` (what syndic writes, so
+/// that its own feeds read back as they were); a lenient one guesses both from the type and
+/// the file name, and keeps absolute URLs only.
+pub(super) fn read_media<E: ExtEl>(map: &ExtMap<E>, f: Fields) -> Read {
+    let mut m = Read::default();
+    let Some(media) = map.get("media") else {
+        return m;
+    };
+    let empty = Vec::new();
+    let get = |k: &str| media.get(k).unwrap_or(&empty);
+    let first_text = |els: &[E]| {
+        els.first()
+            .and_then(|e| e.text())
+            .and_then(|t| f.text(t, true))
+    };
+    let groups = get("group");
+    let mut contents: Vec<&E> = get("content").iter().collect();
+    let mut thumbs: Vec<&E> = get("thumbnail").iter().collect();
+    let mut caption = first_text(get("description"));
+    let mut credit = first_text(get("credit"));
+    for g in groups {
+        contents.extend(g.kids("content"));
+        thumbs.extend(g.kids("thumbnail"));
+        caption = caption.or_else(|| first_text(g.kids("description")));
+        credit = credit.or_else(|| first_text(g.kids("credit")));
+    }
+    for c in &contents {
+        thumbs.extend(c.kids("thumbnail"));
+    }
+    m.thumbnail = thumbs
+        .iter()
+        .find_map(|t| t.attr("url").and_then(|u| f.url(u)));
+    for c in contents {
+        let Some(url) = c.attr("url").and_then(|u| f.url(u)) else {
+            continue;
+        };
+        let mime = c.attr("type").map(str::trim).filter(|t| !t.is_empty());
+        let image = if f.lenient() {
+            is_image(mime, c.attr("medium"), &url)
+        } else {
+            c.attr("medium") == Some("image")
+        };
+        if image {
+            if m.image.is_none() {
+                m.image = Some(Image {
+                    url,
+                    caption: first_text(c.kids("description")).or_else(|| caption.clone()),
+                    credit: first_text(c.kids("credit")).or_else(|| credit.clone()),
+                });
+            }
+            continue;
+        }
+        let mime_type = match (mime, f.lenient()) {
+            (Some(t), _) => t.to_owned(),
+            (None, true) => guess_mime_or_binary(&url),
+            (None, false) => continue,
+        };
+        if !m.attachments.iter().any(|a| a.url == url) {
+            m.attachments.push(Attachment {
+                mime_type,
+                title: first_text(c.kids("title")),
+                size_in_bytes: f.count(c.attr("fileSize")),
+                duration_in_seconds: f.count(c.attr("duration")),
+                url,
+            });
+        }
+    }
+    m
+}
+
+/// A date in an extension element (`atom:updated`, `dcterms:modified` in RSS).
+pub(super) fn ext_date<E: ExtEl>(
+    map: &ExtMap<E>,
+    f: Fields,
+    names: &[(&str, &str)],
+) -> Option<crate::draft::DateText> {
+    let text = names
+        .iter()
+        .find_map(|(prefix, local)| ext_text(map, prefix, local));
+    f.date(text, DateKind::Rfc3339)
+}
+
 /// An attribute value as XML writes it: `atom_syndication` 0.12 writes extension attributes
 /// as raw bytes, without escaping, so its values must be escaped on the way in (the `rss`
 /// crate escapes them itself, and takes them as they are).
@@ -102,7 +249,7 @@ pub fn escape_attribute(value: String) -> String {
     }
 }
 
-/// Converts [`El`]s into a crate's extension map, and reads one back: `$ext` is the crate's
+/// Converts [`El`]s into a crate's extension map: `$ext` is the crate's
 /// `Extension` type (`rss::extension::Extension` or `atom_syndication::extension::Extension`);
 /// `$attr` turns an attribute value into what that crate must be given ([`escape_attribute`]
 /// for a crate that writes attributes raw, `std::convert::identity` otherwise).
@@ -139,50 +286,23 @@ macro_rules! media_bridge {
                     .push(to_ext(el));
             }
         }
-
-        /// Reads the `media:` elements of one item's extension map.
-        fn read_media(map: &$map) -> $crate::formats::media::Read {
-            use $crate::model::{Attachment, Image};
-            let mut out = $crate::formats::media::Read::default();
-            let Some(media) = map.get("media") else {
-                return out;
-            };
-            let child = |e: &$ext, name: &str| -> Option<String> {
-                e.children
-                    .get(name)
-                    .or_else(|| e.children.get(&format!("media:{name}")))
-                    .and_then(|v| v.first())
-                    .and_then(|c| c.value.clone())
-            };
-            for e in media.get("content").into_iter().flatten() {
-                let Some(url) = e.attrs.get("url").cloned() else {
-                    continue;
-                };
-                let mime = e.attrs.get("type").cloned();
-                let is_image = e.attrs.get("medium").map(String::as_str) == Some("image");
-                if is_image && out.image.is_none() {
-                    out.image = Some(Image {
-                        url,
-                        caption: child(e, "description"),
-                        credit: child(e, "credit"),
-                    });
-                } else if let Some(mime_type) = mime {
-                    out.attachments.push(Attachment {
-                        url,
-                        mime_type,
-                        title: child(e, "title"),
-                        size_in_bytes: e.attrs.get("fileSize").and_then(|s| s.parse().ok()),
-                        duration_in_seconds: e.attrs.get("duration").and_then(|s| s.parse().ok()),
-                    });
-                }
-            }
-            out.thumbnail = media
-                .get("thumbnail")
-                .and_then(|v| v.first())
-                .and_then(|e| e.attrs.get("url").cloned());
-            out
-        }
     };
 }
 
 pub(crate) use media_bridge;
+
+#[cfg(test)]
+mod tests {
+    use crate::formats::fixtures::{read, s};
+
+    #[test]
+    fn media_group_thumbnail_and_attachment() {
+        let f = read("feedrs-atom-media-group.xml");
+        let e = &f.items[0];
+        assert_eq!(
+            s(&e.banner_image),
+            Some("https://i1.ytimg.com/vi/0A1ouV7iD8o/hqdefault.jpg")
+        );
+        assert_eq!(e.attachments[0].mime_type, "application/x-shockwave-flash");
+    }
+}

@@ -1,19 +1,55 @@
 //! Wire formats, one file each, both directions where it makes sense: each reader turns a body
-//! into ingest [`Draft`]s, each writer renders a channel's articles. Nothing here touches the
-//! store or the network.
+//! into [`Draft`]s, each writer renders a channel's articles. Nothing here touches the store
+//! or the network.
+//!
+//! There is one reader per format, used by the API, the CLI and the poller alike ([`read`]),
+//! with a [`Strictness`]: strict for publishers (the body goes to the crates as it is, and a
+//! bad field reaches ingest as written, to be refused by name), lenient for upstreams, which
+//! are read as they really are: RSS 0.90 to 2.0 (RDF included), Atom 1.0 and 0.3, JSON Feed
+//! 1.0 and 1.1, in any common charset, with HTML entities, broken dates, relative URLs and the
+//! odd unclosed tag; no single bad field may make a whole import fail.
+//!
+//! Why the lenient read is built this way (numbers and reasoning in docs/parser-eval.md): the
+//! `rss` and `atom_syndication` crates keep every field, every extension element and each
+//! date's own offset, but on their own they reject much of what is out there: charsets other
+//! than UTF-8, HTML entities, Atom 0.3, `type="text/html"` titles, a bad date. `feed-rs`
+//! rejects fewer, but drops fields the articles need (the enclosure beside a `media:content`,
+//! `medium="image"`, RSS `source`, `dc:contributor`) and every date's offset. So XML first
+//! goes through one streaming pass over `quick-xml` ([`prepare_xml`]) that decodes once,
+//! repairs and normalizes what those crates would trip on, and only then to them.
+//!
+//! The files follow a document through: `decode` (bytes to UTF-8, the one charset detection,
+//! OPML's too), then for XML the pre-pass in `repair` (with `entities` and `dates`), then each
+//! format's one mapping (`rss`, `atom`, `jsonfeed`), with `fields` (how each field is taken
+//! under the strictness) and `media` (the one Media RSS reader) shared by them.
 
 pub mod atom;
+mod dates;
+mod decode;
+mod entities;
+mod fields;
+#[cfg(test)]
+mod fixtures;
 pub mod jsonfeed;
 pub mod media;
 pub mod opml;
+mod repair;
 pub mod rss;
 
+use std::time::Duration;
+
 use chrono::{DateTime, FixedOffset, SecondsFormat};
+use url::Url;
 
 use crate::draft::{Draft, ItemError};
 use crate::model::{Channel, Cursor, Page, StoredArticle};
+use fields::Fields;
+use repair::{Doc, normalize};
 
-/// The three feeds every channel is published as.
+/// The feeds every channel is published as. What each edge needs to know of a format (its
+/// file, its key in the API's `feeds` object, its name for people, its media type) is in one
+/// table, [`FORMATS`], that the CLI, the API, the HTML pages and the templates all read: a
+/// new format is a variant, a row and a writer ([`render`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum FeedFormat {
     Rss,
@@ -21,28 +57,96 @@ pub enum FeedFormat {
     Json,
 }
 
+/// One output format, as every edge shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct FormatInfo {
+    #[serde(skip)]
+    pub format: FeedFormat,
+    /// The key of its URL in the API's and the CLI's `feeds` object, and the CLI's
+    /// `--format` value.
+    pub key: &'static str,
+    /// The file name in `/feeds/{channel}/`.
+    pub file_name: &'static str,
+    /// What people call it (page titles, link texts).
+    pub name: &'static str,
+    /// What a link's text says after the name and before the channel's title, for screen
+    /// readers ("RSS feed of …", but "JSON Feed of …").
+    pub of: &'static str,
+    /// Its media type, without parameters (links' `type`).
+    pub media_type: &'static str,
+    /// The `Content-Type` it is served with.
+    #[serde(skip)]
+    pub content_type: &'static str,
+}
+
+/// The output formats, in the order every list shows them.
+pub const FORMATS: [FormatInfo; 3] = [
+    FormatInfo {
+        format: FeedFormat::Rss,
+        key: "rss",
+        file_name: "rss.xml",
+        name: "RSS",
+        of: "feed of",
+        media_type: "application/rss+xml",
+        content_type: "application/rss+xml; charset=utf-8",
+    },
+    FormatInfo {
+        format: FeedFormat::Atom,
+        key: "atom",
+        file_name: "atom.xml",
+        name: "Atom",
+        of: "feed of",
+        media_type: "application/atom+xml",
+        content_type: "application/atom+xml; charset=utf-8",
+    },
+    FormatInfo {
+        format: FeedFormat::Json,
+        key: "json",
+        file_name: "feed.json",
+        name: "JSON Feed",
+        of: "of",
+        media_type: "application/feed+json",
+        content_type: "application/feed+json; charset=utf-8",
+    },
+];
+
 impl FeedFormat {
+    /// Every output format, in [`FORMATS`] order.
+    pub fn all() -> impl Iterator<Item = FeedFormat> {
+        FORMATS.iter().map(|f| f.format)
+    }
+
+    pub fn info(self) -> &'static FormatInfo {
+        FORMATS
+            .iter()
+            .find(|f| f.format == self)
+            .expect("every format has its row in FORMATS")
+    }
+
     pub fn file_name(self) -> &'static str {
-        match self {
-            FeedFormat::Rss => "rss.xml",
-            FeedFormat::Atom => "atom.xml",
-            FeedFormat::Json => "feed.json",
-        }
+        self.info().file_name
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
     }
 
     pub fn from_file_name(name: &str) -> Option<FeedFormat> {
-        [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json]
-            .into_iter()
-            .find(|f| f.file_name() == name)
+        FORMATS
+            .iter()
+            .find(|f| f.file_name == name)
+            .map(|f| f.format)
     }
 
+    /// The `Content-Type` it is served with.
     pub fn content_type(self) -> &'static str {
-        match self {
-            FeedFormat::Rss => "application/rss+xml; charset=utf-8",
-            FeedFormat::Atom => "application/atom+xml; charset=utf-8",
-            FeedFormat::Json => "application/feed+json; charset=utf-8",
-        }
+        self.info().content_type
     }
+}
+
+/// A channel's feed URL in one format.
+pub fn feed_url(base_url: &str, slug: &str, format: FeedFormat) -> String {
+    format!("{base_url}/feeds/{slug}/{}", format.file_name())
 }
 
 /// What a feed is rendered from: the channel, one page of its articles, the public base URL
@@ -230,30 +334,195 @@ pub enum ParseError {
     Item(#[from] ItemError),
 }
 
-/// Reads every item of a body of the given kind.
+/// How a reader treats what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Publishers (API, CLI): the document must be well-formed as its format says, and every
+    /// field goes to ingest as written, so that a bad one is refused with a 422 naming the
+    /// item and the field.
+    Strict,
+    /// Upstreams (the poller, WebSub pushes): charsets detected, the document repaired,
+    /// dates guessed, URLs resolved, what cannot be read dropped field by field.
+    Lenient,
+}
+
+/// A feed as read: what a subscriber needs of the channel (a strict read fills only the
+/// items), and its items.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamFeed {
+    pub title: Option<String>,
+    /// The feed's alternate (HTML) link, absolute.
+    pub site_url: Option<String>,
+    /// The WebSub hub (`<link rel="hub">`, `atom:link` in RSS too), absolute.
+    pub hub: Option<String>,
+    /// `rel="self"`, absolute.
+    pub self_url: Option<String>,
+    /// RSS `<ttl>` (minutes).
+    pub ttl: Option<Duration>,
+    /// `sy:updatePeriod` divided by `sy:updateFrequency`.
+    pub update_period: Option<Duration>,
+    pub items: Vec<Draft>,
+}
+
+/// What a body is and how to read it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions<'a> {
+    pub strictness: Strictness,
+    /// The format, when the caller knows it (a strict read needs it; a lenient one sniffs).
+    pub kind: Option<InputKind>,
+    /// The HTTP Content-Type, whose charset a lenient read believes first.
+    pub content_type: Option<&'a str>,
+    /// The URL the body came from (after redirects): the base of relative URLs.
+    pub base: Option<&'a Url>,
+}
+
+/// Reads a body: the one entry point of every reader. Fails (`ParseError::Malformed`) when
+/// the body is not a feed of its kind at all; read strictly, also when one item is wrong
+/// (`ParseError::Item`), naming it. Every reader runs behind the parser boundary: a panic of
+/// quick-xml, lol_html, the feed crates or serde_json refuses this body and nothing else.
+pub fn read(body: &[u8], opts: ReadOptions<'_>) -> Result<UpstreamFeed, ParseError> {
+    crate::boundary::contain("feed reader", || match opts.strictness {
+        Strictness::Strict => read_strict(body, opts),
+        Strictness::Lenient => read_lenient(body, opts),
+    })
+    .unwrap_or_else(|e| Err(ParseError::Malformed(e.to_string())))
+}
+
+/// Reads every item of a publisher's body of the given kind, strictly.
 pub fn parse(kind: InputKind, body: &[u8]) -> Result<Vec<Draft>, ParseError> {
-    if kind != InputKind::Json && declares_entities(body) {
+    let opts = ReadOptions {
+        strictness: Strictness::Strict,
+        kind: Some(kind),
+        content_type: None,
+        base: None,
+    };
+    read(body, opts).map(|f| f.items)
+}
+
+/// Reads an upstream feed, leniently. `content_type` is the HTTP Content-Type header value if
+/// any; `feed_url` is the URL the body came from (after redirects), the base of relative URLs.
+///
+/// Fails (`ParseError::Malformed`) only when the body is not a feed at all: an HTML page, an
+/// empty body, JSON that is not a JSON Feed. Anything wrong inside a feed costs that field only.
+pub fn parse_feed(
+    body: &[u8],
+    content_type: Option<&str>,
+    feed_url: &Url,
+) -> Result<UpstreamFeed, ParseError> {
+    let opts = ReadOptions {
+        strictness: Strictness::Lenient,
+        kind: None,
+        content_type,
+        base: Some(feed_url),
+    };
+    read(body, opts)
+}
+
+fn read_strict(body: &[u8], opts: ReadOptions<'_>) -> Result<UpstreamFeed, ParseError> {
+    let f = Fields::STRICT;
+    let kind = opts.kind.or_else(|| InputKind::sniff(body));
+    if kind != Some(InputKind::Json) && declares_entities(body) {
         return Err(ParseError::Malformed(
             "the document declares entities in its DOCTYPE; declared entities are never \
              expanded, so such documents are refused"
                 .into(),
         ));
     }
-    // The readers (serde_json, quick-xml, rss, atom_syndication) run behind the parser
-    // boundary: a panic of theirs refuses this body and nothing else.
-    crate::boundary::contain("feed reader", || match kind {
-        InputKind::Json => jsonfeed::parse(body),
-        InputKind::Rss => rss::parse(body),
-        InputKind::Atom => atom::parse(body),
-        InputKind::Xml => match InputKind::sniff(body) {
-            Some(InputKind::Rss) => rss::parse(body),
-            Some(InputKind::Atom) => atom::parse(body),
+    let rss = |body: &[u8]| {
+        ::rss::Channel::read_from(body)
+            .map(|c| rss::read(c, f, None))
+            .map_err(|e| ParseError::Malformed(format!("the body is not a readable RSS feed: {e}")))
+    };
+    let atom = |body: &[u8]| {
+        atom_syndication::Feed::read_from(body)
+            .map(|feed| atom::read(feed, f, None))
+            .map_err(|e| {
+                ParseError::Malformed(format!("the body is not a readable Atom feed: {e}"))
+            })
+    };
+    match kind {
+        Some(InputKind::Json) => {
+            let text = std::str::from_utf8(body).map_err(|e| {
+                ParseError::Malformed(format!("the JSON body is not valid UTF-8 ({e})"))
+            })?;
+            jsonfeed::read(text, f, opts.base)
+        }
+        Some(InputKind::Rss) => rss(body),
+        Some(InputKind::Atom) => atom(body),
+        Some(InputKind::Xml) | None => match InputKind::sniff(body) {
+            Some(InputKind::Rss) => rss(body),
+            Some(InputKind::Atom) => atom(body),
             _ => Err(ParseError::Malformed(
                 "the XML body is neither an RSS nor an Atom feed".into(),
             )),
         },
-    })
-    .unwrap_or_else(|e| Err(ParseError::Malformed(e.to_string())))
+    }
+}
+
+fn read_lenient(body: &[u8], opts: ReadOptions<'_>) -> Result<UpstreamFeed, ParseError> {
+    let f = Fields::LENIENT;
+    let fallback;
+    let base = match opts.base {
+        Some(b) => b,
+        None => {
+            fallback = Url::parse("about:blank").expect("a URL");
+            &fallback
+        }
+    };
+    let text = decode::decode(body, opts.content_type)?;
+    let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if start.starts_with(['{', '[']) {
+        return jsonfeed::read(start, f, opts.base).map(|mut feed| {
+            link_only_titles(&mut feed);
+            feed
+        });
+    }
+    let prepared = normalize(&text, base)?;
+    let update = fields::update_period(
+        prepared.update_period.as_deref(),
+        prepared.update_frequency.as_deref(),
+    );
+    let read = match prepared.doc {
+        Doc::Rss | Doc::Rdf => ::rss::Channel::read_from(prepared.xml.as_bytes())
+            .map(|c| rss::read(c, f, update))
+            .map_err(|e| e.to_string()),
+        Doc::Atom => atom_syndication::Feed::read_from(prepared.xml.as_bytes())
+            .map(|feed| atom::read(feed, f, update))
+            .map_err(|e| e.to_string()),
+    };
+    let mut feed = read.map_err(|e| {
+        ParseError::Malformed(format!("the feed cannot be read even after repair: {e}"))
+    })?;
+    link_only_titles(&mut feed);
+    Ok(feed)
+}
+
+/// An upstream item with nothing to show but its link (or a guid that is its permalink) is
+/// imported with the link as its title, as Miniflux does: a reader shows it that way too.
+/// An item without even that is left for ingest to leave out and report.
+fn link_only_titles(feed: &mut UpstreamFeed) {
+    for d in &mut feed.items {
+        if d.title.is_none()
+            && d.content_html.is_none()
+            && d.content_text.is_none()
+            && d.summary.is_none()
+        {
+            d.title = d.url.clone();
+        }
+    }
+}
+
+/// The XML that [`parse_feed`] hands to the `rss` and `atom_syndication` readers: decoded to
+/// UTF-8 without a declaration, entities resolved, tags balanced, names and dates normalized,
+/// URLs absolute. Public so that `examples/parser_eval.rs` can measure other readers on the
+/// same input; not meant for anything else.
+#[doc(hidden)]
+pub fn prepare_xml(
+    body: &[u8],
+    content_type: Option<&str>,
+    feed_url: &Url,
+) -> Result<String, ParseError> {
+    normalize(&decode::decode(body, content_type)?, feed_url).map(|p| p.xml)
 }
 
 /// True when the document's DOCTYPE declares entities in an internal subset. The readers
@@ -512,5 +781,165 @@ mod tests {
         );
         assert_eq!(InputKind::sniff(b"<html><body/></html>"), None);
         assert_eq!(InputKind::sniff(b"<!-- unterminated <rss>"), None);
+    }
+
+    mod lenient {
+        use url::Url;
+
+        use crate::formats::dates::parse_date;
+        use crate::formats::fixtures::fixture;
+        use crate::formats::{ParseError, ReadOptions, Strictness, parse_feed, read_lenient};
+
+        #[test]
+        fn not_a_feed() {
+            let url = Url::parse("https://feeds.example/").unwrap();
+            for body in [
+                &fixture("not-a-feed.html")[..],
+                b"",
+                b"{\"a\": 1}",
+                b"hello",
+            ] {
+                match parse_feed(body, Some("text/html"), &url) {
+                    Err(ParseError::Malformed(m)) => assert!(m.contains("not a feed"), "{m}"),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+
+        #[test]
+        fn never_panics_on_a_truncated_or_odd_input() {
+            let url = Url::parse("https://feeds.example/").unwrap();
+            let dir = format!("{}/tests/fixtures/upstream", env!("CARGO_MANIFEST_DIR"));
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let body = std::fs::read(entry.unwrap().path()).unwrap();
+                for end in (0..body.len()).step_by(13) {
+                    // Behind the boundary a panic would be an Err: read without it, so that
+                    // this test sees a panic of quick-xml or the feed crates.
+                    let opts = ReadOptions {
+                        strictness: Strictness::Lenient,
+                        kind: None,
+                        content_type: None,
+                        base: Some(&url),
+                    };
+                    let _ = read_lenient(&body[..end], opts);
+                }
+            }
+            for odd in [
+                "2025-09-1é",
+                "Tue, 16 Sep 2025 18:30 +1é1",
+                "é",
+                "+",
+                "::",
+                "2025-13-45",
+            ] {
+                assert_eq!(parse_date(odd), None, "{odd}");
+            }
+        }
+
+        fn feed(doc: &str) -> crate::formats::UpstreamFeed {
+            let url = Url::parse("https://feeds.example/dir/feed.xml").unwrap();
+            parse_feed(doc.as_bytes(), None, &url).unwrap()
+        }
+
+        const ATOM: &str = r#"<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:f</id><title>f</title><updated>2025-01-01T00:00:00Z</updated>"#;
+
+        #[test]
+        fn link_only_and_permalink_only_items_have_their_link_as_title() {
+            let f = feed(
+                "<rss version=\"2.0\"><channel><title>c</title>\
+                 <item><link>/posts/1</link></item>\
+                 <item><guid>https://blog.example/2</guid></item>\
+                 <item><guid isPermaLink=\"false\">https://blog.example/3</guid></item>\
+                 <item><guid>tag:blog.example,4</guid></item>\
+                 </channel></rss>",
+            );
+            let titles: Vec<_> = f.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [
+                    Some("https://feeds.example/posts/1"),
+                    Some("https://blog.example/2"),
+                    None,
+                    None
+                ]
+            );
+            assert_eq!(f.items[1].url.as_deref(), Some("https://blog.example/2"));
+            // Not a permalink: no URL, so nothing to show (ingest leaves it out, reported).
+            assert_eq!(f.items[2].url, None);
+            let f = feed(&format!(
+                "{ATOM}<entry><id>https://blog.example/e/1</id><updated>2025-01-01T00:00:00Z</updated></entry>\
+                 <entry><id>urn:uuid:6f1c2a4e-93d5-4b7e-8a61-0c2f5d9eb347</id><updated>2025-01-01T00:00:00Z</updated></entry></feed>"
+            ));
+            assert_eq!(
+                f.items[0].title.as_deref(),
+                Some("https://blog.example/e/1")
+            );
+            assert_eq!(f.items[0].url.as_deref(), Some("https://blog.example/e/1"));
+            assert_eq!(f.items[1].title, None);
+        }
+
+        #[test]
+        fn atom_0_3_base64_titles_and_content_are_decoded() {
+            use base64::Engine;
+            let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+            let doc = format!(
+                "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>f</title>\
+                 <entry><id>urn:e</id><issued>2004-01-01T00:00:00Z</issued>\
+                 <title type=\"text/html\" mode=\"base64\">{}</title>\
+                 <content type=\"text/html\" mode=\"base64\">{}</content></entry></feed>",
+                b64("<b>Bold</b> &amp; &lt;blink&gt;"),
+                b64("<p>Hello <b>world</b></p>")
+            );
+            let f = feed(&doc);
+            assert_eq!(f.items[0].title.as_deref(), Some("Bold & <blink>"));
+            assert_eq!(
+                f.items[0].content_html.as_deref(),
+                Some("<p>Hello <b>world</b></p>")
+            );
+            // Atom 1.0: a title of a media type that is neither text nor XML is base64.
+            let f = feed(&format!(
+                "{ATOM}<entry><id>urn:e</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"application/octet-stream\">\n  {}\n</title></entry></feed>",
+                b64("Example <b>Atom</b>")
+            ));
+            assert_eq!(f.items[0].title.as_deref(), Some("Example Atom"));
+        }
+
+        #[test]
+        fn escaped_markup_in_titles_is_kept_as_text() {
+            let blink = Some("History of the <blink> tag");
+            let f = feed(&format!(
+                "{ATOM}<entry><id>urn:e1</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">History of the &lt;blink&gt; tag</div></title></entry>\
+                 <entry><id>urn:e2</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"html\">History of the &amp;lt;blink&amp;gt; tag</title></entry>\
+                 <entry><id>urn:e3</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"html\">&lt;b&gt;Really&lt;/b&gt; bold</title></entry>\
+                 <entry><id>urn:e4</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><b>Really</b> bold</div></title></entry>\
+                 <entry><id>urn:e5</id><updated>2025-01-01T00:00:00Z</updated>\
+                 <title>History of the &lt;blink&gt; tag</title></entry></feed>"
+            ));
+            let titles: Vec<_> = f.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [
+                    blink,
+                    blink,
+                    Some("Really bold"),
+                    Some("Really bold"),
+                    blink
+                ]
+            );
+            let f = feed(
+                "<rss version=\"2.0\"><channel><title>c</title>\
+                 <item><title><![CDATA[History of the &lt;blink&gt; tag]]></title></item>\
+                 <item><title><![CDATA[<b>Really</b> bold]]></title></item>\
+                 <item><title>History of the &amp;lt;blink&amp;gt; tag</title></item>\
+                 </channel></rss>",
+            );
+            let titles: Vec<_> = f.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(titles, [blink, Some("Really bold"), blink]);
+        }
     }
 }

@@ -4,12 +4,10 @@
 //! channel each subscription feeds, and the feeds syndic publishes itself.
 //! Spec: <http://opml.org/spec2.opml>.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io;
 
 use chrono::{DateTime, Utc};
-use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use quick_xml::XmlVersion;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
@@ -54,7 +52,9 @@ fn parse_limited(
     max_depth: usize,
     max_outlines: usize,
 ) -> Result<Vec<OpmlFeed>, ParseError> {
-    let text = decode(body);
+    // The one charset detection of every XML reader (BOM, UTF-16 without one, the
+    // declaration, else UTF-8, else windows-1252).
+    let text = super::decode::decode(body, None)?;
     let mut reader = Reader::from_str(&text);
     // Open elements, and how deep <body> sits once inside it.
     let mut depth = 0usize;
@@ -235,36 +235,6 @@ fn non_empty(s: String) -> Option<String> {
 
 fn is_http(s: &str) -> bool {
     Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-}
-
-/// Decodes the whole body once, into the UTF-8 the XML reader is given: a byte order mark
-/// wins, then the encoding the XML declaration names, then UTF-8.
-fn decode(body: &[u8]) -> Cow<'_, str> {
-    if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
-        return encoding.decode_without_bom_handling(&body[bom_len..]).0;
-    }
-    declared_encoding(body)
-        .unwrap_or(UTF_8)
-        .decode_without_bom_handling(body)
-        .0
-}
-
-/// The encoding the XML declaration names. The declaration is plain ASCII in every
-/// ASCII-compatible encoding, so it can be read before anything is decoded.
-fn declared_encoding(body: &[u8]) -> Option<&'static Encoding> {
-    let head = &body[..body.len().min(1024)];
-    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-    let decl = head[start..].strip_prefix(b"<?xml")?;
-    let decl = &decl[..decl.windows(2).position(|w| w == b"?>")?];
-    let at = decl.windows(8).position(|w| w == b"encoding")?;
-    let rest = decl[at + 8..].trim_ascii_start().strip_prefix(b"=")?;
-    let rest = rest.trim_ascii_start();
-    let quote = *rest.first().filter(|q| matches!(q, b'"' | b'\''))?;
-    let label = &rest[1..];
-    let label = &label[..label.iter().position(|&b| b == quote)?];
-    let encoding = Encoding::for_label_no_replacement(label)?;
-    // A declaration that reads as ASCII proves the body is not UTF-16, whatever it claims.
-    (encoding != UTF_16LE && encoding != UTF_16BE).then_some(encoding)
 }
 
 /// What an export lists.

@@ -10,10 +10,13 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Enclosure, Guid, Item};
 
-use super::media::{self, media_bridge};
-use super::{FeedDoc, FeedFormat, GENERATOR, NS_ATOM, NS_MEDIA, ParseError, VERSION};
-use crate::draft::{DateText, Draft};
-use crate::model::{Article, Attachment, Person, Source, StoredArticle};
+use std::time::Duration;
+
+use super::fields::{DateKind, Fields, abs, plain};
+use super::media::{self, ext_date, guess_mime_or_binary, is_image, media_bridge, read_media};
+use super::{FeedDoc, FeedFormat, GENERATOR, NS_ATOM, NS_MEDIA, UpstreamFeed, VERSION};
+use crate::draft::Draft;
+use crate::model::{Article, Attachment, Image, Person, Source, StoredArticle};
 use crate::text::html_to_text;
 
 media_bridge!(Extension, ExtensionMap, std::convert::identity);
@@ -188,76 +191,251 @@ pub fn render(doc: &FeedDoc<'_>) -> Vec<u8> {
     out
 }
 
-/// Reads an RSS 2.0 document (0.9x read too, as the crate allows) into drafts.
-pub fn parse(body: &[u8]) -> Result<Vec<Draft>, ParseError> {
-    let channel = Channel::read_from(body)
-        .map_err(|e| ParseError::Malformed(format!("the body is not a readable RSS feed: {e}")))?;
-    Ok(channel.items.into_iter().map(draft).collect())
+/// Reads an RSS document (2.0, 0.9x, 1.0 as the repair pass renames it) that the `rss` crate
+/// has read: the channel's hints for the poller, and one draft per item. The one mapping of
+/// RSS, for strict and lenient reads alike: [`Fields`] says how each field is taken.
+pub(super) fn read(channel: Channel, f: Fields, update: Option<Duration>) -> UpstreamFeed {
+    let links = channel
+        .atom_ext
+        .as_ref()
+        .map(|a| a.links.as_slice())
+        .unwrap_or(&[]);
+    let link_rel = |rel: &str| {
+        links
+            .iter()
+            .find(|l| l.rel == rel)
+            .and_then(|l| abs(&l.href))
+    };
+    UpstreamFeed {
+        title: plain(&channel.title, true),
+        site_url: abs(&channel.link).or_else(|| link_rel("alternate")),
+        hub: link_rel("hub"),
+        self_url: link_rel("self"),
+        ttl: channel
+            .ttl
+            .as_deref()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|m| *m > 0)
+            .map(|m| Duration::from_secs(m * 60)),
+        update_period: update,
+        items: channel.items.into_iter().map(|i| draft(i, f)).collect(),
+    }
 }
 
-fn draft(item: Item) -> Draft {
-    let media = read_media(&item.extensions);
+fn draft(item: Item, f: Fields) -> Draft {
+    let media = read_media(&item.extensions, f);
     let dc = item.dublin_core_ext.unwrap_or_default();
-    let person = |name: String| Person {
-        name: Some(name),
-        ..Default::default()
+    let person = |name: &str| {
+        f.text(name, true).map(|name| Person {
+            name: Some(name),
+            ..Default::default()
+        })
     };
-    let mut authors: Vec<Person> = dc.creators.into_iter().map(person).collect();
+    let mut authors: Vec<Person> = dc.creators.iter().filter_map(|c| person(c)).collect();
     if authors.is_empty() {
-        // RSS `author` is "email (Name)"; keep the name when there is one.
-        if let Some(a) = item.author {
+        // RSS `author` is "email (Name)": the name is what a reader shows.
+        if let Some(a) = &item.author {
             let name = match (a.find('('), a.rfind(')')) {
-                (Some(i), Some(j)) if i < j => a[i + 1..j].trim().to_owned(),
-                _ => a,
+                (Some(i), Some(j)) if i < j => a[i + 1..j].trim(),
+                _ => a.as_str(),
             };
-            authors.push(person(name));
+            authors.extend(person(name));
         }
     }
-    // With `content:encoded` beside it, `description` is a summary, unless it is the excerpt
-    // of the content that syndic writes when there is none; alone, it is the content.
-    let (summary, content_html) = match (item.content, item.description) {
+    // A guid is the item's URL by the RSS spec unless `isPermaLink="false"`: it stands in
+    // when the item gives no link.
+    let url = item.link.and_then(|l| f.url_owned(l)).or_else(|| {
+        item.guid
+            .as_ref()
+            .filter(|g| g.permalink && g.value.trim().starts_with("http"))
+            .and_then(|g| abs(&g.value))
+    });
+    // With `content:encoded` beside it, `description` is a summary, unless (read strictly:
+    // syndic's own feeds) it is the excerpt of the content that syndic writes when there is
+    // none; alone, it is the content.
+    let (summary, content_html) = match (f.body(item.content), f.body(item.description)) {
         (Some(content), desc) => {
-            let summary = desc
-                .map(|d| html_to_text(&d))
-                .filter(|d| *d != super::excerpt(&content));
+            let summary = match desc {
+                Some(d) if f.lenient() => plain(&d, true),
+                Some(d) => Some(html_to_text(&d)).filter(|d| *d != super::excerpt(&content)),
+                None => None,
+            };
             (summary, Some(content))
         }
         (None, desc) => (None, desc),
     };
-    let mut attachments: Vec<Attachment> = item
-        .enclosure
-        .map(|e| Attachment {
-            url: e.url,
-            mime_type: e.mime_type,
-            title: None,
-            size_in_bytes: e.length.parse().ok().filter(|n| *n > 0),
-            duration_in_seconds: None,
-        })
-        .into_iter()
-        .collect();
-    attachments.extend(media.attachments);
-    let date_published = item
-        .pub_date
-        .map(DateText::Rfc822)
-        .or_else(|| dc.dates.into_iter().next().map(DateText::Rfc3339));
+    let mut image = media.image;
+    let mut attachments = Vec::new();
+    if let Some(e) = item.enclosure
+        && let Some(url) = f.url(&e.url)
+    {
+        let mime = Some(e.mime_type.trim()).filter(|t| !t.is_empty());
+        // Upstreams give their lead image as an enclosure; syndic's own image attachments
+        // are enclosures too, and stay attachments when read strictly.
+        if f.lenient() && image.is_none() && is_image(mime, None, &url) {
+            image = Some(Image {
+                url,
+                caption: None,
+                credit: None,
+            });
+        } else {
+            attachments.push(Attachment {
+                mime_type: match mime {
+                    Some(m) => m.to_owned(),
+                    None if f.lenient() => guess_mime_or_binary(&url),
+                    None => e.mime_type,
+                },
+                size_in_bytes: e.length.trim().parse().ok().filter(|n| *n > 0),
+                title: None,
+                duration_in_seconds: None,
+                url,
+            });
+        }
+    }
+    for a in media.attachments {
+        if !attachments.iter().any(|b| b.url == a.url) {
+            attachments.push(a);
+        }
+    }
+    if image.is_none() && f.lenient() {
+        image = media.thumbnail.clone().map(|url| Image {
+            url,
+            caption: None,
+            credit: None,
+        });
+    }
+    let atom_links = item
+        .atom_ext
+        .as_ref()
+        .map(|a| a.links.as_slice())
+        .unwrap_or(&[]);
     Draft {
-        id: item.guid.map(|g| g.value),
-        url: item.link,
-        title: item.title,
+        id: item.guid.and_then(|g| f.id(g.value)),
+        url,
+        external_url: atom_links
+            .iter()
+            .find(|l| l.rel == "related")
+            .and_then(|l| f.url(&l.href)),
+        title: item.title.as_deref().and_then(|t| f.text(t, true)),
         summary,
         content_html,
-        image: media.image,
+        content_text: None,
+        image,
         banner_image: media.thumbnail,
-        date_published,
+        date_published: f
+            .date(item.pub_date.as_deref(), DateKind::Rfc822)
+            .or_else(|| f.date(dc.dates.first().map(String::as_str), DateKind::Rfc3339)),
+        date_modified: ext_date(
+            &item.extensions,
+            f,
+            &[("atom", "updated"), ("dcterms", "modified")],
+        ),
         authors,
-        contributors: dc.contributors.into_iter().map(person).collect(),
-        tags: item.categories.into_iter().map(|c| c.name).collect(),
-        language: dc.languages.into_iter().next(),
+        contributors: dc.contributors.iter().filter_map(|c| person(c)).collect(),
+        tags: item
+            .categories
+            .iter()
+            .filter_map(|c| f.text(&c.name, false))
+            .collect(),
+        language: dc.languages.first().and_then(|l| f.text(l, false)),
         attachments,
-        source: item.source.map(|s| Source {
-            title: s.title,
-            url: s.url,
+        source: item.source.and_then(|s| {
+            Some(Source {
+                url: f.url_owned(s.url)?,
+                title: s.title.as_deref().and_then(|t| f.text(t, true)),
+            })
         }),
-        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::formats::fixtures::{read, s, when};
+    use crate::model::{Attachment, Image, Source};
+
+    #[test]
+    fn rss_hub_self_ttl_period_media_and_xml_base() {
+        let f = read("rss2-websub-media-base.xml");
+        assert_eq!(s(&f.title), Some("Radio & News"));
+        assert_eq!(s(&f.site_url), Some("https://radio.example/shows/"));
+        assert_eq!(s(&f.hub), Some("https://hub.example/"));
+        assert_eq!(s(&f.self_url), Some("https://radio.example/shows/feed.xml"));
+        assert_eq!(f.ttl, Some(Duration::from_secs(45 * 60)));
+        // " Hourly " under an unusual prefix, four times: every 15 minutes.
+        assert_eq!(f.update_period, Some(Duration::from_secs(900)));
+        let item = &f.items[0];
+        assert_eq!(s(&item.id), Some("ep-7"));
+        assert_eq!(
+            s(&item.url),
+            Some("https://radio.example/episodes/7/index.html")
+        );
+        assert_eq!(s(&item.title), Some("Episode <7>"));
+        assert_eq!(s(&item.summary), Some("Show notes"));
+        assert_eq!(
+            s(&item.content_html),
+            Some(
+                r#"<p>Listen <a href="https://radio.example/episodes/7/ep7.mp3">here</a> <img src="https://radio.example/episodes/8/cover.jpg"></p>"#
+            )
+        );
+        assert_eq!(
+            item.image,
+            Some(Image {
+                url: "https://radio.example/episodes/7/cover.jpg".into(),
+                caption: Some("The band on stage".into()),
+                credit: Some("Photo: C. Doe".into()),
+            })
+        );
+        assert_eq!(
+            s(&item.banner_image),
+            Some("https://radio.example/episodes/7/thumb.jpg")
+        );
+        assert_eq!(
+            item.attachments,
+            vec![Attachment {
+                url: "https://radio.example/episodes/7/ep7.mp3".into(),
+                mime_type: "audio/mpeg".into(),
+                title: None,
+                size_in_bytes: Some(12_345_678),
+                duration_in_seconds: None,
+            }]
+        );
+        assert_eq!(item.authors[0].name.as_deref(), Some("Ana Pérez"));
+        assert_eq!(item.contributors[0].name.as_deref(), Some("Bo Li"));
+        assert_eq!(item.tags, ["Music", "Talk"]);
+        assert_eq!(s(&item.language), Some("es"));
+        assert_eq!(
+            item.source,
+            Some(Source {
+                title: Some("Origin Radio".into()),
+                url: "https://origin.example/rss".into(),
+            })
+        );
+        // A description alone is the content, its links resolved against the channel's base.
+        let only = &f.items[1];
+        assert_eq!(s(&only.summary), None);
+        assert_eq!(
+            s(&only.content_html),
+            Some(r#"<p>See <a href="https://radio.example/shows/notes/8">notes</a></p>"#)
+        );
+    }
+
+    #[test]
+    fn rdf_and_rss_0_90() {
+        let f = read("feedrs-rss1-rdf-debian.xml");
+        assert_eq!(s(&f.title), Some("Debian News"));
+        assert_eq!(f.items.len(), 1);
+        let i = &f.items[0];
+        // rdf:about is the item's id.
+        assert_eq!(s(&i.id), Some("https://www.debian.org/News/2022/20221217"));
+        assert_eq!(s(&i.title), Some("Updated Debian 11: 11.6 released"));
+        assert_eq!(
+            when(&i.date_published).as_deref(),
+            Some("2022-12-17T00:00:00+00:00")
+        );
+        let f = read("feedparser-rss090.xml");
+        assert_eq!(s(&f.title), Some("Example title"));
+        assert_eq!(s(&f.items[0].title), Some("Item title"));
     }
 }

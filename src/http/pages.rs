@@ -256,11 +256,7 @@ pub async fn feed_page(
     let articles = state.store.page(c, feed_page).await?;
     let view = ChannelView::new(&state.config.base_url, c);
     let items: Vec<_> = articles.iter().map(|a| ArticleItem::new(c, a)).collect();
-    let format = match format {
-        FeedFormat::Rss => "RSS",
-        FeedFormat::Atom => "Atom",
-        FeedFormat::Json => "JSON Feed",
-    };
+    let format = format.name();
     render(
         "feed.html",
         context! {

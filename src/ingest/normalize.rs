@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use crate::boundary::{ParserPanic, contain};
 use crate::ingest::nesting::{Flattened, bound_nesting};
-pub use crate::text::{html_to_text, xml_clean};
+pub use crate::text::{absolutize_html, html_to_text, is_absolute, xml_clean};
 use crate::text::{rewrite_str, xml_char};
 
 /// Parses an RFC 3339 date; a date without a zone is an error, never a guess.
@@ -28,11 +28,6 @@ pub fn rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
 pub fn rfc822(s: &str) -> Result<DateTime<FixedOffset>, String> {
     DateTime::parse_from_rfc2822(s.trim())
         .map_err(|e| format!("{s:?} is not an RFC 822 date with a zone ({e})"))
-}
-
-/// True when `s` is an absolute URL (it has a scheme).
-pub fn is_absolute(s: &str) -> bool {
-    Url::parse(s).is_ok()
 }
 
 /// Why a URL field cannot be stored.
@@ -116,72 +111,6 @@ pub fn strict_uri(url: &Url) -> String {
         }
     }
     out
-}
-
-/// The HTML attributes that hold one URL.
-const URL_ATTRS: &[(&str, &str)] = &[
-    ("[href]", "href"),
-    ("[src]", "src"),
-    ("[poster]", "poster"),
-    ("[cite]", "cite"),
-    ("object[data]", "data"),
-    ("form[action]", "action"),
-];
-
-/// Rewrites every relative URL inside an HTML fragment (links, images, srcset candidates,
-/// media) to an absolute one; everything else is left byte for byte as it was.
-pub fn absolutize_html(html: &str, base: &Url) -> String {
-    // Attribute values come raw (entities undecoded) and are written back raw too.
-    let fix = |raw: &str| -> Option<String> {
-        let decoded = html_escape::decode_html_entities(raw);
-        let trimmed = decoded.trim();
-        if trimmed.is_empty() || is_absolute(trimmed) {
-            return None;
-        }
-        let joined = base.join(trimmed).ok()?;
-        Some(joined.as_str().replace('&', "&amp;"))
-    };
-    let mut handlers = Vec::new();
-    for &(selector, attr) in URL_ATTRS {
-        handlers.push(element!(selector, move |el| {
-            if let Some(new) = el.get_attribute(attr).and_then(|v| fix(&v)) {
-                el.set_attribute(attr, &new)?;
-            }
-            Ok(())
-        }));
-    }
-    handlers.push(element!("[srcset]", move |el| {
-        if let Some(v) = el.get_attribute("srcset") {
-            let mut changed = false;
-            let parts: Vec<String> = v
-                .split(',')
-                .map(|cand| {
-                    let cand = cand.trim();
-                    let (url, descriptor) =
-                        cand.split_once(char::is_whitespace).unwrap_or((cand, ""));
-                    match fix(url) {
-                        Some(abs) => {
-                            changed = true;
-                            format!("{abs} {}", descriptor.trim()).trim_end().to_owned()
-                        }
-                        None => cand.to_owned(),
-                    }
-                })
-                .collect();
-            if changed {
-                el.set_attribute("srcset", &parts.join(", "))?;
-            }
-        }
-        Ok(())
-    }));
-    let settings = handlers
-        .into_iter()
-        .fold(RewriteStrSettings::new(), |s, h| {
-            s.append_element_content_handler(h)
-        });
-    // When lol_html fails, the input is kept: relative URLs stay relative, and the sanitizer,
-    // which always runs after this, still decides what is safe.
-    rewrite_str(html, settings).unwrap_or_else(|| html.to_owned())
 }
 
 /// The URL schemes syndic lets through, in HTML content and in every URL field alike:

@@ -6,7 +6,6 @@ pub mod fetch;
 pub mod fulltext;
 pub mod guard;
 pub mod own;
-pub mod parse;
 pub mod poller;
 pub mod schedule;
 pub mod subscribe;

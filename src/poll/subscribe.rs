@@ -10,9 +10,9 @@ use url::Url;
 use super::discover::{self, Discovered};
 use super::fetch::{FetchError, FetchedKind, Validators};
 use super::own::OwnFeeds;
-use super::parse::parse_feed;
 use super::poller::Poller;
 use crate::formats::opml;
+use crate::formats::parse_feed;
 use crate::model::{Channel, NewSubscription, Subscription};
 use crate::store::{DynStore, StoreError};
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use syndic::formats::parse_feed;
 use syndic::ingest::normalize::{HtmlOrigin, safe_html};
-use syndic::poll::parse::parse_feed;
 use url::Url;
 
 use crate::helpers::{MAX_BODY, TestApp, assert_error, spawn_app};

@@ -4,6 +4,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
+use crate::formats::{FORMATS, FormatInfo, feed_url};
 use crate::model::{Article, Attachment, Channel, Person, StoredArticle};
 
 /// A channel as the templates see it.
@@ -15,19 +16,20 @@ pub struct ChannelView {
     link: Option<String>,
     language: Option<String>,
     pub href: String,
-    feeds: FeedLinks,
+    /// The channel's feeds, one per output format (`formats::FORMATS`), in its order.
+    feeds: Vec<FeedLink>,
 }
 
+/// One of a channel's feeds, as the templates link it.
 #[derive(Serialize)]
-pub struct FeedLinks {
-    rss: String,
-    atom: String,
-    json: String,
+pub struct FeedLink {
+    url: String,
+    #[serde(flatten)]
+    format: &'static FormatInfo,
 }
 
 impl ChannelView {
     pub fn new(base_url: &str, c: &Channel) -> ChannelView {
-        let feed = |f: &str| format!("{base_url}/feeds/{}/{f}", c.slug);
         ChannelView {
             slug: c.slug.to_string(),
             title: c.title.clone(),
@@ -35,11 +37,13 @@ impl ChannelView {
             link: c.link.clone(),
             language: c.language.clone(),
             href: format!("/channels/{}", c.slug),
-            feeds: FeedLinks {
-                rss: feed("rss.xml"),
-                atom: feed("atom.xml"),
-                json: feed("feed.json"),
-            },
+            feeds: FORMATS
+                .iter()
+                .map(|f| FeedLink {
+                    url: feed_url(base_url, c.slug.as_str(), f.format),
+                    format: f,
+                })
+                .collect(),
         }
     }
 }

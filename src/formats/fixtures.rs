@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::{UpstreamFeed, parse_feed};
-use crate::ingest::DateText;
+use crate::draft::DateText;
 
 pub(super) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(

@@ -295,7 +295,7 @@ impl Normalizer<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::fixtures::{read, s};
+    use crate::formats::fixtures::{read, s};
 
     #[test]
     fn broken_markup_is_repaired_and_truncation_keeps_the_items() {

@@ -4,10 +4,10 @@
 use quick_xml::escape::escape;
 
 use super::{Capture, Normalizer};
-use crate::ingest::normalize::absolutize_html;
-use crate::poll::parse::dates::parse_date;
-use crate::poll::parse::entities::resolve_ref;
-use crate::poll::parse::fields::resolve_url;
+use crate::formats::dates::parse_date;
+use crate::formats::entities::resolve_ref;
+use crate::formats::fields::resolve_url;
+use crate::text::absolutize_html;
 
 impl Normalizer<'_> {
     pub(super) fn text(&mut self, t: &str) {

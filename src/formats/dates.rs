@@ -213,7 +213,7 @@ fn parse_rfc822(s: &str) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::fixtures::{read, when};
+    use crate::formats::fixtures::{read, when};
 
     #[test]
     fn dates_in_the_wild() {

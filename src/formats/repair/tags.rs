@@ -7,8 +7,8 @@ use quick_xml::events::BytesStart;
 
 use super::namespaces::{Ns, ns_of_uri};
 use super::{Capture, Captured, Doc, Normalizer, Open, push_attr, xml_name};
-use crate::poll::parse::entities::decode_refs;
-use crate::poll::parse::fields::resolve_url;
+use crate::formats::entities::decode_refs;
+use crate::formats::fields::resolve_url;
 
 impl Normalizer<'_> {
     /// The name an element is written under: the readers match core elements by bare local
@@ -119,15 +119,26 @@ impl Normalizer<'_> {
             );
             if text_construct {
                 let t = text_type.as_deref().map(str::trim).unwrap_or("");
-                let normalized = match t.to_ascii_lowercase().as_str() {
+                let lower = t.to_ascii_lowercase();
+                // A media type that is neither text nor XML says the element holds base64
+                // (RFC 4287 4.1.3.3); outside content, readers decode it and show it as HTML.
+                let binary = !lower.is_empty()
+                    && !matches!(lower.as_str(), "text" | "html" | "xhtml")
+                    && !lower.starts_with("text/")
+                    && !lower.ends_with("/xml")
+                    && !lower.ends_with("+xml");
+                let normalized = match lower.as_str() {
                     "" => None,
                     "text" | "text/plain" => Some("text".to_owned()),
                     "html" | "text/html" => Some("html".to_owned()),
                     "xhtml" | "application/xhtml+xml" => Some("xhtml".to_owned()),
-                    // Any other media type is only allowed on content; elsewhere it is text.
+                    // Any other media type is only allowed on content; elsewhere it is text,
+                    // or HTML when it came base64-encoded.
                     _ if out == "content" => Some(t.to_owned()),
+                    _ if binary && !has_src => Some("html".to_owned()),
                     _ => Some("text".to_owned()),
                 };
+                let base64 = base64 || (binary && out != "content");
                 if let Some(ty) = &normalized {
                     attrs.push(("type".into(), ty.clone()));
                 }
