@@ -14,6 +14,7 @@ mod fanout;
 mod feeds;
 mod hostile;
 mod ingest;
+mod instances;
 mod limits;
 mod memory;
 mod pages;

@@ -75,9 +75,12 @@ impl PostgresStore {
                     return Err(StoreError::MissingDatabase(database));
                 }
                 // Another instance may create it at the same moment: 42P04 (duplicate
-                // database) means it exists now, which is all that is wanted.
+                // database) means it exists now, which is all that is wanted; so does 23505
+                // (a unique violation on pg_database's names), which is what the loser of two
+                // CREATE DATABASE running at the same moment gets instead.
                 match sqlx::Postgres::create_database(url).await {
-                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                    Err(sqlx::Error::Database(e))
+                        if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
                     other => other?,
                 }
                 options.connect().await?
