@@ -141,7 +141,8 @@ impl Poller {
                 }
                 for sub in claimed {
                     // Polled this round already and due again (its state could not be
-                    // saved): it waits for the next round, its claim ending with its lease.
+                    // saved): it waits for a later round, its claim ending with its lease
+                    // (released now, the next claim of this round would return it again).
                     if !seen.insert(sub.id) {
                         continue;
                     }

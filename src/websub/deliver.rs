@@ -139,13 +139,17 @@ impl Engine {
         };
         let mut channels: HashMap<i64, Option<Channel>> = HashMap::new();
         let mut started = 0;
+        let mut skipped = Vec::new();
         for sub in due {
-            if stale.contains(&sub.id)
-                || !self
-                    .in_flight
-                    .lock()
-                    .expect("in-flight lock")
-                    .insert(sub.id)
+            if stale.contains(&sub.id) {
+                skipped.push(sub.id);
+                continue;
+            }
+            if !self
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .insert(sub.id)
             {
                 continue;
             }
@@ -169,6 +173,18 @@ impl Engine {
                 let outcome = engine.deliver(sub, format, body).await;
                 let _ = engine.outcomes.send(outcome);
             });
+        }
+        if !skipped.is_empty() {
+            // Claimed but not sent: the claims end now, so the next round takes them again
+            // instead of waiting out their lease.
+            let now = Lease {
+                owner: &self.owner,
+                until: Utc::now(),
+            };
+            self.hub
+                .store
+                .renew_claims(ClaimKind::Deliveries, &skipped, &now)
+                .await?;
         }
         Ok(started)
     }
