@@ -446,6 +446,14 @@ fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(
     Ok(())
 }
 
+/// How many due subscriptions a claim of `limit` ranks at most, soonest first: enough for the
+/// per-host ranking to find `limit` on several hosts, without sorting every due row on each
+/// claim. Hosts at their limit are left out before these are chosen, so each host among them
+/// has a free slot and a claim never comes back empty while something is claimable.
+pub(crate) fn candidates(limit: u32) -> i64 {
+    (i64::from(limit) * 8).max(256)
+}
+
 /// The current time in the store's unit: microseconds since the Unix epoch.
 pub(crate) fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

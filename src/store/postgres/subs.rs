@@ -10,7 +10,7 @@ use sqlx::postgres::{PgPool, PgRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{NewSubscription, Slug, Subscription};
-use crate::store::{ClaimKind, Lease, Result, StoreError, WebsubRequest};
+use crate::store::{ClaimKind, Lease, Result, StoreError, WebsubRequest, candidates};
 
 /// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
 macro_rules! select {
@@ -140,20 +140,23 @@ pub async fn claim_due(
         .bind(POLL_CLAIM_LOCK)
         .execute(&mut *tx)
         .await?;
-    // Live leases by host, whoever holds them; then the due rows that are not claimed, ranked
-    // within their host, taken while their rank keeps the host within its limit (hosts at
-    // their limit already are left out before ranking); rows another transaction is writing
-    // (a poll's state being saved) are skipped, not waited for.
+    // Live leases by host, whoever holds them; then the soonest due rows that are not claimed
+    // (of hosts not at their limit already; `candidates` of them), ranked within their host,
+    // taken while their rank keeps the host within its limit; rows another transaction is
+    // writing (a poll's state being saved) are skipped, not waited for.
     let rows = sqlx::query(
         "WITH live AS (
             SELECT host, count(*) AS n FROM subscriptions WHERE claimed_until > $6 GROUP BY host
-         ), ranked AS (
-            SELECT s.id, s.next_fetch_at, s.host, row_number() OVER (
-                PARTITION BY s.host ORDER BY s.next_fetch_at, s.id) AS rank
-            FROM subscriptions s
+         ), due AS (
+            SELECT s.id, s.next_fetch_at, s.host FROM subscriptions s
             WHERE s.enabled AND s.next_fetch_at <= $1
               AND (s.claimed_until IS NULL OR s.claimed_until <= $6)
               AND s.host NOT IN (SELECT host FROM live WHERE n >= $4)
+            ORDER BY s.next_fetch_at, s.id LIMIT $7
+         ), ranked AS (
+            SELECT id, next_fetch_at, host, row_number() OVER (
+                PARTITION BY host ORDER BY next_fetch_at, id) AS rank
+            FROM due
          ), picked AS (
             SELECT s.id FROM subscriptions s
             WHERE s.id IN (
@@ -172,6 +175,7 @@ pub async fn claim_due(
     .bind(i64::from(per_host))
     .bind(i64::from(limit))
     .bind(now_micros())
+    .bind(candidates(limit))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{NewSubscription, Slug, Subscription};
-use crate::store::{ClaimKind, Lease, Result, StoreError, WebsubRequest};
+use crate::store::{ClaimKind, Lease, Result, StoreError, WebsubRequest, candidates};
 
 /// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
 macro_rules! select {
@@ -132,19 +132,22 @@ pub async fn claim_due(
     per_host: u32,
     limit: u32,
 ) -> Result<Vec<Subscription>> {
-    // Live leases by host, whoever holds them; then the due rows that are not claimed, ranked
-    // within their host, taken while their rank keeps the host within its limit. Hosts at
-    // their limit already are left out before ranking.
+    // Live leases by host, whoever holds them; then the soonest due rows that are not claimed
+    // (of hosts not at their limit already; `candidates` of them), ranked within their host,
+    // taken while their rank keeps the host within its limit.
     let ids: Vec<i64> = sqlx::query_scalar(
         "WITH live AS (
             SELECT host, count(*) AS n FROM subscriptions WHERE claimed_until > ?6 GROUP BY host
-         ), ranked AS (
-            SELECT s.id, s.next_fetch_at, s.host, row_number() OVER (
-                PARTITION BY s.host ORDER BY s.next_fetch_at, s.id) AS rank
-            FROM subscriptions s
+         ), due AS (
+            SELECT s.id, s.next_fetch_at, s.host FROM subscriptions s
             WHERE s.enabled = 1 AND s.next_fetch_at <= ?1
               AND (s.claimed_until IS NULL OR s.claimed_until <= ?6)
               AND s.host NOT IN (SELECT host FROM live WHERE n >= ?4)
+            ORDER BY s.next_fetch_at, s.id LIMIT ?7
+         ), ranked AS (
+            SELECT id, next_fetch_at, host, row_number() OVER (
+                PARTITION BY host ORDER BY next_fetch_at, id) AS rank
+            FROM due
          )
          UPDATE subscriptions SET claimed_by = ?2, claimed_until = ?3
          WHERE id IN (
@@ -159,6 +162,7 @@ pub async fn claim_due(
     .bind(i64::from(per_host))
     .bind(i64::from(limit))
     .bind(now_micros())
+    .bind(candidates(limit))
     .fetch_all(&mut *conn)
     .await?;
     if ids.is_empty() {
