@@ -541,10 +541,7 @@ impl Store for SqliteStore {
         per_host: u32,
         limit: u32,
     ) -> Result<Vec<Subscription>> {
-        let mut tx = self.begin().await?;
-        let claimed = subs::claim_due(&mut tx, due_by, lease, per_host, limit).await?;
-        self.commit(tx).await?;
-        Ok(claimed)
+        subs::claim(&self.writer, due_by, lease, per_host, limit).await
     }
 
     async fn renew_claims(&self, kind: ClaimKind, ids: &[i64], lease: &Lease<'_>) -> Result<u64> {

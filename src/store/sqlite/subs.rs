@@ -123,9 +123,48 @@ pub async fn delete(pool: &SqlitePool, id: i64) -> Result<bool> {
     Ok(res.rows_affected() > 0)
 }
 
-/// Claims due subscriptions (see `Store::claim_due_subscriptions`), inside the caller's
-/// write transaction: SQLite's one writer makes the claim atomic across processes.
-pub async fn claim_due(
+/// Claims due subscriptions (see `Store::claim_due_subscriptions`) in one IMMEDIATE
+/// transaction on the writer: SQLite's one writer makes the claim atomic across processes. It
+/// is committed without an fsync (`synchronous=NORMAL`, set back to FULL after), as polls'
+/// bookkeeping is: a power cut can only lose claims, which makes their feeds due again. An
+/// fsync per claim (one claim per few finished polls) made a round wait on the disk.
+pub async fn claim(
+    pool: &SqlitePool,
+    due_by: DateTime<Utc>,
+    lease: &Lease<'_>,
+    per_host: u32,
+    limit: u32,
+) -> Result<Vec<Subscription>> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await?;
+    let claimed = async {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        match claim_due(&mut conn, due_by, lease, per_host, limit).await {
+            Ok(claimed) => {
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+                Ok(claimed)
+            }
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Err(e)
+            }
+        }
+    }
+    .await;
+    let restored = sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *conn)
+        .await;
+    if claimed.is_err() || restored.is_err() {
+        // As in `write_states`: never hand on a connection that may be inside a transaction
+        // or not waiting for the disk.
+        conn.close_on_drop();
+    }
+    claimed
+}
+
+async fn claim_due(
     conn: &mut sqlx::SqliteConnection,
     due_by: DateTime<Utc>,
     lease: &Lease<'_>,
@@ -376,6 +415,13 @@ mod tests {
         let url = format!("sqlite:{}", dir.path().join("syndic.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
         super::write_states(&store.writer, std::iter::empty::<(_, &Option<String>)>())
+            .await
+            .unwrap();
+        let lease = crate::store::Lease {
+            owner: "test",
+            until: chrono::Utc::now(),
+        };
+        super::claim(&store.writer, chrono::Utc::now(), &lease, 1, 1)
             .await
             .unwrap();
         let mut conns = vec![store.writer.acquire().await.unwrap()];
