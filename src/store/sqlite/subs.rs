@@ -407,8 +407,8 @@ mod tests {
 
     /// What makes a commit survive a power cut, which no process kill can show: every
     /// connection the store hands out, the writer and each reader, is in WAL mode with
-    /// `synchronous=FULL`, including the writer after a batch of poll bookkeeping (written
-    /// with NORMAL, then set back).
+    /// `synchronous=FULL`, including the writer after a batch of poll bookkeeping and after a
+    /// claim (both written with NORMAL, then set back).
     #[tokio::test]
     async fn every_connection_is_wal_with_synchronous_full() {
         let dir = tempfile::tempdir().unwrap();
