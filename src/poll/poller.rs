@@ -142,7 +142,7 @@ impl Poller {
                 for sub in claimed {
                     // Polled this round already and due again (its state could not be
                     // saved): it waits for a later round, its claim ending with its lease
-                    // (released now, the next claim of this round would return it again).
+                    // (released at once, the next claim of this round would return it).
                     if !seen.insert(sub.id) {
                         continue;
                     }
