@@ -47,7 +47,8 @@ enum Command {
         out: PathBuf,
     },
     /// Serves FEEDS RSS feeds of ITEMS items on 127.0.0.1..127.0.0.HOSTS, port PORT, until
-    /// killed. `POST /bump` adds two new items to every feed; `GET /stats` counts answers.
+    /// killed. `POST /bump` adds two new items to every feed; `GET /stats` counts answers (and
+    /// the feeds answered once and more than once since `POST /reset`).
     Upstream {
         #[arg(long, default_value_t = 20)]
         hosts: u8,
@@ -126,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
                     generation: AtomicU64::new(0),
                     ok: AtomicU64::new(0),
                     not_modified: AtomicU64::new(0),
+                    hits: (0..feeds).map(|_| 0.into()).collect(),
                 },
                 port,
             )
@@ -186,6 +188,8 @@ struct Feeds {
     generation: AtomicU64,
     ok: AtomicU64,
     not_modified: AtomicU64,
+    /// Answers per feed since the last `POST /reset`: how many feeds were fetched twice.
+    hits: Vec<std::sync::atomic::AtomicU32>,
 }
 
 fn feed_url(hosts: u8, port: u16, i: usize) -> String {
@@ -232,6 +236,7 @@ async fn serve_feed(
     if f.slow_every > 0 && i % f.slow_every == 0 {
         tokio::time::sleep(f.slow).await;
     }
+    f.hits[i].fetch_add(1, Ordering::Relaxed);
     let g = f.generation.load(Ordering::Relaxed);
     let etag = format!("\"{i}-{g}\"");
     if headers
@@ -269,11 +274,28 @@ async fn upstream(hosts: u8, feeds: Feeds, port: u16) -> anyhow::Result<()> {
         .route(
             "/stats",
             get(|State(f): State<Arc<Feeds>>| async move {
+                let hits = |min: u32| {
+                    f.hits
+                        .iter()
+                        .filter(|h| h.load(Ordering::Relaxed) >= min)
+                        .count()
+                };
                 axum::Json(json!({
                     "ok": f.ok.load(Ordering::Relaxed),
                     "not_modified": f.not_modified.load(Ordering::Relaxed),
                     "generation": f.generation.load(Ordering::Relaxed),
+                    "feeds_answered": hits(1),
+                    "feeds_answered_twice": hits(2),
                 }))
+            }),
+        )
+        .route(
+            "/reset",
+            post(|State(f): State<Arc<Feeds>>| async move {
+                for h in &f.hits {
+                    h.store(0, Ordering::Relaxed);
+                }
+                "reset"
             }),
         )
         .with_state(feeds);

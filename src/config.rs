@@ -28,6 +28,9 @@ pub struct Config {
     /// Fetches in flight at once, in all, and per upstream host.
     pub poll_concurrency: usize,
     pub poll_per_host: usize,
+    /// How long a claim on a due subscription lasts unless renewed (`SYNDIC_POLL_LEASE`,
+    /// seconds): an instance that dies holding it loses it this long after its last renewal.
+    pub poll_lease: Duration,
     pub fetch_timeout: Duration,
     pub fetch_max_body: usize,
     /// Let the WebSub hub verify and deliver to callbacks on loopback and private addresses
@@ -57,6 +60,10 @@ pub struct Config {
 /// The render cache's budget when `SYNDIC_RENDER_CACHE_BYTES` is unset.
 pub const DEFAULT_RENDER_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The default lease of a claimed poll (and of a WebSub delivery in flight): renewed every
+/// third of it while the work runs.
+pub const DEFAULT_POLL_LEASE: Duration = Duration::from_secs(60);
+
 /// Who may read `/metrics` by default: loopback only (a scraper on the same host, or a
 /// tunnel to it).
 pub const DEFAULT_METRICS_ALLOW: &str = "127.0.0.0/8,::1";
@@ -74,6 +81,7 @@ impl Default for Config {
             allow_private_upstreams: false,
             poll_concurrency: 32,
             poll_per_host: 2,
+            poll_lease: DEFAULT_POLL_LEASE,
             fetch_timeout: Duration::from_secs(30),
             fetch_max_body: DEFAULT_MAX_BODY,
             allow_private_callbacks: false,
@@ -164,6 +172,10 @@ impl Config {
             },
             poll_concurrency: count("SYNDIC_POLL_CONCURRENCY", d.poll_concurrency)?,
             poll_per_host: count("SYNDIC_POLL_PER_HOST", d.poll_per_host)?,
+            poll_lease: Duration::from_secs(count(
+                "SYNDIC_POLL_LEASE",
+                d.poll_lease.as_secs() as usize,
+            )? as u64),
             fetch_timeout: Duration::from_secs(count(
                 "SYNDIC_FETCH_TIMEOUT",
                 d.fetch_timeout.as_secs() as usize,

@@ -349,6 +349,12 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// The host of the URL it is fetched from (lowercase, without user info or port; empty
+    /// for a URL without one): what the per-host limit counts, across instances.
+    pub fn host(&self) -> String {
+        url_host(&self.url)
+    }
+
     /// True while a verified WebSub lease is running.
     pub fn pushed(&self, now: DateTime<Utc>) -> bool {
         self.websub_expires_at.is_some_and(|t| t > now)
@@ -399,6 +405,21 @@ pub struct FullText {
     /// No more fetches: the text is there, or the failure is for good.
     pub done: bool,
     pub fetched_at: DateTime<Utc>,
+}
+
+impl NewSubscription {
+    /// The host of its URL, as [`Subscription::host`].
+    pub fn host(&self) -> String {
+        url_host(&self.url)
+    }
+}
+
+/// A URL's host, lowercase, without user info or port; empty when it has none.
+fn url_host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
 }
 
 /// A WebSub subscriber to one of syndic's feeds (syndic is the hub).

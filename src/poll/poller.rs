@@ -2,7 +2,7 @@
 //! per-host limit, imports what changed through the ingest pipeline, and stores when to come
 //! back. One round is `poll_due`; `run` repeats rounds until shutdown.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,10 +25,11 @@ use crate::ingest::screen::{self, ItemVerdict};
 use crate::ingest::{self, Draft};
 use crate::model::{KeyedArticle, Source, Subscription};
 use crate::rules::Rules;
-use crate::store::{DynStore, StoreError, WebsubRequest};
+use crate::store::{ClaimKind, DynStore, Lease, StoreError, WebsubRequest};
 
-/// Due subscriptions are read in pages of this many.
-const PAGE: u32 = 512;
+/// A round claims more subscriptions once at least this share of the concurrency is free
+/// (or nothing runs): claims come in batches, not one per finished poll.
+const CLAIM_WHEN_FREE: usize = 8;
 
 /// What one poll of one subscription did.
 #[derive(Debug, Clone, Serialize)]
@@ -63,10 +64,17 @@ pub struct Poller {
     base_url: String,
     fetcher: Fetcher,
     global: Arc<Semaphore>,
+    concurrency: usize,
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     /// Item pages of `full_content` subscriptions: fetched as feeds are, within the same limits.
     pages: Fetcher,
+    /// The owner of this poller's claims (see [`crate::store::Lease`]).
+    owner: String,
+    lease: Duration,
+    /// The subscriptions this poller holds claims on: their leases are renewed until their
+    /// polls are saved.
+    held: Mutex<HashSet<i64>>,
     /// Log each poll at INFO (the service); off, at DEBUG (a command that prints its polls).
     log_each: std::sync::atomic::AtomicBool,
 }
@@ -80,9 +88,13 @@ impl Poller {
             base_url: config.base_url.clone(),
             fetcher,
             global: Arc::new(Semaphore::new(config.poll_concurrency)),
+            concurrency: config.poll_concurrency,
             per_host: config.poll_per_host,
             hosts: Arc::new(Mutex::new(HashMap::new())),
             pages,
+            owner: crate::store::instance_name(),
+            lease: config.poll_lease,
+            held: Mutex::new(HashSet::new()),
             log_each: true.into(),
         }))
     }
@@ -122,38 +134,97 @@ impl Poller {
         }
     }
 
-    /// Polls every subscription that is due now, then returns what each poll did.
+    /// Polls every subscription that is due now, then returns what each poll did. Due
+    /// subscriptions are claimed, a batch at a time as polls finish (so that the per-host
+    /// limit, counted over every instance's claims, lets each host's next feed go as soon as
+    /// one of its polls ends): another instance on the same database polls the others, and
+    /// a subscription is polled once per due time in all. Claims are renewed while their
+    /// polls run and end when their state is saved; the claims of a round abandoned (or of
+    /// an instance killed) end with their lease, and the subscriptions are due again then.
     pub async fn poll_due(self: &Arc<Self>) -> Result<Vec<PollReport>, StoreError> {
         let started = Utc::now();
         let mut reports = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let mut tasks = tokio::task::JoinSet::new();
-        // Pages overlap: the next page is read once half of this one is done, so a slow feed
-        // at the end of a page does not hold up the feeds of the next.
+        let _renewing = AbortOnDrop(tokio::spawn(self.clone().renew_claims()));
+        let per_host = u32::try_from(self.per_host).unwrap_or(u32::MAX);
         loop {
-            // Subscriptions still in flight are still due; the seen-set leaves them out, and
-            // one that is due again at once waits for the next round.
-            let due = self.store.due_subscriptions(started, PAGE).await?;
-            let fresh: Vec<Subscription> = due.into_iter().filter(|s| seen.insert(s.id)).collect();
-            // The page is read with fewer than PAGE / 2 in flight, so when it brings nothing
-            // new, nothing else is due: finish what runs and stop.
-            let last = fresh.is_empty();
-            for sub in fresh {
-                let this = self.clone();
-                tasks.spawn(async move { this.poll(sub).await });
-            }
-            while let Some(done) = tasks.join_next().await {
-                match done {
-                    Ok(Ok(report)) => reports.push(report),
-                    Ok(Err(e)) => tracing::error!(error = %e, "poll could not be recorded"),
-                    Err(e) => tracing::error!(error = %e, "poll task failed"),
+            let free = self.concurrency.saturating_sub(tasks.len());
+            if tasks.is_empty() || free >= self.concurrency.div_ceil(CLAIM_WHEN_FREE) {
+                let lease = Lease {
+                    owner: &self.owner,
+                    until: Utc::now() + chrono_dur(self.lease),
+                };
+                let limit = u32::try_from(free).unwrap_or(u32::MAX);
+                let claimed = self
+                    .store
+                    .claim_due_subscriptions(started, &lease, per_host, limit)
+                    .await?;
+                // Nothing to claim and nothing running: whatever is still due is another
+                // instance's to poll (or its host is at its limit), and this round is done.
+                if claimed.is_empty() && tasks.is_empty() {
+                    return Ok(reports);
                 }
-                if !last && tasks.len() < PAGE as usize / 2 {
-                    break;
+                for sub in claimed {
+                    // Polled this round already and due again (its state could not be
+                    // saved): it waits for a later round, its claim ending with its lease
+                    // (released at once, the next claim of this round would return it).
+                    if !seen.insert(sub.id) {
+                        continue;
+                    }
+                    self.held.lock().expect("held lock").insert(sub.id);
+                    let this = self.clone();
+                    tasks.spawn(async move {
+                        let id = sub.id;
+                        let report = this.poll_as(sub, true).await;
+                        this.held.lock().expect("held lock").remove(&id);
+                        report
+                    });
                 }
             }
-            if last {
-                return Ok(reports);
+            match tasks.join_next().await {
+                Some(Ok(Ok(report))) => reports.push(report),
+                Some(Ok(Err(e))) => tracing::error!(error = %e, "poll could not be recorded"),
+                Some(Err(e)) => tracing::error!(error = %e, "poll task failed"),
+                None => {}
+            }
+        }
+    }
+
+    /// Renews the leases of the claims this poller holds, every third of a lease, so a slow
+    /// upstream does not lose its claim to another instance.
+    async fn renew_claims(self: Arc<Self>) {
+        let mut every = tokio::time::interval(self.lease / 3);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let ids: Vec<i64> = self
+                .held
+                .lock()
+                .expect("held lock")
+                .iter()
+                .copied()
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let lease = Lease {
+                owner: &self.owner,
+                until: Utc::now() + chrono_dur(self.lease),
+            };
+            match self
+                .store
+                .renew_claims(ClaimKind::Polls, &ids, &lease)
+                .await
+            {
+                Ok(n) if n < ids.len() as u64 => tracing::warn!(
+                    held = ids.len(),
+                    renewed = n,
+                    "poll claims lost (their lease ended): another instance may poll them too"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "poll claims not renewed"),
             }
         }
     }
@@ -184,8 +255,19 @@ impl Poller {
         }
     }
 
-    /// Fetches and imports one subscription now, whether or not it is due.
-    pub async fn poll(&self, mut sub: Subscription) -> Result<PollReport, StoreError> {
+    /// Fetches and imports one subscription now, whether or not it is due (and whether or
+    /// not another instance has claimed it).
+    pub async fn poll(&self, sub: Subscription) -> Result<PollReport, StoreError> {
+        self.poll_as(sub, false).await
+    }
+
+    /// Polls one subscription; `claimed`: this poller holds its claim, which saving its state
+    /// ends.
+    async fn poll_as(
+        &self,
+        mut sub: Subscription,
+        claimed: bool,
+    ) -> Result<PollReport, StoreError> {
         let host = self.host_limit(&sub.url);
         // Host first, then global: a task waiting for a busy host holds no global slot.
         let host_permit = host.acquire_owned().await.expect("semaphore open");
@@ -265,7 +347,16 @@ impl Poller {
             }
         }
         sub.next_fetch_at = report.next_fetch_at;
-        self.store.save_subscription_state(&sub).await?;
+        if !claimed {
+            self.store.save_subscription_state(&sub).await?;
+        } else if !self.store.release_subscription(&sub, &self.owner).await? {
+            // Its lease ended (this process stalled longer than a lease) and another
+            // instance took it: that instance's poll writes the state.
+            tracing::warn!(
+                subscription = sub.id,
+                "poll claim lost before its state was saved; state left to the other poll"
+            );
+        }
         use crate::metrics::{METRICS, Metrics};
         Metrics::count(&METRICS.polls, report.status, 1);
         for (name, n) in [("created", report.created), ("updated", report.updated)] {
@@ -716,6 +807,15 @@ fn host_semaphore(
         .entry(host)
         .or_insert_with(|| Arc::new(Semaphore::new(per_host)))
         .clone()
+}
+
+/// Aborts a task when dropped: the renewal of a round's claims ends with the round.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {

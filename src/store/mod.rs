@@ -238,12 +238,25 @@ pub trait Store: Send + Sync + 'static {
     async fn find_subscription(&self, channel: &Channel, url: &str)
     -> Result<Option<Subscription>>;
     async fn delete_subscription(&self, id: i64) -> Result<bool>;
-    /// Enabled subscriptions whose next fetch is due, soonest first.
-    async fn due_subscriptions(
+    /// Claims up to `limit` enabled subscriptions whose next fetch is due by `due_by` and
+    /// that no live lease holds (leases are live until their end, by this process's clock),
+    /// soonest first, for `lease`, atomically: two callers, in one process or in two, never
+    /// get the same subscription. None is taken whose host would then have more than
+    /// `per_host` live leases, whoever holds them.
+    async fn claim_due_subscriptions(
         &self,
-        now: chrono::DateTime<chrono::Utc>,
+        due_by: chrono::DateTime<chrono::Utc>,
+        lease: &Lease<'_>,
+        per_host: u32,
         limit: u32,
     ) -> Result<Vec<Subscription>>;
+    /// Extends the leases `lease.owner` still holds among these rows to `lease.until`;
+    /// returns how many it still holds.
+    async fn renew_claims(&self, kind: ClaimKind, ids: &[i64], lease: &Lease<'_>) -> Result<u64>;
+    /// Writes a claimed subscription's fetch state (as [`Store::save_subscription_state`]) and
+    /// ends the claim, only while `owner` holds it; false when the claim was lost (its lease
+    /// ended and another instance took it) and nothing was written.
+    async fn release_subscription(&self, s: &Subscription, owner: &str) -> Result<bool>;
     /// Records a WebSub subscription request about to be sent; it is pending until the hub
     /// answers.
     async fn websub_requested(&self, id: i64, request: &WebsubRequest<'_>) -> Result<()>;
@@ -293,11 +306,13 @@ pub trait Store: Send + Sync + 'static {
     async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
     /// Every hub subscription, by id: what an operator sees and may remove.
     async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>>;
-    /// Subscriptions whose channel changed since their last delivery and whose next attempt
-    /// is due; expired leases are removed first.
-    async fn hub_due(
+    /// Claims up to `limit` subscriptions whose channel changed since their last delivery,
+    /// whose next attempt is due and that no live lease holds, for `lease` (atomically, as
+    /// [`Store::claim_due_subscriptions`]); expired hub leases are removed first.
+    async fn hub_claim_due(
         &self,
         now: chrono::DateTime<chrono::Utc>,
+        lease: &Lease<'_>,
         limit: u32,
     ) -> Result<Vec<HubSubscription>>;
     /// Records a delivery: success (the version delivered) or failure (when to retry).
@@ -309,21 +324,19 @@ pub trait Store: Send + Sync + 'static {
         retry_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<()>;
     async fn hub_remove(&self, id: i64) -> Result<()>;
-    /// Records many delivery outcomes at once: one transaction where the backend can.
-    async fn hub_record(&self, outcomes: &[HubOutcome]) -> Result<()> {
-        for o in outcomes {
-            match o {
-                HubOutcome::Delivered { id, version } => self.hub_delivered(*id, *version).await?,
-                HubOutcome::Failed {
-                    id,
-                    error,
-                    retry_at,
-                } => self.hub_failed(*id, error, *retry_at).await?,
-                HubOutcome::Remove { id } => self.hub_remove(*id).await?,
-            }
-        }
-        Ok(())
-    }
+    /// Records many delivery outcomes at once, in one transaction, and ends the claims
+    /// `owner` holds on them.
+    async fn hub_record(&self, owner: &str, outcomes: &[HubOutcome]) -> Result<()>;
+
+    /// Takes or renews the lease of a job that runs on one instance at a time: true when
+    /// `lease.owner` holds it until `lease.until` now, false while another owner's lease
+    /// runs past `now`.
+    async fn take_job(
+        &self,
+        name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease: &Lease<'_>,
+    ) -> Result<bool>;
 
     /// The import rules stored on a subscription or channel (JSON): `None` when there is no
     /// such subscription or channel, `Some(None)` when it has no rules.
@@ -377,6 +390,40 @@ pub enum RulesOwner {
 pub struct DroppedItem {
     pub rules_hash: String,
     pub rule: String,
+}
+
+/// A claim on work, as several instances on one database share it: who holds it and until
+/// when. Past `until`, any instance may take the work.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    pub owner: &'a str,
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// The rows claims are taken on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// Subscriptions being polled.
+    Polls,
+    /// WebSub deliveries in flight.
+    Deliveries,
+}
+
+/// A name for this process among the instances sharing a database (host name, process id and
+/// a random part, so a restarted process on the same host is another owner); each
+/// [`Lease`] owner is built from it.
+pub fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// A WebSub subscription request syndic sends to an upstream's hub.
@@ -488,6 +535,14 @@ fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(
         )));
     }
     Ok(())
+}
+
+/// How many due subscriptions a claim of `limit` ranks at most, soonest first: enough for the
+/// per-host ranking to find `limit` on several hosts, without sorting every due row on each
+/// claim. Hosts at their limit are left out before these are chosen, so each host among them
+/// has a free slot and a claim never comes back empty while something is claimable.
+pub(crate) fn candidates(limit: u32) -> i64 {
+    (i64::from(limit) * 8).max(256)
 }
 
 /// The current time in the store's unit: microseconds since the Unix epoch.

@@ -17,15 +17,16 @@ use crate::formats::{self, FeedFormat};
 use crate::metrics::{METRICS, Metrics};
 use crate::model::{Channel, HubSubscription, Page};
 use crate::render::{DEFAULT_LIMIT, load_page};
-use crate::store::{HubOutcome, StoreError};
+use crate::store::{ClaimKind, HubOutcome, Lease, StoreError};
 
 /// Deliveries in flight at once, in all.
 const PARALLEL: usize = 64;
 /// Deliveries in flight at once to one callback host: a host with many subscribers is not
 /// flooded, and cannot take every slot.
 const PER_HOST: usize = 8;
-/// Due subscriptions are read in pages of this many.
-const PAGE: u32 = 512;
+/// Due deliveries are claimed in batches of at most this many (twice what runs at once: other
+/// instances on the same database claim the rest).
+const PAGE: u32 = 2 * PARALLEL as u32;
 /// One delivery may take this long in all; a slow subscriber holds one slot, no longer.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Outcomes are recorded in batches of at most this many (one transaction each).
@@ -51,12 +52,16 @@ struct Body {
     bytes: Bytes,
 }
 
-/// The delivery engine: reads due subscriptions, sends each change to each subscriber
+/// The delivery engine: claims due subscriptions, sends each change to each subscriber
 /// concurrently (bounded in all and per callback host), and records outcomes in batches. A
 /// subscription stays "in flight" from the moment it is sent until its outcome is recorded, so
-/// it is never sent twice for one change.
+/// it is never sent twice for one change; its claim (renewed while in flight, ended when its
+/// outcome is recorded) keeps every other instance on the same database from sending it too,
+/// and passes to another instance when this one dies.
 struct Engine {
     hub: Arc<Hub>,
+    /// The owner of this engine's claims.
+    owner: String,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     in_flight: Mutex<HashSet<i64>>,
@@ -114,7 +119,15 @@ impl Engine {
             recorded.1.retain(|_, batch| *batch >= since);
             since
         };
-        let due = self.hub.store.hub_due(Utc::now(), PAGE).await?;
+        let lease = Lease {
+            owner: &self.owner,
+            until: Utc::now() + chrono::Duration::from_std(self.hub.lease).unwrap_or_default(),
+        };
+        let due = self
+            .hub
+            .store
+            .hub_claim_due(Utc::now(), &lease, PAGE)
+            .await?;
         let stale: HashSet<i64> = {
             let recorded = self.recorded_batches.lock().expect("recorded lock");
             recorded
@@ -126,13 +139,17 @@ impl Engine {
         };
         let mut channels: HashMap<i64, Option<Channel>> = HashMap::new();
         let mut started = 0;
+        let mut skipped = Vec::new();
         for sub in due {
-            if stale.contains(&sub.id)
-                || !self
-                    .in_flight
-                    .lock()
-                    .expect("in-flight lock")
-                    .insert(sub.id)
+            if stale.contains(&sub.id) {
+                skipped.push(sub.id);
+                continue;
+            }
+            if !self
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .insert(sub.id)
             {
                 continue;
             }
@@ -156,6 +173,18 @@ impl Engine {
                 let outcome = engine.deliver(sub, format, body).await;
                 let _ = engine.outcomes.send(outcome);
             });
+        }
+        if !skipped.is_empty() {
+            // Claimed but not sent: the claims end now, so the next round takes them again
+            // instead of waiting out their lease.
+            let now = Lease {
+                owner: &self.owner,
+                until: Utc::now(),
+            };
+            self.hub
+                .store
+                .renew_claims(ClaimKind::Deliveries, &skipped, &now)
+                .await?;
         }
         Ok(started)
     }
@@ -227,13 +256,45 @@ impl Engine {
         }
     }
 
+    /// Renews the claims of the deliveries in flight, every third of a lease.
+    async fn renew(self: Arc<Self>) {
+        let mut every = tokio::time::interval(self.hub.lease / 3);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let ids: Vec<i64> = self
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .iter()
+                .copied()
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let lease = Lease {
+                owner: &self.owner,
+                until: Utc::now() + chrono::Duration::from_std(self.hub.lease).unwrap_or_default(),
+            };
+            if let Err(e) = self
+                .hub
+                .store
+                .renew_claims(ClaimKind::Deliveries, &ids, &lease)
+                .await
+            {
+                tracing::warn!(error = %e, "websub delivery claims not renewed");
+            }
+        }
+    }
+
     /// Records outcomes as they come, in batches, then frees their subscriptions.
     async fn record(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<HubOutcome>) {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
         while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
             // A failed write is retried: until an outcome is recorded, its subscription
             // stays in flight and is not sent again.
-            while let Err(e) = self.hub.store.hub_record(&batch).await {
+            while let Err(e) = self.hub.store.hub_record(&self.owner, &batch).await {
                 tracing::error!(error = %e, "websub deliveries not recorded; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -259,6 +320,7 @@ impl Engine {
 pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let engine = Arc::new(Engine {
+        owner: crate::store::instance_name(),
         hub,
         global: Arc::new(Semaphore::new(PARALLEL)),
         hosts: Mutex::new(HashMap::new()),
@@ -269,6 +331,7 @@ pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Rec
         recorded: Notify::new(),
     });
     let recorder = tokio::spawn(engine.clone().record(rx));
+    let renewer = tokio::spawn(engine.clone().renew());
     loop {
         if *shutdown.borrow() {
             break;
@@ -290,6 +353,7 @@ pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Rec
     // Deliveries in flight finish on their own (each has a timeout); what they record after
     // this is lost with the process, and they are sent again after a restart.
     recorder.abort();
+    renewer.abort();
 }
 
 #[cfg(test)]

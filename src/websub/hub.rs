@@ -89,6 +89,8 @@ pub struct Hub {
     pub(super) client: reqwest::Client,
     pub(super) guard: Guard,
     pub(super) base_url: String,
+    /// How long a claimed delivery stays claimed unless renewed (`SYNDIC_POLL_LEASE`).
+    pub(super) lease: Duration,
     limits: HubLimits,
     /// Verifications in flight hold a permit.
     verifying: Arc<Semaphore>,
@@ -114,6 +116,7 @@ impl Hub {
             client,
             guard,
             base_url: config.base_url.clone(),
+            lease: config.poll_lease,
             limits: HubLimits {
                 per_topic: config.hub_max_per_topic as u64,
                 per_host: config.hub_max_per_host as u64,

@@ -15,6 +15,7 @@ mod feeds;
 mod fulltext;
 mod hostile;
 mod ingest;
+mod instances;
 mod limits;
 mod memory;
 mod pages;

@@ -298,10 +298,16 @@ async fn set_all_due(app: &TestApp) {
         .await;
 }
 
+/// Points a subscription at another URL, as a move would (its host too: the per-host limit
+/// counts claims by the stored host).
 async fn set_url(app: &TestApp, id: i64, url: &str) {
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
     app.db_exec_with(
-        "UPDATE subscriptions SET url = $1 WHERE id = $2",
-        vec![Arg::Text(url.into()), Arg::Int(id)],
+        "UPDATE subscriptions SET url = $1, host = $2 WHERE id = $3",
+        vec![Arg::Text(url.into()), Arg::Text(host), Arg::Int(id)],
     )
     .await;
 }
@@ -746,4 +752,188 @@ async fn a_feed_of_this_instance_is_refused_and_never_polled() {
         app.all_articles("planet").await.is_empty(),
         "nothing was imported"
     );
+}
+
+/// Claims, on the suite's backend, as several instances take them: exclusive, within the
+/// per-host limit counted over every owner's live claims, renewed only by their owner, passed
+/// on when their lease ends (the late owner's save is then refused), and ended by the save.
+#[tokio::test]
+async fn claims_are_exclusive_per_host_limited_and_pass_on_when_their_lease_ends() {
+    use chrono::{Duration, Utc};
+    use syndic::store::{ClaimKind, Lease};
+    let (app, up) = setup().await;
+    let other = up.also_on("127.0.0.2").await;
+    for i in 0..8 {
+        up.set_feed(&format!("c{i}"), "application/rss+xml", rss_feed("C", &[]));
+        subscribe(&app, &up.url(&format!("/f/c{i}"))).await;
+    }
+    let ids: Vec<i64> = {
+        let store = syndic::store::open(&app.database_url).await.unwrap();
+        let ids = store.subscriptions().await.unwrap();
+        store.close().await;
+        ids.iter().map(|s| s.id).collect()
+    };
+    // Six on 127.0.0.1, two on 127.0.0.2.
+    for id in &ids[6..] {
+        let url = format!("{other}/f/c{id}");
+        set_url(&app, *id, &url).await;
+    }
+    set_all_due(&app).await;
+    let store = syndic::store::open(&app.database_url).await.unwrap();
+    let now = Utc::now();
+    let lease = |owner: &'static str| Lease {
+        owner,
+        until: Utc::now() + Duration::seconds(60),
+    };
+    let a = store
+        .claim_due_subscriptions(now, &lease("a"), 2, 100)
+        .await
+        .unwrap();
+    let mut by_host = std::collections::HashMap::<String, usize>::new();
+    for s in &a {
+        *by_host.entry(s.host()).or_default() += 1;
+    }
+    assert_eq!(a.len(), 4, "two per host: {by_host:?}");
+    assert!(by_host.values().all(|n| *n == 2), "{by_host:?}");
+    assert!(
+        store
+            .claim_due_subscriptions(now, &lease("b"), 2, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "both hosts are at their limit, whoever holds the claims"
+    );
+    let b = store
+        .claim_due_subscriptions(now, &lease("b"), 10, 100)
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 4, "the rest, none of a's");
+    assert!(b.iter().all(|s| !a.iter().any(|x| x.id == s.id)));
+    let a_ids: Vec<i64> = a.iter().map(|s| s.id).collect();
+    assert_eq!(
+        store
+            .renew_claims(ClaimKind::Polls, &a_ids, &lease("a"))
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        store
+            .renew_claims(ClaimKind::Polls, &a_ids, &lease("b"))
+            .await
+            .unwrap(),
+        0,
+        "only the owner renews"
+    );
+    // a's leases end (as when its instance dies): c takes them.
+    app.db_exec("UPDATE subscriptions SET claimed_until = 1 WHERE claimed_by = 'a'")
+        .await;
+    let c = store
+        .claim_due_subscriptions(Utc::now(), &lease("c"), 10, 100)
+        .await
+        .unwrap();
+    let mut c_ids: Vec<i64> = c.iter().map(|s| s.id).collect();
+    c_ids.sort();
+    let mut sorted = a_ids.clone();
+    sorted.sort();
+    assert_eq!(c_ids, sorted);
+    // a's late save is refused and writes nothing; c's writes and ends the claim.
+    let mut late = a[0].clone();
+    late.last_error = Some("late <&> \"save\"".into());
+    assert!(!store.release_subscription(&late, "a").await.unwrap());
+    let stored = store.subscription(late.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_error, None);
+    assert!(store.release_subscription(&late, "c").await.unwrap());
+    let stored = store.subscription(late.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_error.as_deref(), Some("late <&> \"save\""));
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM subscriptions WHERE claimed_by IS NOT NULL")
+            .await,
+        7
+    );
+
+    // A job runs under one owner's lease at a time.
+    let job = |owner: &'static str, secs: i64| Lease {
+        owner,
+        until: Utc::now() + Duration::seconds(secs),
+    };
+    assert!(
+        store
+            .take_job("retention", Utc::now(), &job("r1", 60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_job("retention", Utc::now(), &job("r2", 60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_job("retention", Utc::now(), &job("r1", 60))
+            .await
+            .unwrap()
+    );
+    let later = Utc::now() + Duration::seconds(120);
+    assert!(
+        store
+            .take_job("retention", later, &job("r2", 300))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_job("retention", later, &job("r1", 300))
+            .await
+            .unwrap()
+    );
+    store.close().await;
+}
+
+/// Two pollers on one database (two stores, as two processes would have) polling the same
+/// due feeds at once: each feed is fetched once in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pollers_on_one_database_fetch_each_due_feed_once() {
+    let (app, up) = setup().await;
+    for i in 0..12 {
+        up.set_feed(&format!("p{i}"), "application/rss+xml", rss_feed("P", &[]));
+        subscribe(&app, &up.url(&format!("/slow/p{i}"))).await;
+    }
+    set_all_due(&app).await;
+    let config = syndic::config::Config {
+        allow_private_upstreams: true,
+        poll_per_host: 4,
+        ..Default::default()
+    };
+    let (s1, s2) = (
+        syndic::store::open(&app.database_url).await.unwrap(),
+        syndic::store::open(&app.database_url).await.unwrap(),
+    );
+    let p1 = syndic::poll::poller::Poller::new(s1.clone(), &config).unwrap();
+    let p2 = syndic::poll::poller::Poller::new(s2.clone(), &config).unwrap();
+    up.state.seen.lock().unwrap().clear();
+    let (r1, r2) = tokio::join!(p1.poll_due(), p2.poll_due());
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    assert_eq!(r1.len() + r2.len(), 12, "{r1:?} {r2:?}");
+    for i in 0..12 {
+        assert_eq!(up.seen(&format!("/f/p{i}")).len(), 1, "p{i}");
+    }
+    assert!(
+        up.state
+            .in_flight_by_host
+            .lock()
+            .unwrap()
+            .values()
+            .all(|(_, most)| *most <= 4),
+        "the per-host limit holds over both pollers"
+    );
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM subscriptions WHERE claimed_by IS NOT NULL")
+            .await,
+        0,
+        "every claim ended with its save"
+    );
+    s1.close().await;
+    s2.close().await;
 }

@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{
-    HubCallback, HubCounts, HubOutcome, Result, Store, StoreError, TokenInfo, WebsubRequest,
-    WriteTx, now_micros,
+    ClaimKind, HubCallback, HubCounts, HubOutcome, Lease, Result, Store, StoreError, TokenInfo,
+    WebsubRequest, WriteTx, now_micros,
 };
 use crate::model::{
     Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
@@ -79,9 +79,12 @@ impl PostgresStore {
                     return Err(StoreError::MissingDatabase(database));
                 }
                 // Another instance may create it at the same moment: 42P04 (duplicate
-                // database) means it exists now, which is all that is wanted.
+                // database) means it exists now, which is all that is wanted; so does 23505
+                // (a unique violation on pg_database's names), which is what the loser of two
+                // CREATE DATABASE running at the same moment gets instead.
                 match sqlx::Postgres::create_database(url).await {
-                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                    Err(sqlx::Error::Database(e))
+                        if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
                     other => other?,
                 }
                 options.connect().await?
@@ -514,8 +517,22 @@ impl Store for PostgresStore {
         subs::delete(&self.pool, id).await
     }
 
-    async fn due_subscriptions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Subscription>> {
-        subs::due(&self.pool, now, big(limit)).await
+    async fn claim_due_subscriptions(
+        &self,
+        due_by: DateTime<Utc>,
+        lease: &Lease<'_>,
+        per_host: u32,
+        limit: u32,
+    ) -> Result<Vec<Subscription>> {
+        subs::claim_due(&self.pool, due_by, lease, per_host, limit).await
+    }
+
+    async fn renew_claims(&self, kind: ClaimKind, ids: &[i64], lease: &Lease<'_>) -> Result<u64> {
+        subs::renew(&self.pool, kind, ids, lease).await
+    }
+
+    async fn release_subscription(&self, s: &Subscription, owner: &str) -> Result<bool> {
+        subs::save_state(&self.pool, s, Some(owner)).await
     }
 
     async fn websub_requested(&self, id: i64, request: &WebsubRequest<'_>) -> Result<()> {
@@ -527,7 +544,7 @@ impl Store for PostgresStore {
     }
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
-        subs::save_state(&self.pool, s).await
+        subs::save_state(&self.pool, s, None).await.map(drop)
     }
 
     async fn update_subscription(
@@ -594,39 +611,48 @@ impl Store for PostgresStore {
         websub::list(&self.pool).await
     }
 
-    async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
-        websub::due(&self.pool, now, big(limit)).await
+    async fn hub_claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: &Lease<'_>,
+        limit: u32,
+    ) -> Result<Vec<HubSubscription>> {
+        websub::claim_due(&self.pool, now, lease, big(limit)).await
     }
 
     async fn hub_delivered(&self, id: i64, version: i64) -> Result<()> {
-        websub::delivered(&self.pool, id, version).await
+        websub::delivered(&self.pool, id, version, "").await
     }
 
     async fn hub_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        websub::failed(&self.pool, id, error, retry_at).await
+        websub::failed(&self.pool, id, error, retry_at, "").await
     }
 
     async fn hub_remove(&self, id: i64) -> Result<()> {
         websub::remove(&self.pool, id).await
     }
 
-    async fn hub_record(&self, outcomes: &[HubOutcome]) -> Result<()> {
+    async fn hub_record(&self, owner: &str, outcomes: &[HubOutcome]) -> Result<()> {
         // One transaction, one commit, for a whole batch of deliveries.
         let mut tx = self.pool.begin().await?;
         for o in outcomes {
             match o {
                 HubOutcome::Delivered { id, version } => {
-                    websub::delivered(&mut *tx, *id, *version).await?
+                    websub::delivered(&mut *tx, *id, *version, owner).await?
                 }
                 HubOutcome::Failed {
                     id,
                     error,
                     retry_at,
-                } => websub::failed(&mut *tx, *id, error, *retry_at).await?,
+                } => websub::failed(&mut *tx, *id, error, *retry_at, owner).await?,
                 HubOutcome::Remove { id } => websub::remove(&mut *tx, *id).await?,
             }
         }
         write::commit(tx, &self.commits).await
+    }
+
+    async fn take_job(&self, name: &str, now: DateTime<Utc>, lease: &Lease<'_>) -> Result<bool> {
+        websub::take_job(&self.pool, name, now, lease).await
     }
 
     async fn close(&self) {

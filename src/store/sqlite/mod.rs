@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{
-    HubCallback, HubCounts, HubOutcome, Result, Store, StoreError, TokenInfo, WebsubRequest,
-    WriteTx, now_micros,
+    ClaimKind, HubCallback, HubCounts, HubOutcome, Lease, Result, Store, StoreError, TokenInfo,
+    WebsubRequest, WriteTx, now_micros,
 };
 use crate::model::{
     Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
@@ -575,8 +575,22 @@ impl Store for SqliteStore {
         subs::delete(&self.writer, id).await
     }
 
-    async fn due_subscriptions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Subscription>> {
-        subs::due(&self.reader, now, limit).await
+    async fn claim_due_subscriptions(
+        &self,
+        due_by: DateTime<Utc>,
+        lease: &Lease<'_>,
+        per_host: u32,
+        limit: u32,
+    ) -> Result<Vec<Subscription>> {
+        subs::claim(&self.writer, due_by, lease, per_host, limit).await
+    }
+
+    async fn renew_claims(&self, kind: ClaimKind, ids: &[i64], lease: &Lease<'_>) -> Result<u64> {
+        subs::renew(&self.writer, kind, ids, lease).await
+    }
+
+    async fn release_subscription(&self, s: &Subscription, owner: &str) -> Result<bool> {
+        self.states.save(s, Some(owner)).await
     }
 
     async fn websub_requested(&self, id: i64, request: &WebsubRequest<'_>) -> Result<()> {
@@ -588,7 +602,7 @@ impl Store for SqliteStore {
     }
 
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()> {
-        self.states.save(s).await
+        self.states.save(s, None).await.map(drop)
     }
 
     async fn update_subscription(
@@ -655,39 +669,51 @@ impl Store for SqliteStore {
         websub::list(&self.reader).await
     }
 
-    async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
-        websub::due(&self.writer, now, limit).await
+    async fn hub_claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: &Lease<'_>,
+        limit: u32,
+    ) -> Result<Vec<HubSubscription>> {
+        let mut tx = self.begin().await?;
+        let claimed = websub::claim_due(&mut tx, now, lease, limit).await?;
+        self.commit(tx).await?;
+        Ok(claimed)
     }
 
     async fn hub_delivered(&self, id: i64, version: i64) -> Result<()> {
-        websub::delivered(&self.writer, id, version).await
+        websub::delivered(&self.writer, id, version, "").await
     }
 
     async fn hub_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        websub::failed(&self.writer, id, error, retry_at).await
+        websub::failed(&self.writer, id, error, retry_at, "").await
     }
 
     async fn hub_remove(&self, id: i64) -> Result<()> {
         websub::remove(&self.writer, id).await
     }
 
-    async fn hub_record(&self, outcomes: &[HubOutcome]) -> Result<()> {
+    async fn hub_record(&self, owner: &str, outcomes: &[HubOutcome]) -> Result<()> {
         // One transaction, one fsync, for a whole batch of deliveries.
         let mut tx = self.begin().await?;
         for o in outcomes {
             match o {
                 HubOutcome::Delivered { id, version } => {
-                    websub::delivered(&mut *tx, *id, *version).await?
+                    websub::delivered(&mut *tx, *id, *version, owner).await?
                 }
                 HubOutcome::Failed {
                     id,
                     error,
                     retry_at,
-                } => websub::failed(&mut *tx, *id, error, *retry_at).await?,
+                } => websub::failed(&mut *tx, *id, error, *retry_at, owner).await?,
                 HubOutcome::Remove { id } => websub::remove(&mut *tx, *id).await?,
             }
         }
         self.commit(tx).await
+    }
+
+    async fn take_job(&self, name: &str, now: DateTime<Utc>, lease: &Lease<'_>) -> Result<bool> {
+        websub::take_job(&self.writer, name, now, lease).await
     }
 
     async fn close(&self) {

@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqliteExecutor, SqlitePool, SqliteRow};
 
 use super::{micros_to_utc, now_micros};
 use crate::model::{Channel, HubSubscription};
-use crate::store::{HubCallback, HubCounts, Result, StoreError};
+use crate::store::{HubCallback, HubCounts, Lease, Result, StoreError};
 
 fn from_row(row: &SqliteRow) -> Result<HubSubscription> {
     let attempts: i64 = row.try_get("attempts")?;
@@ -98,31 +98,42 @@ pub async fn unsubscribe(pool: &SqlitePool, topic: &str, callback: &str) -> Resu
     Ok(res.rows_affected() > 0)
 }
 
-pub async fn due(
-    writer: &SqlitePool,
+/// Claims due deliveries (see `Store::hub_claim_due`), inside the caller's write
+/// transaction; hub subscriptions whose lease ended are removed first.
+pub async fn claim_due(
+    conn: &mut sqlx::SqliteConnection,
     now: DateTime<Utc>,
+    lease: &Lease<'_>,
     limit: u32,
 ) -> Result<Vec<HubSubscription>> {
     let now = now.timestamp_micros();
     // A lease that ended ends the subscription (WebSub §5.1.5).
     sqlx::query("DELETE FROM websub_subscriptions WHERE expires_at < ?")
         .bind(now)
-        .execute(writer)
+        .execute(&mut *conn)
         .await?;
     // On the writer, not a reader: a pooled reader may still hold a snapshot from before the
     // last recorded deliveries (sqlx resets a finished statement only when it is used again,
     // and until then SQLite keeps its read transaction), and a stale due list sends a change
-    // twice. The writer sees every commit of this process.
+    // twice. The writer sees every commit.
     let rows = sqlx::query(
-        "SELECT s.* FROM websub_subscriptions s JOIN channels c ON c.id = s.channel_id
-         WHERE c.version > s.delivered_version AND s.next_attempt_at <= ?
-         ORDER BY s.next_attempt_at LIMIT ?",
+        "UPDATE websub_subscriptions SET claimed_by = ?1, claimed_until = ?2
+         WHERE id IN (
+            SELECT s.id FROM websub_subscriptions s JOIN channels c ON c.id = s.channel_id
+            WHERE c.version > s.delivered_version AND s.next_attempt_at <= ?3
+              AND (s.claimed_until IS NULL OR s.claimed_until <= ?3)
+            ORDER BY s.next_attempt_at, s.id LIMIT ?4)
+         RETURNING *",
     )
+    .bind(lease.owner)
+    .bind(lease.until.timestamp_micros())
     .bind(now)
-    .bind(limit)
-    .fetch_all(writer)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(from_row).collect()
+    let mut subs = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    subs.sort_by_key(|s| (s.next_attempt_at, s.id));
+    Ok(subs)
 }
 
 pub async fn list(reader: &SqlitePool) -> Result<Vec<HubSubscription>> {
@@ -132,13 +143,23 @@ pub async fn list(reader: &SqlitePool) -> Result<Vec<HubSubscription>> {
     rows.iter().map(from_row).collect()
 }
 
-pub async fn delivered(pool: impl SqliteExecutor<'_>, id: i64, version: i64) -> Result<()> {
+/// Records a delivery; ends `owner`'s claim on it (`""` for none).
+pub async fn delivered(
+    pool: impl SqliteExecutor<'_>,
+    id: i64,
+    version: i64,
+    owner: &str,
+) -> Result<()> {
     sqlx::query(
-        "UPDATE websub_subscriptions SET delivered_version = MAX(delivered_version, ?),
-            attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = ?",
+        "UPDATE websub_subscriptions SET delivered_version = MAX(delivered_version, ?1),
+            attempts = 0, next_attempt_at = 0, last_error = NULL,
+            claimed_by = CASE WHEN claimed_by = ?3 THEN NULL ELSE claimed_by END,
+            claimed_until = CASE WHEN claimed_by = ?3 THEN NULL ELSE claimed_until END
+         WHERE id = ?2",
     )
     .bind(version)
     .bind(id)
+    .bind(owner)
     .execute(pool)
     .await?;
     Ok(())
@@ -149,14 +170,19 @@ pub async fn failed(
     id: i64,
     error: &str,
     retry_at: DateTime<Utc>,
+    owner: &str,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE websub_subscriptions SET attempts = attempts + 1, last_error = ?,
-            next_attempt_at = ? WHERE id = ?",
+        "UPDATE websub_subscriptions SET attempts = attempts + 1, last_error = ?1,
+            next_attempt_at = ?2,
+            claimed_by = CASE WHEN claimed_by = ?4 THEN NULL ELSE claimed_by END,
+            claimed_until = CASE WHEN claimed_by = ?4 THEN NULL ELSE claimed_until END
+         WHERE id = ?3",
     )
     .bind(error)
     .bind(retry_at.timestamp_micros())
     .bind(id)
+    .bind(owner)
     .execute(pool)
     .await?;
     Ok(())
@@ -168,4 +194,26 @@ pub async fn remove(pool: impl SqliteExecutor<'_>, id: i64) -> Result<()> {
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Takes or renews a job's lease (see `Store::take_job`).
+pub async fn take_job(
+    pool: &SqlitePool,
+    name: &str,
+    now: DateTime<Utc>,
+    lease: &Lease<'_>,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "INSERT INTO jobs (name, owner, until) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+            WHERE jobs.owner = excluded.owner OR jobs.until <= ?4
+         RETURNING name",
+    )
+    .bind(name)
+    .bind(lease.owner)
+    .bind(lease.until.timestamp_micros())
+    .bind(now.timestamp_micros())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
 }

@@ -1,0 +1,31 @@
+-- Several instances on one database: work is claimed, not just read. A claim is a lease
+-- (who holds it, until when, microseconds since the Unix epoch); an instance that dies
+-- loses its claims when their leases end, and another instance takes the work.
+--
+-- Subscriptions: the claim of a poll, and the host of the URL (lowercase, without user info
+-- or port), which the per-host limit counts live claims by across instances. Existing rows
+-- get the host from their URL here (the same steps as 20261126000000_websub_guards.sql);
+-- syndic writes it with every URL from now on.
+ALTER TABLE subscriptions ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE subscriptions ADD COLUMN claimed_by TEXT;
+ALTER TABLE subscriptions ADD COLUMN claimed_until INTEGER;
+UPDATE subscriptions SET host = lower(substr(url, instr(url, '://') + 3));
+UPDATE subscriptions SET host = substr(host, 1, instr(host, '/') - 1) WHERE instr(host, '/') > 0;
+UPDATE subscriptions SET host = substr(host, 1, instr(host, '?') - 1) WHERE instr(host, '?') > 0;
+UPDATE subscriptions SET host = substr(host, 1, instr(host, '#') - 1) WHERE instr(host, '#') > 0;
+UPDATE subscriptions SET host = substr(host, instr(host, '@') + 1) WHERE instr(host, '@') > 0;
+UPDATE subscriptions SET host = substr(host, 1, instr(host, ']')) WHERE host LIKE '[%';
+UPDATE subscriptions SET host = substr(host, 1, instr(host, ':') - 1)
+    WHERE host NOT LIKE '[%' AND instr(host, ':') > 0;
+CREATE INDEX subscriptions_claimed ON subscriptions (claimed_until, host);
+
+-- WebSub deliveries: the claim of a delivery in flight.
+ALTER TABLE websub_subscriptions ADD COLUMN claimed_by TEXT;
+ALTER TABLE websub_subscriptions ADD COLUMN claimed_until INTEGER;
+
+-- Jobs that run on one instance at a time (retention): the lease of the instance running it.
+CREATE TABLE jobs (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    until       INTEGER NOT NULL
+);
