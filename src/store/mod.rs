@@ -4,6 +4,7 @@
 
 mod pg_dump;
 mod postgres;
+pub mod rows;
 mod sql_errors;
 mod sqlite;
 
@@ -277,6 +278,10 @@ pub trait Store: Send + Sync + 'static {
     /// stayed the same cannot have missed a write of this process (writes by other processes
     /// are not counted).
     fn commits(&self) -> u64;
+
+    /// Row-level access to every table, for `copy-db`: a consistent read-only snapshot, or
+    /// (`write`) one write transaction that keeps nothing unless committed.
+    async fn rows(&self, write: bool) -> Result<Box<dyn rows::RowTx>>;
 
     /// Cheap readiness probe: the database answers and its schema is the one this binary
     /// migrates to (no migration missing, none unknown).

@@ -8,6 +8,7 @@ mod boundary;
 mod cancel;
 mod channels;
 mod cli;
+mod copydb;
 mod durability;
 mod errors;
 mod fanout;

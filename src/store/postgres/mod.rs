@@ -20,6 +20,7 @@ use crate::model::{
     Page, Slug, Source, StoredArticle, Subscription,
 };
 
+mod rows;
 mod subs;
 mod websub;
 mod write;
@@ -438,6 +439,20 @@ impl Store for PostgresStore {
 
     fn commits(&self) -> u64 {
         self.commits.load(Ordering::Acquire)
+    }
+
+    async fn rows(&self, write: bool) -> Result<Box<dyn super::rows::RowTx>> {
+        let mut tx = self.pool.begin().await?;
+        if !write {
+            // One snapshot for every read of the copy.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(Box::new(rows::PgRows {
+            tx,
+            commits: self.commits.clone(),
+        }))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -23,6 +23,7 @@ use crate::model::{
     Page, Slug, Source, StoredArticle, Subscription,
 };
 
+mod rows;
 mod subs;
 mod websub;
 mod write;
@@ -499,6 +500,19 @@ impl Store for SqliteStore {
 
     fn commits(&self) -> u64 {
         self.commits.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    async fn rows(&self, write: bool) -> Result<Box<dyn super::rows::RowTx>> {
+        let tx = if write {
+            self.begin().await?
+        } else {
+            // A deferred transaction on a reader: its first read fixes the snapshot (WAL).
+            self.reader.begin().await?
+        };
+        Ok(Box::new(rows::SqliteRows {
+            tx,
+            commits: self.commits.clone(),
+        }))
     }
 
     async fn ping(&self) -> Result<()> {
