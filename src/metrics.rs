@@ -58,6 +58,9 @@ pub struct Metrics {
     /// dropped to stay under `SYNDIC_RENDER_CACHE_BYTES`.
     pub render_cache_bytes: Gauge,
     pub render_cache_evictions: Counter,
+    /// Channel-change notifications heard from the database (PostgreSQL `LISTEN`): writes
+    /// made by any instance, this one included.
+    pub change_notifications: Counter,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -75,6 +78,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         ingests_cancelled: Counter::default(),
         render_cache_bytes: Gauge::default(),
         render_cache_evictions: Counter::default(),
+        change_notifications: Counter::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -132,6 +136,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "render_cache_evictions",
         "Renders dropped, least recently used first, to stay under SYNDIC_RENDER_CACHE_BYTES",
         m.render_cache_evictions.clone(),
+    );
+    registry.register(
+        "channel_change_notifications",
+        "Channel changes heard by PostgreSQL notification (from any instance, this one too): \
+         each makes the feeds of this instance re-read their channel at once",
+        m.change_notifications.clone(),
     );
     Metrics { registry, ..m }
 });

@@ -74,6 +74,16 @@ pub async fn serve(ctx: Ctx) -> Result<()> {
     let polling = tokio::spawn(poller.clone().run(stopped.clone()));
     let hub = Hub::new(store.clone(), &config)?;
     let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
+    // On PostgreSQL, other instances' writes reach this one's feeds and deliveries at once.
+    let listening = {
+        let (store, stopped) = (store.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let heard = |n: u64| {
+                crate::metrics::METRICS.change_notifications.inc_by(n);
+            };
+            store.listen(stopped, &heard).await
+        })
+    };
     let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
     let signal = async move {
         shutdown.await;
@@ -83,6 +93,7 @@ pub async fn serve(ctx: Ctx) -> Result<()> {
     let _ = polling.await;
     let _ = delivering.await;
     let _ = pruning.await;
+    let _ = listening.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -274,6 +274,23 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Channel changes (new article versions, edits, deletions): the value counts them. It
+    /// moves when this process commits one and, on PostgreSQL while [`Store::listen`] runs,
+    /// when any instance on the database does; waiting on it (`changed()`) wakes at once.
+    fn channel_changes(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Hears the channel changes of other processes until `stop` turns true: on PostgreSQL a
+    /// `LISTEN` on the channel that every write transaction changing a channel notifies at
+    /// commit, reconnecting when the server goes away; each notification (and each
+    /// reconnection, after which some may have been missed) moves [`Store::commits`] and
+    /// [`Store::channel_changes`], and `heard` is told how many arrived. On SQLite there is
+    /// nothing to hear: it returns when `stop` turns true.
+    async fn listen(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        heard: &(dyn Fn(u64) + Send + Sync),
+    );
+
     /// How many write transactions this process has committed: a read made while the count
     /// stayed the same cannot have missed a write of this process (writes by other processes
     /// are not counted).
@@ -402,6 +419,19 @@ fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(
         )));
     }
     Ok(())
+}
+
+/// The PostgreSQL notification channel of channel changes (payload: the channel's id).
+pub(crate) const CHANGES_CHANNEL: &str = "syndic_channels";
+
+/// Counts a channel change committed by this process.
+pub(crate) fn changed(changes: &tokio::sync::watch::Sender<u64>) {
+    changes.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Waits until `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// The current time in the store's unit: microseconds since the Unix epoch.

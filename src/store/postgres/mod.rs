@@ -20,6 +20,7 @@ use crate::model::{
     Page, Slug, Source, StoredArticle, Subscription,
 };
 
+mod listen;
 mod rows;
 mod subs;
 mod websub;
@@ -57,6 +58,8 @@ pub struct PostgresStore {
     /// The connection settings and the URL's password, for `pg_dump`.
     options: PgConnectOptions,
     password: Option<String>,
+    /// Channel changes committed or heard (see [`Store::channel_changes`]).
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PostgresStore {
@@ -100,6 +103,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             commits: Default::default(),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             options,
             password: url_password(url),
         })
@@ -223,6 +227,7 @@ impl Store for PostgresStore {
         Ok(Box::new(write::PgWriteTx::new(
             self.pool.begin().await?,
             self.commits.clone(),
+            self.changes.clone(),
         )))
     }
 
@@ -284,7 +289,7 @@ impl Store for PostgresStore {
                 retain_max_articles = CASE WHEN $9 THEN $10 ELSE retain_max_articles END,
                 retain_days = CASE WHEN $11 THEN $12 ELSE retain_days END,
                 version = version + 1, updated_at = $13
-             WHERE slug = $14 RETURNING *",
+             WHERE slug = $14 RETURNING *, pg_notify('syndic_channels', id::text)::text AS notified",
         )
         .bind(patch.title.is_some())
         .bind(&patch.title)
@@ -303,16 +308,28 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await;
         self.counted();
+        if matches!(row, Ok(Some(_))) {
+            super::changed(&self.changes);
+        }
         row?.map(|r| channel_from_row(&r)).transpose()
     }
 
     async fn delete_channel(&self, slug: &Slug) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM channels WHERE slug = $1")
-            .bind(slug.as_str())
-            .execute(&self.pool)
-            .await;
+        // The notification goes out with the deletion's commit (one statement, one
+        // transaction), so other instances stop serving the channel's feeds at once.
+        let res: std::result::Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+            "WITH d AS (DELETE FROM channels WHERE slug = $1 RETURNING id)
+             SELECT count(pg_notify('syndic_channels', id::text)) FROM d",
+        )
+        .bind(slug.as_str())
+        .fetch_one(&self.pool)
+        .await;
         self.counted();
-        Ok(res?.rows_affected() > 0)
+        let deleted = res?.unwrap_or(0) > 0;
+        if deleted {
+            super::changed(&self.changes);
+        }
+        Ok(deleted)
     }
 
     async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>> {
@@ -439,6 +456,21 @@ impl Store for PostgresStore {
 
     fn commits(&self) -> u64 {
         self.commits.load(Ordering::Acquire)
+    }
+
+    fn channel_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    async fn listen(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        heard: &(dyn Fn(u64) + Send + Sync),
+    ) {
+        tokio::select! {
+            _ = super::stopped(stop) => {}
+            _ = listen::run(&self.options, &self.commits, &self.changes, heard) => {}
+        }
     }
 
     async fn rows(&self, write: bool) -> Result<Box<dyn super::rows::RowTx>> {

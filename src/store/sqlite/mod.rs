@@ -38,6 +38,8 @@ pub struct SqliteStore {
     commits: Arc<AtomicU64>,
     /// Polls' bookkeeping, written in batches.
     states: subs::StateWriter,
+    /// Channel changes committed (see [`Store::channel_changes`]).
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -68,6 +70,7 @@ impl SqliteStore {
             writer,
             reader,
             commits: Default::default(),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
@@ -250,6 +253,7 @@ impl Store for SqliteStore {
         Ok(Box::new(write::SqliteWriteTx::new(
             self.begin().await?,
             self.commits.clone(),
+            self.changes.clone(),
         )))
     }
 
@@ -343,6 +347,7 @@ impl Store for SqliteStore {
         .await?;
         let channel = Self::channel_by_id(&mut tx, id).await?;
         self.commit(tx).await?;
+        super::changed(&self.changes);
         Ok(channel)
     }
 
@@ -500,6 +505,20 @@ impl Store for SqliteStore {
 
     fn commits(&self) -> u64 {
         self.commits.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn channel_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    async fn listen(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        _heard: &(dyn Fn(u64) + Send + Sync),
+    ) {
+        // One file, one process writing at a time: nothing to hear. Writes by another
+        // process (the CLI beside `serve`) show within the feed routes' 1-second re-check.
+        super::stopped(stop).await
     }
 
     async fn rows(&self, write: bool) -> Result<Box<dyn super::rows::RowTx>> {
