@@ -28,6 +28,13 @@ pub struct Outcome {
     pub outcome: String,
 }
 
+/// A hub topic: one of this instance's channels in one format (bounded by the channels).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabels {
+    pub channel: String,
+    pub format: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FormatLabel {
     pub format: String,
@@ -61,6 +68,8 @@ pub struct Metrics {
     /// Channel-change notifications heard from the database (PostgreSQL `LISTEN`): writes
     /// made by any instance, this one included.
     pub change_notifications: Counter,
+    /// Hub subscriptions per topic, as read from the database at each scrape.
+    pub hub_subscriptions: Family<TopicLabels, Gauge>,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -79,6 +88,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         render_cache_bytes: Gauge::default(),
         render_cache_evictions: Counter::default(),
         change_notifications: Counter::default(),
+        hub_subscriptions: Family::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -143,6 +153,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
          each makes the feeds of this instance re-read their channel at once",
         m.change_notifications.clone(),
     );
+    registry.register(
+        "websub_hub_subscriptions",
+        "WebSub hub subscriptions whose lease runs, per topic (channel and format); read \
+         from the database at each scrape, so every instance on it shows the same",
+        m.hub_subscriptions.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -164,6 +180,21 @@ impl Metrics {
 
     pub fn observe(family: &Timings<FormatLabel>, label: FormatLabel, d: Duration) {
         family.get_or_create(&label).observe(d.as_secs_f64());
+    }
+
+    /// Sets the hub-subscriptions gauge to these counts (channel slug, format, count): topics
+    /// no longer listed disappear, so the series stay bounded by the channels that have
+    /// subscribers.
+    pub fn set_hub_topics(&self, counts: &[(String, String, i64)]) {
+        self.hub_subscriptions.clear();
+        for (channel, format, n) in counts {
+            self.hub_subscriptions
+                .get_or_create(&TopicLabels {
+                    channel: channel.clone(),
+                    format: format.clone(),
+                })
+                .set(*n);
+        }
     }
 
     /// The registry in Prometheus text format.

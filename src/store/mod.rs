@@ -242,6 +242,9 @@ pub trait Store: Send + Sync + 'static {
     async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
     /// Every hub subscription, by id: what an operator sees and may remove.
     async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>>;
+    /// Hub subscriptions whose lease runs, per topic: (channel slug, format, count), only
+    /// topics that have some.
+    async fn hub_topic_counts(&self) -> Result<Vec<(String, String, i64)>>;
     /// Subscriptions whose channel changed since their last delivery and whose next attempt
     /// is due; expired leases are removed first.
     async fn hub_due(

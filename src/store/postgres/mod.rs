@@ -569,6 +569,17 @@ impl Store for PostgresStore {
         websub::list(&self.pool).await
     }
 
+    async fn hub_topic_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.slug, w.format, count(*) FROM websub_subscriptions w
+             JOIN channels c ON c.id = w.channel_id
+             WHERE w.expires_at > $1 GROUP BY c.slug, w.format ORDER BY c.slug, w.format",
+        )
+        .bind(now_micros())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
         websub::due(&self.pool, now, big(limit)).await
     }

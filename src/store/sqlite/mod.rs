@@ -616,6 +616,17 @@ impl Store for SqliteStore {
         websub::list(&self.reader).await
     }
 
+    async fn hub_topic_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.slug, w.format, count(*) FROM websub_subscriptions w
+             JOIN channels c ON c.id = w.channel_id
+             WHERE w.expires_at > ? GROUP BY c.slug, w.format ORDER BY c.slug, w.format",
+        )
+        .bind(now_micros())
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
     async fn hub_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<HubSubscription>> {
         websub::due(&self.writer, now, limit).await
     }
