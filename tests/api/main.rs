@@ -19,6 +19,7 @@ mod limits;
 mod memory;
 mod pages;
 mod poll;
+mod poller_switch;
 mod postgres;
 mod props;
 mod readers;
