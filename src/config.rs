@@ -25,6 +25,9 @@ pub struct Config {
     pub max_body: usize,
     /// Fetch from loopback and private addresses too (tests, intranets).
     pub allow_private_upstreams: bool,
+    /// `serve` polls due subscriptions in the background (`SYNDIC_POLLER=on`, the default);
+    /// off, it only serves (front-only replicas), and polls happen when asked (API, CLI).
+    pub poller: bool,
     /// Fetches in flight at once, in all, and per upstream host.
     pub poll_concurrency: usize,
     pub poll_per_host: usize,
@@ -79,6 +82,7 @@ impl Default for Config {
             base_url_from_bind: true,
             max_body: DEFAULT_MAX_BODY,
             allow_private_upstreams: false,
+            poller: true,
             poll_concurrency: 32,
             poll_per_host: 2,
             poll_lease: DEFAULT_POLL_LEASE,
@@ -148,6 +152,7 @@ impl Config {
             base_url,
             max_body,
             allow_private_upstreams: flag("SYNDIC_ALLOW_PRIVATE_UPSTREAMS")?,
+            poller: switch("SYNDIC_POLLER", d.poller)?,
             allow_private_callbacks: flag("SYNDIC_ALLOW_PRIVATE_CALLBACKS")?,
             trusted_proxies: nets("SYNDIC_TRUSTED_PROXIES", "")?,
             metrics_allow: nets("SYNDIC_METRICS_ALLOW", DEFAULT_METRICS_ALLOW)?,
@@ -196,6 +201,16 @@ fn flag(name: &str) -> Result<bool> {
         None | Some("false" | "0" | "no") => Ok(false),
         Some("true" | "1" | "yes") => Ok(true),
         Some(v) => bail!("{name} {v:?} must be true or false"),
+    }
+}
+
+/// An on/off setting, or its default when unset.
+fn switch(name: &str, default: bool) -> Result<bool> {
+    match var(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("on" | "true" | "1" | "yes") => Ok(true),
+        Some("off" | "false" | "0" | "no") => Ok(false),
+        Some(v) => bail!("{name} {v:?} must be on or off"),
     }
 }
 

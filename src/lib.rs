@@ -7,6 +7,7 @@ pub mod boundary;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod copydb;
 pub mod draft;
 pub mod formats;
 pub mod http;

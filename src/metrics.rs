@@ -28,6 +28,13 @@ pub struct Outcome {
     pub outcome: String,
 }
 
+/// A hub topic: one of this instance's channels in one format (bounded by the channels).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabels {
+    pub channel: String,
+    pub format: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FormatLabel {
     pub format: String,
@@ -76,6 +83,11 @@ pub struct Metrics {
     /// Items dropped or changed by import rules, per rule.
     pub rule_items: Family<RuleLabels, Counter>,
     rule_names: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Channel-change notifications heard from the database (PostgreSQL `LISTEN`): writes
+    /// made by any instance, this one included.
+    pub change_notifications: Counter,
+    /// Hub subscriptions per topic, as read from the database at each scrape.
+    pub hub_subscriptions: Family<TopicLabels, Gauge>,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -95,6 +107,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         render_cache_evictions: Counter::default(),
         rule_items: Family::default(),
         rule_names: Default::default(),
+        change_notifications: Counter::default(),
+        hub_subscriptions: Family::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -158,6 +172,18 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Upstream items dropped or changed by import rules, by scope, rule and outcome",
         m.rule_items.clone(),
     );
+    registry.register(
+        "channel_change_notifications",
+        "Channel changes heard by PostgreSQL notification (from any instance, this one too): \
+         each makes the feeds of this instance re-read their channel at once",
+        m.change_notifications.clone(),
+    );
+    registry.register(
+        "websub_hub_subscriptions",
+        "WebSub hub subscriptions whose lease runs, per topic (channel and format); read \
+         from the database at each scrape, so every instance on it shows the same",
+        m.hub_subscriptions.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -212,6 +238,21 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             })
             .inc();
+    }
+
+    /// Sets the hub-subscriptions gauge to these counts (channel slug, format, count): topics
+    /// no longer listed disappear, so the series stay bounded by the channels that have
+    /// subscribers.
+    pub fn set_hub_topics(&self, counts: &[(String, String, i64)]) {
+        self.hub_subscriptions.clear();
+        for (channel, format, n) in counts {
+            self.hub_subscriptions
+                .get_or_create(&TopicLabels {
+                    channel: channel.clone(),
+                    format: format.clone(),
+                })
+                .set(*n);
+        }
     }
 
     /// The registry in Prometheus text format.

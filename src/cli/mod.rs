@@ -5,6 +5,7 @@
 
 mod articles;
 mod channels;
+mod copydb;
 mod hub;
 mod output;
 mod rules;
@@ -140,6 +141,18 @@ pub enum Command {
         #[arg(long)]
         allow_empty: bool,
     },
+    /// Copy the whole database into an empty one, SQLite or PostgreSQL either way (moving
+    /// to PostgreSQL for several instances, or back), then verify the copy. DATABASE_URL is
+    /// not used: both databases are named here. Stop `syndic serve` first, or changes it
+    /// makes during the copy stay behind. See docs/copy-db.md.
+    CopyDb {
+        /// The database to copy: sqlite:PATH or postgres://USER@HOST/DATABASE.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to copy into: created when missing; it must hold no row.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Write a channel's feed to standard output.
     Render {
         /// The channel's slug.
@@ -205,6 +218,9 @@ pub(crate) struct Ctx {
 
 pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_env()?;
+    if let Command::CopyDb { from, to } = &cli.command {
+        return copydb::run(from, to, config.db_pool, cli.json).await;
+    }
     // Only the commands that set a database up may create one: any other command run in the
     // wrong directory, or with the wrong DATABASE_URL, would otherwise work on a new empty
     // database and seem to succeed.
@@ -281,6 +297,7 @@ async fn dispatch(command: Command, ctx: Ctx) -> Result<()> {
             every,
         } => subscriptions::import_opml(&ctx, &file, &channel, every).await,
         Command::ExportOpml => subscriptions::export_opml(&ctx).await,
+        Command::CopyDb { .. } => anyhow::bail!("copy-db opens its own databases"),
     }
 }
 

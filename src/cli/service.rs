@@ -71,9 +71,24 @@ pub async fn serve(ctx: Ctx) -> Result<()> {
     let poller = Poller::new(store.clone(), &config)?;
     // One signal stops both: HTTP finishes its requests in flight, the poller its round.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let polling = tokio::spawn(poller.clone().run(stopped.clone()));
+    let polling = if config.poller {
+        tokio::spawn(poller.clone().run(stopped.clone()))
+    } else {
+        tracing::info!("SYNDIC_POLLER is off: subscriptions are polled only when asked");
+        tokio::spawn(async {})
+    };
     let hub = Hub::new(store.clone(), &config)?;
     let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
+    // On PostgreSQL, other instances' writes reach this one's feeds and deliveries at once.
+    let listening = {
+        let (store, stopped) = (store.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let heard = |n: u64| {
+                crate::metrics::METRICS.change_notifications.inc_by(n);
+            };
+            store.listen(stopped, &heard).await
+        })
+    };
     let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
     let signal = async move {
         shutdown.await;
@@ -83,6 +98,7 @@ pub async fn serve(ctx: Ctx) -> Result<()> {
     let _ = polling.await;
     let _ = delivering.await;
     let _ = pruning.await;
+    let _ = listening.await;
     tracing::info!("stopped");
     Ok(())
 }

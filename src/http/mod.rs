@@ -236,12 +236,28 @@ async fn metrics(
             "metrics are not served to this address (SYNDIC_METRICS_ALLOW)".into(),
         ));
     }
+    // A database that does not answer leaves the gauge as it was; the other metrics are
+    // still served.
+    let counts = state.store.hub_topic_counts().await;
+    if let Err(e) = &counts {
+        tracing::warn!(error = %e, "hub subscriptions not counted for /metrics");
+    }
+    // The gauge is set from this store and rendered in one step, so that two stores in one
+    // process (the tests') never mix their counts in one scrape.
+    static SCRAPE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let text = {
+        let _one = SCRAPE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(counts) = &counts {
+            crate::metrics::METRICS.set_hub_topics(counts);
+        }
+        crate::metrics::METRICS.render()
+    };
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::METRICS.render(),
+        text,
     ))
 }
 

@@ -4,6 +4,7 @@
 
 mod pg_dump;
 mod postgres;
+pub mod rows;
 mod sql_errors;
 mod sqlite;
 
@@ -306,6 +307,9 @@ pub trait Store: Send + Sync + 'static {
     async fn hub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
     /// Every hub subscription, by id: what an operator sees and may remove.
     async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>>;
+    /// Hub subscriptions whose lease runs, per topic: (channel slug, format, count), only
+    /// topics that have some.
+    async fn hub_topic_counts(&self) -> Result<Vec<(String, String, i64)>>;
     /// Claims up to `limit` subscriptions whose channel changed since their last delivery,
     /// whose next attempt is due and that no live lease holds, for `lease` (atomically, as
     /// [`Store::claim_due_subscriptions`]); expired hub leases are removed first.
@@ -362,10 +366,31 @@ pub trait Store: Send + Sync + 'static {
     /// Every (item key, article id) pair recorded for a subscription.
     async fn subscription_item_keys(&self, subscription_id: i64) -> Result<Vec<(String, String)>>;
 
+    /// Channel changes (new article versions, edits, deletions): the value counts them. It
+    /// moves when this process commits one and, on PostgreSQL while [`Store::listen`] runs,
+    /// when any instance on the database does; waiting on it (`changed()`) wakes at once.
+    fn channel_changes(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Hears the channel changes of other processes until `stop` turns true: on PostgreSQL a
+    /// `LISTEN` on the channel that every write transaction changing a channel notifies at
+    /// commit, reconnecting when the server goes away; each notification (and each
+    /// reconnection, after which some may have been missed) moves [`Store::commits`] and
+    /// [`Store::channel_changes`], and `heard` is told how many arrived. On SQLite there is
+    /// nothing to hear: it returns when `stop` turns true.
+    async fn listen(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        heard: &(dyn Fn(u64) + Send + Sync),
+    );
+
     /// How many write transactions this process has committed: a read made while the count
     /// stayed the same cannot have missed a write of this process (writes by other processes
     /// are not counted).
     fn commits(&self) -> u64;
+
+    /// Row-level access to every table, for `copy-db`: a consistent read-only snapshot, or
+    /// (`write`) one write transaction that keeps nothing unless committed.
+    async fn rows(&self, write: bool) -> Result<Box<dyn rows::RowTx>>;
 
     /// Cheap readiness probe: the database answers and its schema is the one this binary
     /// migrates to (no migration missing, none unknown).
@@ -543,6 +568,19 @@ fn check_schema(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(
 /// has a free slot and a claim never comes back empty while something is claimable.
 pub(crate) fn candidates(limit: u32) -> i64 {
     (i64::from(limit) * 8).max(256)
+}
+
+/// The PostgreSQL notification channel of channel changes (payload: the channel's id).
+pub(crate) const CHANGES_CHANNEL: &str = "syndic_channels";
+
+/// Counts a channel change committed by this process.
+pub(crate) fn changed(changes: &tokio::sync::watch::Sender<u64>) {
+    changes.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Waits until `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// The current time in the store's unit: microseconds since the Unix epoch.

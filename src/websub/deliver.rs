@@ -316,7 +316,9 @@ impl Engine {
 }
 
 /// Delivers until `shutdown` says stop: a round starts the deliveries that are due, then waits
-/// for outcomes to be recorded (or a second, to see new changes) before looking again.
+/// for outcomes to be recorded, a channel to change (a write of this process, or on
+/// PostgreSQL of any instance: [`crate::store::Store::channel_changes`]), or at most a second
+/// (retries coming due), before looking again.
 pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let engine = Arc::new(Engine {
@@ -332,10 +334,13 @@ pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Rec
     });
     let recorder = tokio::spawn(engine.clone().record(rx));
     let renewer = tokio::spawn(engine.clone().renew());
+    let mut changes = engine.hub.store.channel_changes();
     loop {
         if *shutdown.borrow() {
             break;
         }
+        // Seen from here: a change committed during the round wakes the next one.
+        changes.borrow_and_update();
         let recorded = engine.recorded.notified();
         let round = tokio::select! {
             r = engine.start_due() => r,
@@ -346,6 +351,11 @@ pub async fn run_deliveries(hub: Arc<Hub>, mut shutdown: tokio::sync::watch::Rec
         }
         tokio::select! {
             _ = recorded => {}
+            _ = async {
+                if changes.changed().await.is_err() {
+                    std::future::pending::<()>().await
+                }
+            } => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.changed() => break,
         }

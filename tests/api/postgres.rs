@@ -5,6 +5,9 @@
 
 use std::process::Command;
 
+/// Several instances on one database: changes reach every instance by notification.
+mod notify;
+
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -198,6 +198,22 @@ async fn subscribe_verify_deliver_signed_then_unsubscribe() {
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     app.db_wait("SELECT count(*) FROM websub_subscriptions", 2)
         .await;
+    // /metrics counts subscriptions per topic (channel and format).
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for channel in ["news", "other"] {
+        let series = format!(
+            "syndic_websub_hub_subscriptions{{channel=\"{channel}\",format=\"atom.xml\"}} 1\n"
+        );
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
     app.ingest("other", &json!({ "id": "o1", "title": "Elsewhere" }))
         .await;
     eventually("the other channel's delivery", || {

@@ -24,6 +24,8 @@ use std::collections::{HashMap, HashSet};
 
 mod fulltext;
 mod rules;
+mod listen;
+mod rows;
 mod subs;
 mod websub;
 mod write;
@@ -60,6 +62,8 @@ pub struct PostgresStore {
     /// The connection settings and the URL's password, for `pg_dump`.
     options: PgConnectOptions,
     password: Option<String>,
+    /// Channel changes committed or heard (see [`Store::channel_changes`]).
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PostgresStore {
@@ -106,6 +110,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             commits: Default::default(),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             options,
             password: url_password(url),
         })
@@ -231,6 +236,7 @@ impl Store for PostgresStore {
         Ok(Box::new(write::PgWriteTx::new(
             self.pool.begin().await?,
             self.commits.clone(),
+            self.changes.clone(),
         )))
     }
 
@@ -295,7 +301,7 @@ impl Store for PostgresStore {
                 retain_days = CASE WHEN $11 THEN $12 ELSE retain_days END,
                 dedupe = CASE WHEN $13 THEN $14 ELSE dedupe END,
                 version = version + 1, updated_at = $15
-             WHERE slug = $16 RETURNING *",
+             WHERE slug = $16 RETURNING *, pg_notify('syndic_channels', id::text)::text AS notified",
         )
         .bind(patch.title.is_some())
         .bind(&patch.title)
@@ -316,16 +322,28 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await;
         self.counted();
+        if matches!(row, Ok(Some(_))) {
+            super::changed(&self.changes);
+        }
         row?.map(|r| channel_from_row(&r)).transpose()
     }
 
     async fn delete_channel(&self, slug: &Slug) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM channels WHERE slug = $1")
-            .bind(slug.as_str())
-            .execute(&self.pool)
-            .await;
+        // The notification goes out with the deletion's commit (one statement, one
+        // transaction), so other instances stop serving the channel's feeds at once.
+        let res: std::result::Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+            "WITH d AS (DELETE FROM channels WHERE slug = $1 RETURNING id)
+             SELECT count(pg_notify('syndic_channels', id::text)) FROM d",
+        )
+        .bind(slug.as_str())
+        .fetch_one(&self.pool)
+        .await;
         self.counted();
-        Ok(res?.rows_affected() > 0)
+        let deleted = res?.unwrap_or(0) > 0;
+        if deleted {
+            super::changed(&self.changes);
+        }
+        Ok(deleted)
     }
 
     async fn article(&self, channel: &Channel, guid: &str) -> Result<Option<StoredArticle>> {
@@ -484,6 +502,35 @@ impl Store for PostgresStore {
         self.commits.load(Ordering::Acquire)
     }
 
+    fn channel_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    async fn listen(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        heard: &(dyn Fn(u64) + Send + Sync),
+    ) {
+        tokio::select! {
+            _ = super::stopped(stop) => {}
+            _ = listen::run(&self.options, &self.commits, &self.changes, heard) => {}
+        }
+    }
+
+    async fn rows(&self, write: bool) -> Result<Box<dyn super::rows::RowTx>> {
+        let mut tx = self.pool.begin().await?;
+        if !write {
+            // One snapshot for every read of the copy.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(Box::new(rows::PgRows {
+            tx,
+            commits: self.commits.clone(),
+        }))
+    }
+
     async fn ping(&self) -> Result<()> {
         let applied: Vec<i64> = sqlx::query_scalar(
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
@@ -609,6 +656,17 @@ impl Store for PostgresStore {
 
     async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>> {
         websub::list(&self.pool).await
+    }
+
+    async fn hub_topic_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.slug, w.format, count(*) FROM websub_subscriptions w
+             JOIN channels c ON c.id = w.channel_id
+             WHERE w.expires_at > $1 GROUP BY c.slug, w.format ORDER BY c.slug, w.format",
+        )
+        .bind(now_micros())
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn hub_claim_due(

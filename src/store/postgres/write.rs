@@ -77,15 +77,24 @@ macro_rules! article_columns {
 pub(super) struct PgWriteTx {
     tx: Transaction<'static, Postgres>,
     commits: Arc<AtomicU64>,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// A channel changed in this transaction (and a notification goes out at its commit).
+    bumped: bool,
     /// Channels whose row this transaction has locked.
     locked: HashSet<i64>,
 }
 
 impl PgWriteTx {
-    pub(super) fn new(tx: Transaction<'static, Postgres>, commits: Arc<AtomicU64>) -> Self {
+    pub(super) fn new(
+        tx: Transaction<'static, Postgres>,
+        commits: Arc<AtomicU64>,
+        changes: Arc<tokio::sync::watch::Sender<u64>>,
+    ) -> Self {
         PgWriteTx {
             tx,
             commits,
+            changes,
+            bumped: false,
             locked: HashSet::new(),
         }
     }
@@ -252,11 +261,18 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn bump_channel(&mut self, channel_id: i64, at: i64) -> Result<()> {
-        sqlx::query("UPDATE channels SET version = version + 1, updated_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(channel_id)
-            .execute(&mut *self.tx)
-            .await?;
+        // NOTIFY in the transaction: PostgreSQL delivers it to every listening instance at
+        // commit, and never if the transaction rolls back.
+        sqlx::query(
+            "WITH u AS (UPDATE channels SET version = version + 1, updated_at = $1
+                        WHERE id = $2 RETURNING id)
+             SELECT count(pg_notify('syndic_channels', id::text)) FROM u",
+        )
+        .bind(at)
+        .bind(channel_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        self.bumped = true;
         Ok(())
     }
 
@@ -392,6 +408,10 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        commit(self.tx, &self.commits).await
+        let done = commit(self.tx, &self.commits).await;
+        if self.bumped && done.is_ok() {
+            crate::store::changed(&self.changes);
+        }
+        done
     }
 }

@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 mod fulltext;
 mod rules;
+mod rows;
 mod subs;
 mod websub;
 mod write;
@@ -41,6 +42,8 @@ pub struct SqliteStore {
     commits: Arc<AtomicU64>,
     /// Polls' bookkeeping, written in batches.
     states: subs::StateWriter,
+    /// Channel changes committed (see [`Store::channel_changes`]).
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -71,6 +74,7 @@ impl SqliteStore {
             writer,
             reader,
             commits: Default::default(),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
@@ -255,6 +259,7 @@ impl Store for SqliteStore {
         Ok(Box::new(write::SqliteWriteTx::new(
             self.begin().await?,
             self.commits.clone(),
+            self.changes.clone(),
         )))
     }
 
@@ -353,6 +358,7 @@ impl Store for SqliteStore {
         .await?;
         let channel = Self::channel_by_id(&mut tx, id).await?;
         self.commit(tx).await?;
+        super::changed(&self.changes);
         Ok(channel)
     }
 
@@ -542,6 +548,33 @@ impl Store for SqliteStore {
         self.commits.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    fn channel_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    async fn listen(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        _heard: &(dyn Fn(u64) + Send + Sync),
+    ) {
+        // One file, one process writing at a time: nothing to hear. Writes by another
+        // process (the CLI beside `serve`) show within the feed routes' 1-second re-check.
+        super::stopped(stop).await
+    }
+
+    async fn rows(&self, write: bool) -> Result<Box<dyn super::rows::RowTx>> {
+        let tx = if write {
+            self.begin().await?
+        } else {
+            // A deferred transaction on a reader: its first read fixes the snapshot (WAL).
+            self.reader.begin().await?
+        };
+        Ok(Box::new(rows::SqliteRows {
+            tx,
+            commits: self.commits.clone(),
+        }))
+    }
+
     async fn ping(&self) -> Result<()> {
         let applied: Vec<i64> = sqlx::query_scalar(
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
@@ -667,6 +700,17 @@ impl Store for SqliteStore {
 
     async fn hub_subscriptions(&self) -> Result<Vec<HubSubscription>> {
         websub::list(&self.reader).await
+    }
+
+    async fn hub_topic_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.slug, w.format, count(*) FROM websub_subscriptions w
+             JOIN channels c ON c.id = w.channel_id
+             WHERE w.expires_at > ? GROUP BY c.slug, w.format ORDER BY c.slug, w.format",
+        )
+        .bind(now_micros())
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     async fn hub_claim_due(

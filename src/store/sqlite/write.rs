@@ -66,11 +66,23 @@ fn json_list(items: &[&str]) -> String {
 pub(super) struct SqliteWriteTx {
     tx: Transaction<'static, Sqlite>,
     commits: Arc<AtomicU64>,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// A channel changed in this transaction.
+    bumped: bool,
 }
 
 impl SqliteWriteTx {
-    pub(super) fn new(tx: Transaction<'static, Sqlite>, commits: Arc<AtomicU64>) -> Self {
-        SqliteWriteTx { tx, commits }
+    pub(super) fn new(
+        tx: Transaction<'static, Sqlite>,
+        commits: Arc<AtomicU64>,
+        changes: Arc<tokio::sync::watch::Sender<u64>>,
+    ) -> Self {
+        SqliteWriteTx {
+            tx,
+            commits,
+            changes,
+            bumped: false,
+        }
     }
 }
 
@@ -220,6 +232,7 @@ impl WriteTx for SqliteWriteTx {
             .bind(channel_id)
             .execute(&mut *self.tx)
             .await?;
+        self.bumped = true;
         Ok(())
     }
 
@@ -346,6 +359,10 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        commit(self.tx, &self.commits).await
+        let done = commit(self.tx, &self.commits).await;
+        if self.bumped && done.is_ok() {
+            crate::store::changed(&self.changes);
+        }
+        done
     }
 }
