@@ -23,9 +23,9 @@ use crate::model::{FullText, SubscriptionPatch};
 use std::collections::{HashMap, HashSet};
 
 mod fulltext;
-mod rules;
 mod listen;
 mod rows;
+mod rules;
 mod subs;
 mod websub;
 mod write;

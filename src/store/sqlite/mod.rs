@@ -26,8 +26,8 @@ use crate::model::{FullText, SubscriptionPatch};
 use std::collections::{HashMap, HashSet};
 
 mod fulltext;
-mod rules;
 mod rows;
+mod rules;
 mod subs;
 mod websub;
 mod write;
