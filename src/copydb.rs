@@ -29,12 +29,41 @@ pub struct NotCopied {
 
 /// What the copy leaves out, with why. A test reads both schemas' catalogs and fails on any
 /// table or column that is neither copied nor listed here.
-pub const NOT_COPIED: &[NotCopied] = &[NotCopied {
-    table: "_sqlx_migrations",
-    column: None,
-    why: "the target's migrations are applied by this binary when it is opened; both \
-          databases are at this binary's schema version before any row is copied",
-}];
+pub const NOT_COPIED: &[NotCopied] = &[
+    NotCopied {
+        table: "_sqlx_migrations",
+        column: None,
+        why: "the target's migrations are applied by this binary when it is opened; both \
+              databases are at this binary's schema version before any row is copied",
+    },
+    NotCopied {
+        table: "jobs",
+        column: None,
+        why: "leases of jobs running on the source's instances (retention): the target's \
+              instances take their own",
+    },
+    NotCopied {
+        table: "subscriptions",
+        column: Some("claimed_by"),
+        why: "a poll claimed by an instance of the source: none is running against the target",
+    },
+    NotCopied {
+        table: "subscriptions",
+        column: Some("claimed_until"),
+        why: "the end of a claim of the source (see claimed_by)",
+    },
+    NotCopied {
+        table: "websub_subscriptions",
+        column: Some("claimed_by"),
+        why: "a delivery claimed by an instance of the source: none is running against the \
+              target",
+    },
+    NotCopied {
+        table: "websub_subscriptions",
+        column: Some("claimed_until"),
+        why: "the end of a claim of the source (see claimed_by)",
+    },
+];
 
 /// Whether a table (or one of its columns) is left out.
 pub fn not_copied(table: &str, column: Option<&str>) -> bool {

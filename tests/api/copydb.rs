@@ -263,28 +263,46 @@ async fn populated() -> (TestApp, crate::upstream::UpstreamServer, i64) {
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
 
-    // A subscription polled from a real upstream: validators, schedule, item keys.
+    // A subscription polled from a real upstream: validators, schedule, item keys; into a
+    // channel in story mode (story links and titles), with full text asked for (the item
+    // pages 404: kept as failures) and a rule that drops one item (remembered as dropped).
     let up = spawn_upstream().await;
+    let page = |n: u32| up.url(&format!("/pages/{n}"));
     up.set_feed(
         "news",
         "application/rss+xml",
         rss_feed(
             "Upstream & <News>",
             &[
-                ("n-2", "Second", "https://upstream.example/2"),
-                ("n-1", "First", "https://upstream.example/1"),
+                ("n-3", "Sponsored: buy", &page(3)),
+                ("n-2", "Second", &page(2)),
+                ("n-1", "First", &page(1)),
             ],
         ),
     );
     let r = app
+        .api(Method::PATCH, "/channels/planet")
+        .json(&json!({ "dedupe": "story" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
         .api(Method::POST, "/subscriptions")
-        .json(&json!({ "url": up.url("/f/news"), "channel": "planet" }))
+        .json(&json!({ "url": up.url("/f/news"), "channel": "planet", "full_content": true }))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let sub: Value = r.json().await.unwrap();
     let sub_id = sub["subscription"]["id"].as_i64().unwrap();
+    let r = app
+        .api(Method::PUT, &format!("/subscriptions/{sub_id}/rules"))
+        .json(&json!([{ "name": "no sponsored & <ads>", "if": { "title": "(?i)sponsored" }, "then": "drop" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let r = app
         .api(Method::POST, &format!("/subscriptions/{sub_id}/poll"))
         .send()
