@@ -42,11 +42,20 @@ pub const EXIT_NOT_FOUND: u8 = 3;
 
 /// syndic: publish articles as RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 ///
-/// Settings come from the environment and a .env file: DATABASE_URL, SYNDIC_BIND,
-/// SYNDIC_BASE_URL, SYNDIC_MAX_BODY, RUST_LOG, the poller's, the hub's and the security
-/// settings (SYNDIC_TRUSTED_PROXIES, SYNDIC_METRICS_ALLOW, SYNDIC_ALLOW_PRIVATE_CALLBACKS…):
-/// see .env.example and the README. Every command reads the same settings as `syndic serve`,
-/// so run it with the same environment and .env.
+/// Settings come from the environment and a .env file (docs/running.md says what each does;
+/// .env.example lists them with their defaults). Every command reads the same settings as
+/// `syndic serve`, so run it with the same environment and .env:
+///
+/// database: DATABASE_URL, SYNDIC_DB_POOL;
+/// serving: SYNDIC_BIND, SYNDIC_BASE_URL, SYNDIC_MAX_BODY, SYNDIC_REQUEST_TIMEOUT,
+/// SYNDIC_IDLE_TIMEOUT, SYNDIC_MAX_CONNECTIONS, SYNDIC_RENDER_CACHE_BYTES;
+/// security: SYNDIC_TRUSTED_PROXIES, SYNDIC_METRICS_ALLOW, SYNDIC_ALLOW_PRIVATE_UPSTREAMS,
+/// SYNDIC_ALLOW_PRIVATE_CALLBACKS;
+/// polling: SYNDIC_POLLER, SYNDIC_POLL_CONCURRENCY, SYNDIC_POLL_PER_HOST, SYNDIC_POLL_LEASE,
+/// SYNDIC_FETCH_TIMEOUT, SYNDIC_FETCH_MAX_BODY;
+/// WebSub hub: SYNDIC_HUB_MAX_PER_TOPIC, SYNDIC_HUB_MAX_PER_CALLBACK_HOST,
+/// SYNDIC_HUB_MAX_SUBSCRIPTIONS, SYNDIC_HUB_VERIFICATIONS;
+/// logs: SYNDIC_LOG_FORMAT, RUST_LOG.
 ///
 /// Exit codes: 0 success, 1 error, 2 usage error, 3 not found.
 #[derive(Parser, Debug)]
@@ -322,5 +331,41 @@ pub(crate) fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
         Ok(buf)
     } else {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    /// Every setting the code reads, as config.rs names it.
+    fn settings() -> Vec<String> {
+        let src = include_str!("../config.rs");
+        let mut names: Vec<String> = src
+            .split('"')
+            .filter(|s| {
+                (s.starts_with("SYNDIC_") || *s == "DATABASE_URL")
+                    && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            })
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names.push("RUST_LOG".into());
+        names
+    }
+
+    #[test]
+    fn help_env_example_and_docs_name_every_setting() {
+        let help = super::Cli::command().render_long_help().to_string();
+        let env = include_str!("../../.env.example");
+        let docs = include_str!("../../docs/running.md");
+        let names = settings();
+        assert!(names.len() > 20, "settings read from config.rs: {names:?}");
+        for name in names {
+            assert!(help.contains(&name), "syndic --help does not name {name}");
+            assert!(env.contains(&name), ".env.example does not name {name}");
+            assert!(docs.contains(&name), "docs/running.md does not name {name}");
+        }
     }
 }

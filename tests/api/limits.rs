@@ -1,5 +1,5 @@
 //! Bounded work per item, through the real API and a real poll: HTML nested past the depth
-//! limit is flattened (README, Ingest rules), whatever its shape, and its siblings are kept;
+//! limit is flattened (docs/formats.md, Ingest rules), whatever its shape, and its siblings are kept;
 //! an item over a cap (tags, authors, contributors, attachments, title, summary, one URL) is
 //! refused whole from a publisher and imported without the excess from an upstream. Timing is
 //! the bench's business (benches/nesting.rs); here the stored depth shows the work was bounded.

@@ -8,7 +8,7 @@ use sqlx::sqlite::SqlitePool;
 use crate::store::{DroppedItem, Result, RulesOwner};
 
 pub async fn get(pool: &SqlitePool, owner: RulesOwner) -> Result<Option<Option<String>>> {
-    // fetch_all, not fetch_optional: see the stale-read pitfall in the README.
+    // fetch_all, not fetch_optional: see the stale-read pitfall in docs/developer.md.
     let rows: Vec<(Option<String>,)> = match owner {
         RulesOwner::Subscription(id) => {
             sqlx::query_as("SELECT rules FROM subscriptions WHERE id = ?")
