@@ -18,6 +18,7 @@ pub mod poll;
 pub mod render;
 pub mod retention;
 pub mod rules;
+pub mod server;
 pub mod store;
 pub mod story;
 pub mod text;

@@ -6,9 +6,6 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use super::{CliError, Ctx, output};
-use crate::http::{self, AppState};
-use crate::poll::poller::Poller;
-use crate::websub::{self, Hub};
 
 pub async fn migrate(ctx: &Ctx) -> Result<()> {
     let url = &crate::store::display_url(&ctx.config.database_url);
@@ -53,52 +50,15 @@ pub async fn prune(ctx: &Ctx) -> Result<()> {
 }
 
 pub async fn serve(ctx: Ctx) -> Result<()> {
-    let Ctx {
-        store, mut config, ..
-    } = ctx;
+    let Ctx { store, config, .. } = ctx;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let addr = listener.local_addr()?;
-    // The address really bound (port 0 picks one): the poller recognises this instance's
-    // own feeds by it.
-    config.bind = addr;
-    if config.base_url_from_bind {
-        config.base_url = crate::config::base_url_for(addr);
-    }
     let shutdown = shutdown_signal()?;
-    tracing::info!(%addr, base_url = %config.base_url, "listening on http://{addr}");
-    let poller = Poller::new(store.clone(), &config)?;
-    // One signal stops both: HTTP finishes its requests in flight, the poller its round.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let polling = if config.poller {
-        tokio::spawn(poller.clone().run(stopped.clone()))
-    } else {
-        tracing::info!("SYNDIC_POLLER is off: subscriptions are polled only when asked");
-        tokio::spawn(async {})
-    };
-    let hub = Hub::new(store.clone(), &config)?;
-    let delivering = tokio::spawn(websub::run_deliveries(hub.clone(), stopped.clone()));
-    // On PostgreSQL, other instances' writes reach this one's feeds and deliveries at once.
-    let listening = {
-        let (store, stopped) = (store.clone(), stopped.clone());
-        tokio::spawn(async move {
-            let heard = |n: u64| {
-                crate::metrics::METRICS.change_notifications.inc_by(n);
-            };
-            store.listen(stopped, &heard).await
-        })
-    };
-    let pruning = tokio::spawn(crate::retention::run(store.clone(), stopped));
-    let signal = async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    };
-    http::serve(listener, AppState::new(store, config, poller, hub), signal).await?;
-    let _ = polling.await;
-    let _ = delivering.await;
-    let _ = pruning.await;
-    let _ = listening.await;
+    let server = crate::server::Server::start(store, config, listener).await?;
+    let addr = server.addr;
+    tracing::info!(%addr, base_url = %server.base_url, "listening on http://{addr}");
+    server.run_until(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,8 +7,6 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use syndic::config::Config;
-use syndic::http::{self, AppState};
-use syndic::poll::poller::Poller;
 use syndic::store;
 use tempfile::TempDir;
 
@@ -21,6 +19,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The SQLite file (unused on PostgreSQL).
     pub db_path: PathBuf,
+    /// Stops (HTTP drains, workers end) when the test's app is dropped.
+    _server: syndic::server::Server,
     _dir: TempDir,
 }
 
@@ -128,25 +128,22 @@ async fn spawn_app_on(
         database_url: database_url.clone(),
         bind: addr,
         base_url: format!("http://{addr}"),
+        base_url_from_bind: false,
         max_body: MAX_BODY,
         allow_private_upstreams: true,
         allow_private_callbacks: true,
         fetch_timeout: std::time::Duration::from_secs(2),
         fetch_max_body: FETCH_MAX_BODY,
+        poller: false,
         ..Config::default()
     };
     tune(&mut config);
-    let poller = Poller::new(store.clone(), &config).expect("poller");
-    let hub = syndic::websub::Hub::new(store.clone(), &config).expect("hub");
-    // The hub's delivery worker runs beside the server, as under `syndic serve`.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker_hub = hub.clone();
-    tokio::spawn(async move {
-        let _stop = stop; // held for the life of the test's runtime
-        syndic::websub::run_deliveries(worker_hub, stopped).await
-    });
-    let state = AppState::new(store.clone(), config, poller, hub);
-    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    // The very composition `syndic serve` runs (HTTP, deliveries, retention, the PostgreSQL
+    // listener), with the background poller as the test asks: off by default
+    // (`SYNDIC_POLLER=off`), so that the tests that poll count their own polls.
+    let server = syndic::server::Server::start(store.clone(), config, listener)
+        .await
+        .expect("start the server");
     let app = TestApp {
         base: format!("http://{addr}"),
         // Raw bodies: the tests check content coding themselves.
@@ -159,6 +156,7 @@ async fn spawn_app_on(
         token,
         database_url,
         db_path,
+        _server: server,
         _dir: dir,
     };
     app.wait_healthy().await;

@@ -852,39 +852,40 @@ async fn claims_are_exclusive_per_host_limited_and_pass_on_when_their_lease_ends
         7
     );
 
-    // A job runs under one owner's lease at a time.
+    // A job runs under one owner's lease at a time (not `retention`: the test's server runs
+    // that one, as `serve` does).
     let job = |owner: &'static str, secs: i64| Lease {
         owner,
         until: Utc::now() + Duration::seconds(secs),
     };
     assert!(
         store
-            .take_job("retention", Utc::now(), &job("r1", 60))
+            .take_job("a job", Utc::now(), &job("r1", 60))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .take_job("retention", Utc::now(), &job("r2", 60))
+            .take_job("a job", Utc::now(), &job("r2", 60))
             .await
             .unwrap()
     );
     assert!(
         store
-            .take_job("retention", Utc::now(), &job("r1", 60))
+            .take_job("a job", Utc::now(), &job("r1", 60))
             .await
             .unwrap()
     );
     let later = Utc::now() + Duration::seconds(120);
     assert!(
         store
-            .take_job("retention", later, &job("r2", 300))
+            .take_job("a job", later, &job("r2", 300))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .take_job("retention", later, &job("r1", 300))
+            .take_job("a job", later, &job("r1", 300))
             .await
             .unwrap()
     );
