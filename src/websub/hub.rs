@@ -94,6 +94,10 @@ pub struct Hub {
     limits: HubLimits,
     /// Verifications in flight hold a permit.
     verifying: Arc<Semaphore>,
+    /// Held from the last limit check of a verified subscription to its write, so that
+    /// verifications ending together cannot each see the room for one more and all be stored
+    /// (with several instances, each may still store one past a limit at the same moment).
+    admitting: tokio::sync::Mutex<()>,
 }
 
 impl Hub {
@@ -123,6 +127,7 @@ impl Hub {
                 total: config.hub_max_subscriptions as u64,
             },
             verifying: Arc::new(Semaphore::new(config.hub_verifications)),
+            admitting: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -298,7 +303,13 @@ impl Hub {
             tracing::info!(callback = %c.callback, topic = %c.topic, "websub intent not verified");
             return;
         }
-        // Other verifications may have filled a limit meanwhile.
+        // Other verifications may have filled a limit meanwhile: checked again, and stored,
+        // one at a time.
+        let _admitting = if c.subscribe {
+            Some(self.admitting.lock().await)
+        } else {
+            None
+        };
         if c.subscribe
             && let Err(e) = self.within_limits(&c).await
         {

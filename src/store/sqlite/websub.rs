@@ -78,8 +78,14 @@ pub async fn counts(
     .bind(callback.host)
     .bind(topic)
     .bind(callback.url)
-    .fetch_one(pool)
-    .await?;
+    // fetch_all, not fetch_one: a statement fetch_one leaves unfinished keeps its pooled
+    // reader on an old snapshot (the stale-read pitfall in docs/developer.md), and the hub's
+    // limits must count the subscriptions just stored.
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| StoreError::Corrupt("hub counts returned no row".into()))?;
     let n = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
     Ok(HubCounts {
         topic: n("by_topic")?,
