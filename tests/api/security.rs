@@ -218,6 +218,62 @@ async fn hub_limits_refuse_new_subscriptions() {
     stored(3).await;
 }
 
+/// A burst of requests that all pass the first check (nothing is stored yet) still stores no
+/// more than the limit: the last check and the write of each verified subscription run one at
+/// a time.
+#[tokio::test]
+async fn hub_limits_hold_under_a_burst() {
+    let app = tuned(|c| {
+        c.hub_max_per_host = 3;
+        c.hub_verifications = 32;
+    })
+    .await;
+    app.create_channel("c", json!({})).await;
+    let cb = spawn_subscriber().await;
+    let topic = app.url("/feeds/c/rss.xml");
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let (client, hub) = (app.client.clone(), app.url("/websub"));
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", &format!("{}?burst={n}", cb.url)),
+            ])
+            .finish();
+        burst.spawn(async move {
+            let r = client
+                .post(hub)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            r.status()
+        });
+    }
+    let mut accepted = 0;
+    while let Some(status) = burst.join_next().await {
+        if status.unwrap() == StatusCode::ACCEPTED {
+            accepted += 1;
+        }
+    }
+    assert!(accepted >= 3, "{accepted} accepted");
+    eventually("every accepted callback verified", || {
+        cb.state.verified.lock().unwrap().len() >= accepted
+    })
+    .await;
+    app.db_wait("SELECT count(*) FROM websub_subscriptions", 3)
+        .await;
+    // The refused ones are refused right after their callback answered: give them the time.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM websub_subscriptions")
+            .await,
+        3
+    );
+}
+
 /// `SYNDIC_ALLOW_PRIVATE_UPSTREAMS` lets the poller fetch from loopback, and no longer lets
 /// the public hub call back there: that takes `SYNDIC_ALLOW_PRIVATE_CALLBACKS`.
 #[tokio::test]
