@@ -9,6 +9,7 @@ mod cancel;
 mod channels;
 mod cli;
 mod copydb;
+mod docs;
 mod durability;
 mod errors;
 mod fanout;
