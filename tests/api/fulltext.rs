@@ -78,13 +78,7 @@ async fn subscribe(app: &TestApp, url: &str, full_content: bool) -> Value {
 }
 
 async fn poll(app: &TestApp, id: i64) -> Value {
-    let r = app
-        .api(Method::POST, &format!("/subscriptions/{id}/poll"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json::<Value>().await.unwrap()["poll"].clone()
+    app.poll_now(id).await["poll"].clone()
 }
 
 /// The JSON Feed item with this title.

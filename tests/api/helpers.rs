@@ -164,6 +164,18 @@ async fn spawn_app_on(
 }
 
 impl TestApp {
+    /// Polls subscription `id` now through the API (`POST /api/v1/subscriptions/{id}/poll`),
+    /// which must answer 200: the whole answer (the report is under `poll`).
+    pub async fn poll_now(&self, id: i64) -> Value {
+        let r = self
+            .api(reqwest::Method::POST, &format!("/subscriptions/{id}/poll"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
     async fn wait_healthy(&self) {
         for _ in 0..100 {
             let r = self.client.get(self.url("/healthz")).send().await;

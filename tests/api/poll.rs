@@ -21,13 +21,7 @@ async fn subscribe(app: &TestApp, url: &str) -> Value {
 }
 
 async fn poll(app: &TestApp, id: i64) -> Value {
-    let r = app
-        .api(Method::POST, &format!("/subscriptions/{id}/poll"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
+    app.poll_now(id).await
 }
 
 async fn setup() -> (TestApp, UpstreamServer) {

@@ -116,14 +116,7 @@ async fn put_ok(app: &TestApp, path: &str, rules: &str) {
 }
 
 async fn poll(app: &TestApp, id: i64) -> Value {
-    let r = app
-        .api(Method::POST, &format!("/subscriptions/{id}/poll"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    v["poll"].clone()
+    app.poll_now(id).await["poll"].clone()
 }
 
 async fn post(app: &TestApp, path: &str, body: Option<&str>) -> reqwest::Response {

@@ -90,13 +90,7 @@ async fn subscribe_and_poll(app: &TestApp, up: &UpstreamServer, name: &str) -> i
 }
 
 async fn poll(app: &TestApp, id: i64) -> Value {
-    let r = app
-        .api(Method::POST, &format!("/subscriptions/{id}/poll"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
+    let v = app.poll_now(id).await;
     assert!(
         v["poll"]["status"] == "imported" || v["poll"]["status"] == "not_modified",
         "{v}"
