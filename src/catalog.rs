@@ -14,7 +14,7 @@ use crate::store::{ArticleRow, DynStore, Result, StoredState, StoryTitle, WriteT
 use crate::story::{self, StoryText};
 
 /// What happened to each article of a write, in input order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Created,

@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A channel's URL name: lowercase ASCII letters, digits and inner hyphens, 1 to 64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Slug(String);
 
@@ -38,7 +38,7 @@ impl fmt::Display for Slug {
 }
 
 /// A published channel: one set of articles, served as three feeds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     #[serde(skip)]
     pub id: i64,
@@ -63,7 +63,9 @@ pub struct Channel {
 
 /// How a channel recognises one story arriving through several subscriptions
 /// (docs/dedupe.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Dedupe {
     /// Every item is an article of its own.
@@ -184,7 +186,7 @@ impl ChannelPatch {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct Person {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -194,7 +196,7 @@ pub struct Person {
     pub avatar: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub url: String,
     pub mime_type: String,
@@ -215,7 +217,7 @@ pub struct Image {
 }
 
 /// Where an imported article came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -299,7 +301,7 @@ impl StoredArticle {
 }
 
 /// An upstream feed polled into a channel, with its fetch state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: i64,
     #[serde(skip)]
@@ -309,7 +311,9 @@ pub struct Subscription {
     pub original_url: String,
     pub title: Option<String>,
     pub site_url: Option<String>,
+    /// Seconds between polls.
     #[serde(serialize_with = "secs")]
+    #[schema(value_type = u64)]
     pub interval: std::time::Duration,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
@@ -423,7 +427,7 @@ fn url_host(url: &str) -> String {
 }
 
 /// A WebSub subscriber to one of syndic's feeds (syndic is the hub).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HubSubscription {
     pub id: i64,
     #[serde(skip)]

@@ -15,7 +15,7 @@ use crate::model::{Attachment, Image, Person, Source};
 
 pub const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 struct SyndicExt {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,7 +32,7 @@ struct SyndicExt {
 }
 
 /// One source of an imported story as `_syndic.sources` lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SourceOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<String>,
@@ -473,7 +473,7 @@ struct OutFeed<'a> {
 }
 
 /// An item as syndic publishes it; the API shows articles in this same shape.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OutItem<'a> {
     id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,13 +9,15 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
 
+use super::error::ErrorBody;
+use super::openapi::{Always, Authed};
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::catalog::{self, Outcome, Tombstones};
 use crate::formats::{self, InputKind};
 use crate::ingest::{self, ItemError, Report};
-use crate::model::{Cursor, StoredArticle};
+use crate::model::Cursor;
+use crate::views::{ApiArticle, ArticlePage};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
@@ -45,11 +47,35 @@ fn report_response(report: &Report) -> Response {
     (status, Json(report)).into_response()
 }
 
-/// An article as the API shows it: the JSON Feed item, plus when syndic first saw it.
-fn view(s: &StoredArticle) -> Value {
-    crate::views::article(s)
-}
-
+/// Ingests articles: all or nothing. Each item is created, updated, left unchanged, or
+/// skipped when it was deleted before.
+#[utoipa::path(
+    post,
+    path = "/channels/{slug}/articles",
+    tag = "articles",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug")),
+    request_body(
+        description = "JSON Feed items (one item, an array of items, or a JSON Feed document), \
+                       an RSS 2.0 document or an Atom 1.0 document",
+        content(
+            (Object = "application/json"),
+            (String = "application/rss+xml"),
+            (String = "application/atom+xml"),
+        )
+    ),
+    responses(
+        (status = 201, description = "At least one article was created", body = Report),
+        (status = 200, description = "Nothing was created (updated, unchanged or skipped)", body = Report),
+        (status = 400, description = "The body cannot be parsed", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 415, description = "No Content-Type, or one that is not taken", body = ErrorBody),
+        (status = 422, description = "An item is invalid: `index` and `field` say which; nothing was written", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn ingest(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
@@ -71,17 +97,37 @@ pub async fn ingest(
     Ok(report_response(&report))
 }
 
-#[derive(Deserialize)]
+/// Paging of the article list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Articles per page: 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     before: Option<String>,
 }
 
+/// A channel's articles, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/channels/{slug}/articles",
+    tag = "articles",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug"), ListQuery),
+    responses(
+        (status = 200, description = "A page of articles", body = ArticlePage),
+        (status = 400, description = "`limit` out of range or `before` not a cursor", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let channel = state.channel(&slug).await?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -97,23 +143,65 @@ pub async fn list(
         None => None,
     };
     let articles = state.store.articles(&channel, limit, before).await?;
-    Ok(Json(crate::views::article_page(&articles, limit)))
+    Ok(Json(ArticlePage::new(&articles, limit)).into_response())
 }
 
+/// One article.
+#[utoipa::path(
+    get,
+    path = "/channels/{slug}/articles/{id}",
+    tag = "articles",
+    security(("token" = [])),
+    params(
+        ("slug" = String, Path, description = "The channel's slug"),
+        ("id" = String, Path, description = "The article's id (its guid)"),
+    ),
+    responses(
+        (status = 200, description = "The article: its JSON Feed item", body = ApiArticle),
+        (status = 404, description = "No such channel or article", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let channel = state.channel(&slug).await?;
     let article = state
         .store
         .article(&channel, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no article {id:?} in channel {slug:?}")))?;
-    Ok(Json(view(&article)))
+    Ok(Json(ApiArticle::new(&article)).into_response())
 }
 
 /// Creates or replaces the one article the path names (bringing it back if it was deleted).
+#[utoipa::path(
+    put,
+    path = "/channels/{slug}/articles/{id}",
+    tag = "articles",
+    security(("token" = [])),
+    params(
+        ("slug" = String, Path, description = "The channel's slug"),
+        ("id" = String, Path, description = "The article's id (its guid)"),
+    ),
+    request_body(
+        description = "One JSON Feed item; its `id`, when given, is the path's",
+        content((Object = "application/json"))
+    ),
+    responses(
+        (status = 201, description = "Created (or brought back)", body = ApiArticle),
+        (status = 200, description = "Replaced, or unchanged", body = ApiArticle),
+        (status = 400, description = "The body is not one JSON Feed item", body = ErrorBody),
+        (status = 404, description = "No such channel, or no id", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The item is invalid, or its id is not the path's", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     ApiPath((slug, id)): ApiPath<(String, String)>,
@@ -157,9 +245,26 @@ pub async fn put(
         Some(Outcome::Created) => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    Ok((status, Json(view(&article))).into_response())
+    Ok((status, Json(ApiArticle::new(&article))).into_response())
 }
 
+/// Deletes an article; a tombstone keeps later imports of it out (PUT brings it back).
+#[utoipa::path(
+    delete,
+    path = "/channels/{slug}/articles/{id}",
+    tag = "articles",
+    security(("token" = [])),
+    params(
+        ("slug" = String, Path, description = "The channel's slug"),
+        ("id" = String, Path, description = "The article's id (its guid)"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such channel or article", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath((slug, id)): ApiPath<(String, String)>,

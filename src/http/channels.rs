@@ -4,25 +4,38 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
+use super::error::ErrorBody;
+use super::openapi::{Always, Authed};
 use super::{ApiError, ApiJson, ApiPath, AppState};
 use crate::model::{
     Channel, ChannelPatch, Dedupe, NewChannel, channel_field, channel_language, channel_link,
 };
+use crate::views::ApiChannel;
 
-#[derive(Deserialize)]
+/// `POST /api/v1/channels`: a new channel.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
+    /// 1 to 64 lowercase letters, digits and inner hyphens: the channel's URL name.
     slug: String,
     title: String,
     #[serde(default)]
     description: String,
+    /// The site the channel stands for (http or https).
     link: Option<String>,
+    /// A language tag (`fr`, `en-GB`).
     language: Option<String>,
     /// `"off"`, `"url"` (default) or `"story"` (docs/dedupe.md).
+    #[schema(value_type = Option<Dedupe>)]
     dedupe: Option<String>,
+}
+
+/// Every channel.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChannelList<'a> {
+    channels: Vec<ApiChannel<'a>>,
 }
 
 fn dedupe(s: &str) -> Result<Dedupe, ApiError> {
@@ -30,8 +43,8 @@ fn dedupe(s: &str) -> Result<Dedupe, ApiError> {
 }
 
 /// A channel with its feed URLs, as the API shows it.
-fn view(state: &AppState, c: &Channel) -> Value {
-    crate::views::channel(c, &state.config.base_url)
+fn view<'a>(state: &AppState, c: &'a Channel) -> ApiChannel<'a> {
+    ApiChannel::new(c, &state.config.base_url)
 }
 
 fn clean(field: &str, s: String) -> Result<String, ApiError> {
@@ -42,6 +55,23 @@ fn clean_link(link: Option<String>) -> Result<Option<String>, ApiError> {
     channel_link(link).map_err(ApiError::BadRequest)
 }
 
+/// Creates a channel.
+#[utoipa::path(
+    post,
+    path = "/channels",
+    tag = "channels",
+    security(("token" = [])),
+    request_body = CreateChannel,
+    responses(
+        (status = 201, description = "The channel, with its feed URLs", body = ApiChannel),
+        (status = 400, description = "A field is invalid or unknown, or the body is not JSON", body = ErrorBody),
+        (status = 409, description = "The slug is taken", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateChannel>,
@@ -67,37 +97,73 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, &channel))).into_response())
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every channel, in slug order.
+#[utoipa::path(
+    get,
+    path = "/channels",
+    tag = "channels",
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Every channel", body = ChannelList),
+        Authed,
+        Always,
+    )
+)]
+pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let channels = state.store.channels().await?;
-    let items: Vec<Value> = channels.iter().map(|c| view(&state, c)).collect();
-    Ok(Json(json!({ "channels": items })))
+    let channels = channels.iter().map(|c| view(&state, c)).collect();
+    Ok(Json(ChannelList { channels }).into_response())
 }
 
+/// One channel.
+#[utoipa::path(
+    get,
+    path = "/channels/{slug}",
+    tag = "channels",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug")),
+    responses(
+        (status = 200, description = "The channel", body = ApiChannel),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let channel = state.channel(&slug).await?;
-    Ok(Json(view(&state, &channel)))
+    Ok(Json(view(&state, &channel)).into_response())
 }
 
-/// `null` clears an optional field; an absent field stays as it is.
-#[derive(Deserialize)]
+/// `PATCH /api/v1/channels/{slug}`: `null` clears an optional field; an absent field stays
+/// as it is.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchChannel {
+    #[schema(required = false)]
     title: Option<String>,
+    #[schema(required = false)]
     description: Option<String>,
+    /// The site the channel stands for (`null` clears it).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = false)]
     link: Option<Option<String>>,
+    /// A language tag (`null` clears it).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = false)]
     language: Option<Option<String>>,
     /// Retention: at most this many articles (`null`: keep all).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, required = false, minimum = 1)]
     retain_max_articles: Option<Option<u32>>,
     /// Retention: only articles newer than this many days (`null`: keep all).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, required = false, minimum = 1)]
     retain_days: Option<Option<u32>>,
     /// `"off"`, `"url"` or `"story"`: applies to items imported from now on.
+    #[schema(value_type = Option<Dedupe>, required = false)]
     dedupe: Option<String>,
 }
 
@@ -110,11 +176,29 @@ where
     T::deserialize(d).map(Some)
 }
 
+/// Changes a channel's fields; a new retention prunes at once.
+#[utoipa::path(
+    patch,
+    path = "/channels/{slug}",
+    tag = "channels",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug")),
+    request_body = PatchChannel,
+    responses(
+        (status = 200, description = "The channel as it is now", body = ApiChannel),
+        (status = 400, description = "A field is invalid or unknown, or the body is not JSON", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<PatchChannel>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let channel = state.channel(&slug).await?;
     let patch = ChannelPatch {
         title: body.title.map(|t| clean("title", t)).transpose()?,
@@ -137,7 +221,7 @@ pub async fn update(
         ));
     }
     if patch.is_empty() {
-        return Ok(Json(view(&state, &channel)));
+        return Ok(Json(view(&state, &channel)).into_response());
     }
     let updated = state
         .store
@@ -147,9 +231,23 @@ pub async fn update(
     // A new retention applies at once, not at the next pruning round.
     crate::catalog::prune(&state.store, &updated, chrono::Utc::now()).await?;
     let updated = state.channel(&slug).await?;
-    Ok(Json(view(&state, &updated)))
+    Ok(Json(view(&state, &updated)).into_response())
 }
 
+/// Deletes a channel.
+#[utoipa::path(
+    delete,
+    path = "/channels/{slug}",
+    tag = "channels",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,

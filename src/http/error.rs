@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use crate::formats::ParseError;
 use crate::ingest::{IngestError, ItemError};
@@ -87,21 +86,69 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer: a stable code, a message for a person, and where the
+/// problem is when the request had several parts (an item of a batch, a rule of a set).
+/// Fields in name order, as the answer always had them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code for scripts: `unauthorized`, `not_found`, `conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `bad_request`, `invalid_item`,
+    /// `invalid_rules`, `method_not_allowed`, `unavailable`, `upstream_failed`,
+    /// `too_many_requests`, `forbidden`, `request_too_large`, `request_timeout`, `internal`.
+    pub error: &'static str,
+    /// The field at fault: of the item (`invalid_item`) or of the rule (`invalid_rules`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The position of the item at fault in the batch (`invalid_item`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// The largest body accepted, in bytes (`payload_too_large`, when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// What is wrong, for a person.
+    pub message: String,
+    /// Where in the rule's pattern the problem is (`invalid_rules`; `null` when it is not
+    /// in a pattern).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Option<usize>>,
+    /// The rule at fault (`invalid_rules`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleAtFault>,
+}
+
+/// The rule an `invalid_rules` answer names: its index in the set and its name.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RuleAtFault {
+    pub index: Option<usize>,
+    pub name: Option<String>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut body = json!({ "error": code, "message": self.to_string() });
+        let mut body = ErrorBody {
+            error: code,
+            field: None,
+            index: None,
+            limit: None,
+            message: self.to_string(),
+            position: None,
+            rule: None,
+        };
         match &self {
             ApiError::InvalidItem(e) => {
-                body["index"] = Value::from(e.index);
-                body["field"] = Value::from(e.field.clone());
+                body.index = Some(e.index);
+                body.field = Some(e.field.clone());
             }
             ApiError::InvalidRules(e) => {
-                body["rule"] = json!({ "index": e.index, "name": e.name });
-                body["field"] = Value::from(e.field.clone());
-                body["position"] = json!(e.position);
+                body.rule = Some(RuleAtFault {
+                    index: e.index,
+                    name: e.name.clone(),
+                });
+                body.field = Some(e.field.clone());
+                body.position = Some(e.position);
             }
-            ApiError::TooLarge(Some(limit)) => body["limit"] = Value::from(*limit),
+            ApiError::TooLarge(Some(limit)) => body.limit = Some(*limit),
             ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
             _ => {}
         }

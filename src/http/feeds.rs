@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::error::ErrorBody;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::formats::FeedFormat;
 use crate::metrics::{METRICS, Metrics};
@@ -24,8 +25,11 @@ pub const FEED_CSP: &str = "default-src 'none'; script-src 'self'; \
                             style-src 'self' 'unsafe-inline'; img-src http: https: data:; \
                             base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedQuery {
+    /// Articles in the feed: 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Only the articles with this tag.
     tag: Option<String>,
@@ -95,6 +99,33 @@ fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
         .is_some_and(|since| r.modified <= since.as_secs() as i64)
 }
 
+/// A channel's feed. A browser (asking for `text/html` and no feed type) gets a readable
+/// HTML page of it instead; readers get the feed (`Vary: Accept`). Validators (`ETag`,
+/// `Last-Modified`) allow conditional requests; `br` and `gzip` bodies are served.
+#[utoipa::path(
+    get,
+    path = "/feeds/{slug}/{file}",
+    tag = "feeds",
+    params(
+        ("slug" = String, Path, description = "The channel's slug"),
+        ("file" = String, Path, description = "`rss.xml`, `atom.xml` or `feed.json`"),
+        FeedQuery,
+    ),
+    responses(
+        (status = 200, description = "The feed (or, for a browser, an HTML page of it)",
+            content(
+                (String = "application/rss+xml"),
+                (String = "application/atom+xml"),
+                (Object = "application/feed+json"),
+                (String = "text/html"),
+            )
+        ),
+        (status = 304, description = "Not modified since the validators the request names"),
+        (status = 400, description = "`limit` out of range or `before` not a cursor", body = ErrorBody),
+        (status = 404, description = "No such channel or feed file", body = ErrorBody),
+        super::openapi::Always,
+    )
+)]
 pub async fn feed(
     State(state): State<AppState>,
     ApiPath((slug, file)): ApiPath<(String, String)>,

@@ -9,6 +9,7 @@ mod client;
 mod conn;
 pub mod error;
 mod feeds;
+mod openapi;
 mod pages;
 mod rules;
 mod subscriptions;
@@ -20,12 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
-use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::model::{Channel, Slug};
@@ -113,89 +116,55 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// Every route, registered with its OpenAPI description in one step (`routes!`), so that
+/// the document served at `/api/v1/openapi.json` lists exactly what is routed. A route added
+/// with a plain `.route` would be missing from it: tests/api/openapi.rs checks there is none.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/channels", get(channels::list).post(channels::create))
-        .route(
-            "/channels/{slug}",
-            get(channels::show)
-                .patch(channels::update)
-                .delete(channels::delete),
-        )
-        .route(
-            "/channels/{slug}/articles",
-            get(articles::list).post(articles::ingest),
-        )
-        .route(
-            "/channels/{slug}/articles/{id}",
-            get(articles::show)
-                .put(articles::put)
-                .delete(articles::delete),
-        )
-        .route(
-            "/subscriptions",
-            get(subscriptions::list).post(subscriptions::create),
-        )
-        .route(
-            "/subscriptions/{id}",
-            get(subscriptions::show)
-                .patch(subscriptions::patch)
-                .delete(subscriptions::delete),
-        )
-        .route(
-            "/subscriptions/{id}/poll",
-            axum::routing::post(subscriptions::poll_now),
-        )
-        .route(
-            "/subscriptions/{id}/rules",
-            get(rules::show_subscription).put(rules::put_subscription),
-        )
-        .route(
-            "/subscriptions/{id}/rules/preview",
-            axum::routing::post(rules::preview),
-        )
-        .route(
-            "/subscriptions/{id}/rules/reapply",
-            axum::routing::post(rules::reapply),
-        )
-        .route(
-            "/channels/{slug}/rules",
-            get(rules::show_channel).put(rules::put_channel),
-        )
-        .route("/hub/subscriptions", get(subscriptions::hub_list))
-        .route(
-            "/hub/subscriptions/{id}",
-            axum::routing::delete(subscriptions::hub_remove),
-        )
+    let api = OpenApiRouter::new()
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::show, channels::update, channels::delete))
+        .routes(routes!(articles::list, articles::ingest))
+        .routes(routes!(articles::show, articles::put, articles::delete))
+        .routes(routes!(subscriptions::list, subscriptions::create))
+        .routes(routes!(
+            subscriptions::show,
+            subscriptions::patch,
+            subscriptions::delete
+        ))
+        .routes(routes!(subscriptions::poll_now))
+        .routes(routes!(rules::show_subscription, rules::put_subscription))
+        .routes(routes!(rules::preview))
+        .routes(routes!(rules::reapply))
+        .routes(routes!(rules::show_channel, rules::put_channel))
+        .routes(routes!(subscriptions::hub_list))
+        .routes(routes!(subscriptions::hub_remove))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/feeds/{slug}/{file}", get(feeds::feed))
-        .route(
-            crate::websub::HUB_PATH,
-            axum::routing::post(websub::hub).layer(DefaultBodyLimit::max(64 * 1024)),
-        )
-        .route(
-            &format!("{}/{{id}}/{{token}}", crate::websub::CALLBACK_PATH),
-            get(websub::callback_verify).post(websub::callback_push),
-        )
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(feeds::feed))
+        .routes(routes!(websub::hub).layer(DefaultBodyLimit::max(64 * 1024)))
+        .routes(routes!(websub::callback_verify, websub::callback_push))
         // Callbacks handed out before they carried a token: pushes signed with the secret
         // still arrive there until the lease is renewed; nothing is verified there.
-        .route(
-            &format!("{}/{{id}}", crate::websub::CALLBACK_PATH),
-            get(websub::legacy_callback_verify).post(websub::legacy_callback_push),
-        )
-        .route("/", get(pages::index))
-        .route("/channels/{slug}", get(pages::channel_page))
-        .route("/channels/{slug}/{article}", get(pages::article_page))
-        .route("/opml.xml", get(pages::opml))
-        .route(STYLESHEET_PATH, get(pages::stylesheet))
+        .routes(routes!(
+            websub::legacy_callback_verify,
+            websub::legacy_callback_push
+        ))
+        .routes(routes!(pages::index))
+        .routes(routes!(pages::channel_page))
+        .routes(routes!(pages::article_page))
+        .routes(routes!(pages::opml))
+        .routes(routes!(pages::stylesheet))
+        .routes(routes!(openapi::openapi_json))
         .nest("/api/v1", api)
+        .split_for_parts();
+    router
+        .layer(axum::Extension(openapi::Document::new(&doc)))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(limit_head))
@@ -221,11 +190,35 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// What `/healthz` and `/readyz` answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Status {
+    /// `ok` (alive) or `ready` (the database answers).
+    status: &'static str,
+}
+
+/// Alive: the process answers (nothing else is checked).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "Alive", body = Status), openapi::Limits)
+)]
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
 /// Prometheus text format, for the clients `SYNDIC_METRICS_ALLOW` lets in.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses(
+        (status = 200, description = "The metrics, in the Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 403, description = "This client's address is not in `SYNDIC_METRICS_ALLOW`", body = error::ErrorBody),
+        openapi::Limits,
+    )
+)]
 async fn metrics(
     State(state): State<AppState>,
     parts: axum::http::request::Parts,
@@ -354,7 +347,17 @@ async fn track(
 }
 
 /// Ready to serve: the database answers (it was migrated when it was opened).
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = Status),
+        (status = 503, description = "The database does not answer, or its schema is not this version's", body = error::ErrorBody),
+        openapi::Limits,
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "database not ready");
         ApiError::Unavailable(match e {
@@ -362,7 +365,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
             _ => "the database does not answer".into(),
         })
     })?;
-    Ok(Json(serde_json::json!({ "status": "ready" })))
+    Ok(Json(Status { status: "ready" }))
 }
 
 /// How long a client may take to send its request line and headers: past it the connection

@@ -160,6 +160,17 @@ async fn channel(state: &AppState, slug: &str) -> Result<Channel, PageError> {
     state.store.channel(&slug).await?.ok_or_else(not_found)
 }
 
+/// The instance's front page: every channel and its latest articles.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "feeds",
+    responses(
+        (status = 200, description = "An HTML page", body = String, content_type = "text/html"),
+        (status = 500, description = "A failure on the server (an HTML page)", body = String, content_type = "text/html"),
+        super::openapi::Limits,
+    )
+)]
 pub async fn index(State(state): State<AppState>) -> Result<Response, PageError> {
     let channels = state.store.channels().await?;
     let mut items = Vec::with_capacity(channels.len());
@@ -181,11 +192,27 @@ pub async fn index(State(state): State<AppState>) -> Result<Response, PageError>
     .map(page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChannelQuery {
+    /// An older page: the cursor of the page's "older" link.
     before: Option<String>,
 }
 
+/// A channel's page: its articles, newest first, and its feeds.
+#[utoipa::path(
+    get,
+    path = "/channels/{slug}",
+    tag = "feeds",
+    params(("slug" = String, Path, description = "The channel's slug"), ChannelQuery),
+    responses(
+        (status = 200, description = "An HTML page", body = String, content_type = "text/html"),
+        (status = 400, description = "`before` is not a cursor (an HTML page)", body = String, content_type = "text/html"),
+        (status = 404, description = "No such channel (an HTML page)", body = String, content_type = "text/html"),
+        (status = 500, description = "A failure on the server (an HTML page)", body = String, content_type = "text/html"),
+        super::openapi::Limits,
+    )
+)]
 pub async fn channel_page(
     State(state): State<AppState>,
     PagePath(slug): PagePath<String>,
@@ -220,6 +247,22 @@ pub async fn channel_page(
     .map(page)
 }
 
+/// An article's page.
+#[utoipa::path(
+    get,
+    path = "/channels/{slug}/{article}",
+    tag = "feeds",
+    params(
+        ("slug" = String, Path, description = "The channel's slug"),
+        ("article" = String, Path, description = "The article's id"),
+    ),
+    responses(
+        (status = 200, description = "An HTML page", body = String, content_type = "text/html"),
+        (status = 404, description = "No such channel or article (an HTML page)", body = String, content_type = "text/html"),
+        (status = 500, description = "A failure on the server (an HTML page)", body = String, content_type = "text/html"),
+        super::openapi::Limits,
+    )
+)]
 pub async fn article_page(
     State(state): State<AppState>,
     PagePath((slug, id)): PagePath<(String, String)>,
@@ -271,6 +314,17 @@ pub async fn feed_page(
 }
 
 /// Every published channel as OPML 2.0, for readers that import a list of feeds.
+/// Every channel's RSS feed as an OPML 2.0 outline, for a reader to import.
+#[utoipa::path(
+    get,
+    path = "/opml.xml",
+    tag = "feeds",
+    responses(
+        (status = 200, description = "An OPML document", body = String, content_type = "text/x-opml"),
+        (status = 500, description = "A failure on the server (an HTML page)", body = String, content_type = "text/html"),
+        super::openapi::Limits,
+    )
+)]
 pub async fn opml(State(state): State<AppState>) -> Result<Response, PageError> {
     let base = &state.config.base_url;
     let channels = state.store.channels().await?;
@@ -309,6 +363,16 @@ pub async fn opml(State(state): State<AppState>) -> Result<Response, PageError> 
 }
 
 /// The XSL stylesheet the feeds point browsers to.
+/// The XSLT stylesheet the XML feeds name, for the tools that apply it.
+#[utoipa::path(
+    get,
+    path = "/feeds/style.xsl",
+    tag = "feeds",
+    responses(
+        (status = 200, description = "An XSLT stylesheet", body = String, content_type = "text/xsl"),
+        super::openapi::Limits,
+    )
+)]
 pub async fn stylesheet() -> Response {
     (
         [

@@ -7,14 +7,27 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::error::ErrorBody;
+use super::openapi::{Always, Authed};
 use super::{ApiError, ApiPath, AppState};
-use crate::ingest::screen;
+use crate::ingest::screen::{self, ItemVerdict, ReapplyReport};
 use crate::model::Subscription;
 use crate::poll::poller::PreviewError;
 use crate::rules::{self, RuleSet};
 use crate::store::RulesOwner;
+
+/// What a subscription's rules would do to its upstream's items now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    subscription: i64,
+    kept: usize,
+    changed: usize,
+    dropped: usize,
+    items: Vec<ItemVerdict>,
+}
 
 async fn subscription(state: &AppState, id: i64) -> Result<Subscription, ApiError> {
     state
@@ -53,6 +66,21 @@ async fn put(
     Ok(Json(as_array(set.as_ref())))
 }
 
+/// A subscription's rule set (`[]` when it has none).
+#[utoipa::path(
+    get,
+    path = "/subscriptions/{id}/rules",
+    tag = "rules",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The rule set (docs/rules.md)", body = Vec<Object>),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn show_subscription(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -62,6 +90,27 @@ pub async fn show_subscription(
     Ok(Json(as_array(set.as_ref())))
 }
 
+/// Replaces a subscription's rule set; it applies to items imported from now on.
+#[utoipa::path(
+    put,
+    path = "/subscriptions/{id}/rules",
+    tag = "rules",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "The subscription's id")),
+    request_body(
+        description = "The rule set: a JSON array of rules (docs/rules.md); `[]` removes it",
+        content((Vec<Object> = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The rule set as stored", body = Vec<Object>),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 422, description = "A rule is invalid: `rule`, `field` and `position` say where", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn put_subscription(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -71,6 +120,20 @@ pub async fn put_subscription(
     put(&state, RulesOwner::Subscription(sub.id), body).await
 }
 
+/// A channel's rule set (`[]` when it has none): it applies after each subscription's.
+#[utoipa::path(
+    get,
+    path = "/channels/{slug}/rules",
+    tag = "rules",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug")),
+    responses(
+        (status = 200, description = "The rule set (docs/rules.md)", body = Vec<Object>),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn show_channel(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
@@ -80,6 +143,26 @@ pub async fn show_channel(
     Ok(Json(as_array(set.as_ref())))
 }
 
+/// Replaces a channel's rule set.
+#[utoipa::path(
+    put,
+    path = "/channels/{slug}/rules",
+    tag = "rules",
+    security(("token" = [])),
+    params(("slug" = String, Path, description = "The channel's slug")),
+    request_body(
+        description = "The rule set: a JSON array of rules (docs/rules.md); `[]` removes it",
+        content((Vec<Object> = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The rule set as stored", body = Vec<Object>),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 422, description = "A rule is invalid: `rule`, `field` and `position` say where", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn put_channel(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
@@ -91,11 +174,32 @@ pub async fn put_channel(
 
 /// Fetches the upstream now and answers what the rules (the body's, or the stored ones when
 /// the body is empty; the channel's stored rules after them) do to each item. Writes nothing.
+#[utoipa::path(
+    post,
+    path = "/subscriptions/{id}/rules/preview",
+    tag = "rules",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "The subscription's id")),
+    request_body(
+        description = "A rule set to try instead of the stored one; empty: the stored one",
+        content((Vec<Object> = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "What the rules do to each item", body = Preview),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody),
+        (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
+        (status = 422, description = "A rule is invalid: `rule`, `field` and `position` say where", body = ErrorBody),
+        (status = 502, description = "The upstream cannot be fetched or parsed", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn preview(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Preview>, ApiError> {
     let sub = subscription(&state, id).await?;
     let limit = state.config.max_body;
     let body = body.map_err(|r| ApiError::body(r, limit))?;
@@ -112,20 +216,34 @@ pub async fn preview(
             PreviewError::Store(s) => s.into(),
         })?;
     let count = |o: &str| items.iter().filter(|i| i.outcome == o).count();
-    Ok(Json(json!({
-        "subscription": sub.id,
-        "kept": count("kept"),
-        "changed": count("changed"),
-        "dropped": count("dropped"),
-        "items": items,
-    })))
+    Ok(Json(Preview {
+        subscription: sub.id,
+        kept: count("kept"),
+        changed: count("changed"),
+        dropped: count("dropped"),
+        items,
+    }))
 }
 
 /// Runs the stored rules again on the channel's articles from this subscription.
+#[utoipa::path(
+    post,
+    path = "/subscriptions/{id}/rules/reapply",
+    tag = "rules",
+    security(("token" = [])),
+    params(("id" = i64, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "What the rules did to each article", body = ReapplyReport),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such subscription, or its channel is gone", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn reapply(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<screen::ReapplyReport>, ApiError> {
+) -> Result<Json<ReapplyReport>, ApiError> {
     let sub = subscription(&state, id).await?;
     let channel = state.channel(sub.channel.as_str()).await?;
     Ok(Json(screen::reapply(&state.store, &sub, &channel).await?))

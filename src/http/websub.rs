@@ -11,6 +11,8 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::error::ErrorBody;
+use super::openapi::Always;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::websub::subscriber::{self, Answer, PushCheck, Verification};
 use crate::websub::{HubError, HubRequest};
@@ -22,6 +24,21 @@ const MAX_PUSH_BODY: usize = 4 * 1024 * 1024;
 /// Answers 202 and verifies the intent in the background (WebSub §5.1), or names what is
 /// wrong with the request (400, 404), the limit it passes (429) or that the hub is busy
 /// verifying others (503).
+#[utoipa::path(
+    post,
+    path = "/websub",
+    tag = "hub",
+    request_body(content = HubRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 202, description = "Accepted: the intent is verified with the callback in the background"),
+        (status = 400, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 404, description = "The topic is not a feed of this instance", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = ErrorBody),
+        (status = 429, description = "A limit on subscriptions is reached", body = ErrorBody),
+        Always,
+    )
+)]
 pub async fn hub(
     State(state): State<AppState>,
     form: Result<Form<HubRequest>, FormRejection>,
@@ -44,6 +61,22 @@ pub async fn hub(
 /// `GET /websub/callback/{id}/{token}`: confirms the subscription request syndic has
 /// pending (echoing the challenge and recording the bounded lease), confirms an
 /// unsubscription it no longer wants, and takes note of a denial of the pending request.
+#[utoipa::path(
+    get,
+    path = "/websub/callback/{id}/{token}",
+    tag = "websub",
+    params(
+        ("id" = i64, Path, description = "The subscription's id"),
+        ("token" = String, Path, description = "The token syndic put in the callback URL"),
+        Verification,
+    ),
+    responses(
+        (status = 200, description = "Confirmed: the body is the challenge (`text/plain`); or a denial taken note of (empty body)", body = String, content_type = "text/plain"),
+        (status = 400, description = "The query lacks `hub.mode` or `hub.topic`, or the id is not a number", body = ErrorBody),
+        (status = 404, description = "Not a request syndic made: refused", body = ErrorBody),
+        Always,
+    )
+)]
 pub async fn callback_verify(
     State(state): State<AppState>,
     ApiPath((id, token)): ApiPath<(i64, String)>,
@@ -53,6 +86,18 @@ pub async fn callback_verify(
 }
 
 /// `GET /websub/callback/{id}`: only unsubscriptions syndic does not mind are confirmed.
+#[utoipa::path(
+    get,
+    path = "/websub/callback/{id}",
+    tag = "websub",
+    params(("id" = i64, Path, description = "The subscription's id"), Verification),
+    responses(
+        (status = 200, description = "Confirmed: the body is the challenge (`text/plain`); or a denial taken note of (empty body)", body = String, content_type = "text/plain"),
+        (status = 400, description = "The query lacks `hub.mode` or `hub.topic`, or the id is not a number", body = ErrorBody),
+        (status = 404, description = "Not a request syndic made: refused", body = ErrorBody),
+        Always,
+    )
+)]
 pub async fn legacy_callback_verify(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -86,6 +131,23 @@ async fn verify(
 /// signature are checked before the body is read; a message whose signature does not match
 /// the secret syndic gave is ignored (but acknowledged, as WebSub §8 asks); a subscription
 /// that no longer exists, or the wrong token, answers 410 so the hub stops.
+#[utoipa::path(
+    post,
+    path = "/websub/callback/{id}/{token}",
+    tag = "websub",
+    params(
+        ("id" = i64, Path, description = "The subscription's id"),
+        ("token" = String, Path, description = "The token syndic put in the callback URL"),
+    ),
+    request_body(description = "The feed document the hub pushes", content((String = "application/rss+xml"), (String = "application/atom+xml"), (String = "application/feed+json"))),
+    responses(
+        (status = 202, description = "Taken (or ignored: a signature that does not match is acknowledged all the same, WebSub §8)"),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 410, description = "No such subscription, or the wrong token: the hub should stop"),
+        (status = 413, description = "The body is over 4 MiB (or `SYNDIC_FETCH_MAX_BODY`)", body = ErrorBody),
+        Always,
+    )
+)]
 pub async fn callback_push(
     State(state): State<AppState>,
     ApiPath((id, token)): ApiPath<(i64, String)>,
@@ -97,6 +159,20 @@ pub async fn callback_push(
 
 /// `POST /websub/callback/{id}`: as above, for callbacks given out before tokens; only
 /// signed pushes are taken.
+#[utoipa::path(
+    post,
+    path = "/websub/callback/{id}",
+    tag = "websub",
+    params(("id" = i64, Path, description = "The subscription's id")),
+    request_body(description = "The feed document the hub pushes", content((String = "application/rss+xml"), (String = "application/atom+xml"), (String = "application/feed+json"))),
+    responses(
+        (status = 202, description = "Taken (or ignored: a signature that does not match is acknowledged all the same, WebSub §8)"),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 410, description = "No such subscription, or the wrong token: the hub should stop"),
+        (status = 413, description = "The body is over 4 MiB (or `SYNDIC_FETCH_MAX_BODY`)", body = ErrorBody),
+        Always,
+    )
+)]
 pub async fn legacy_callback_push(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,

@@ -34,7 +34,7 @@ pub enum IngestError {
 }
 
 /// What an ingest did, item by item.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub created: usize,
     pub updated: usize,
@@ -44,7 +44,7 @@ pub struct Report {
     pub items: Vec<ReportItem>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportItem {
     pub id: String,
     pub outcome: Outcome,

@@ -163,7 +163,7 @@ fn record_metrics(v: &Verdict) {
 }
 
 /// What the rules do (or did) to one item, as the preview and reapply answer it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemVerdict {
     pub id: String,
     pub title: Option<String>,
@@ -192,7 +192,7 @@ impl ItemVerdict {
 }
 
 /// What `reapply` did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ReapplyReport {
     pub subscription: i64,
     pub examined: usize,

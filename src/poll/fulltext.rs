@@ -84,7 +84,7 @@ impl PageError {
 }
 
 /// What full text did in one poll of one subscription.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct FullTextReport {
     /// Pages fetched whose text is now the content of their item.
     pub fetched: usize,
@@ -94,7 +94,7 @@ pub struct FullTextReport {
     pub pending: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PageFailure {
     pub url: String,
     pub error: String,

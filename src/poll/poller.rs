@@ -32,7 +32,7 @@ use crate::store::{ClaimKind, DynStore, Lease, StoreError, WebsubRequest};
 const CLAIM_WHEN_FREE: usize = 8;
 
 /// What one poll of one subscription did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PollReport {
     pub subscription: i64,
     pub url: String,

@@ -45,14 +45,14 @@ pub enum SubscribeError {
 }
 
 /// A new subscription, and what discovery found on the way.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Subscribed {
     pub subscription: Subscription,
     /// Feeds an HTML page advertised (the subscription is to the first); empty for a feed URL.
     pub discovered: Vec<DiscoveredFeed>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiscoveredFeed {
     pub url: String,
     pub title: Option<String>,

@@ -16,7 +16,7 @@ use crate::text::html_to_text;
 
 /// Which rule decided or changed something. `index` is `None` for the end of a set with
 /// `keep` rules that none matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RuleRef {
     pub scope: Scope,
     pub index: Option<usize>,
@@ -43,7 +43,7 @@ impl RuleRef {
 }
 
 /// One change a rule made to an item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     pub rule: RuleRef,
     pub action: &'static str,

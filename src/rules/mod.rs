@@ -67,7 +67,7 @@ impl std::fmt::Display for RuleError {
 }
 
 /// Whose rules: a subscription's apply first, then its channel's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Subscription,

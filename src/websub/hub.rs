@@ -25,7 +25,7 @@ pub const MAX_CHALLENGE_ANSWER: usize = 4 * 1024;
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A subscription request, as the form fields name it (`hub.mode`, `hub.topic`…).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct HubRequest {
     #[serde(rename = "hub.mode")]
     pub mode: Option<String>,

@@ -17,7 +17,8 @@ use crate::model::Subscription;
 use crate::store::{DynStore, StoreError};
 
 /// The query a hub verifies intent with (WebSub §5.3).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Verification {
     #[serde(rename = "hub.mode")]
     pub mode: String,

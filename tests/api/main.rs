@@ -20,6 +20,7 @@ mod ingest;
 mod instances;
 mod limits;
 mod memory;
+mod openapi;
 mod pages;
 mod poll;
 mod poller_switch;
