@@ -47,6 +47,16 @@ fn report_response(report: &Report) -> Response {
     (status, Json(report)).into_response()
 }
 
+/// A JSON ingest body (docs/formats.md, ingest rules): an array of JSON Feed items, or one
+/// object: a JSON Feed document (its `items` are taken) or one item.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Describes the body; `formats::parse` reads it.
+pub enum JsonItems {
+    Items(Vec<serde_json::Map<String, serde_json::Value>>),
+    One(serde_json::Map<String, serde_json::Value>),
+}
+
 /// Ingests articles: all or nothing. Each item is created, updated, left unchanged, or
 /// skipped when it was deleted before.
 #[utoipa::path(
@@ -57,11 +67,15 @@ fn report_response(report: &Report) -> Response {
     params(("slug" = String, Path, description = "The channel's slug")),
     request_body(
         description = "JSON Feed items (one item, an array of items, or a JSON Feed document), \
-                       an RSS 2.0 document or an Atom 1.0 document",
+                       an RSS 2.0 (or RSS 1.0) document or an Atom 1.0 document; generic XML types are sniffed",
         content(
-            (Object = "application/json"),
+            (JsonItems = "application/json"),
+            (JsonItems = "application/feed+json"),
             (String = "application/rss+xml"),
             (String = "application/atom+xml"),
+            (String = "application/xml"),
+            (String = "text/xml"),
+            (String = "application/rdf+xml"),
         )
     ),
     responses(
@@ -188,7 +202,7 @@ pub async fn show(
     ),
     request_body(
         description = "One JSON Feed item; its `id`, when given, is the path's",
-        content((Object = "application/json"))
+        content((Object = "application/json"), (Object = "application/feed+json"))
     ),
     responses(
         (status = 201, description = "Created (or brought back)", body = ApiArticle),

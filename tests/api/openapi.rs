@@ -121,6 +121,28 @@ impl Spec {
         })
     }
 
+    /// Checks that a JSON request body the server took matches the operation's request body
+    /// schema (so that the document does not refuse what the server accepts).
+    fn check_request(&self, method: &Method, template: &str, media: &str, body: &Value) {
+        let op = &self.doc["paths"][template][method.as_str().to_ascii_lowercase()];
+        let entry = &op["requestBody"]["content"][media];
+        assert!(
+            entry.is_object(),
+            "{method} {template}: no {media} request body in the document"
+        );
+        let schema = self.json_schema(&entry["schema"]);
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {template}: a body the server takes does not match the document:\n{}",
+            errors.join("\n")
+        );
+    }
+
     /// Checks an answer of `method template` against the document and returns its body: the
     /// status must be documented for the operation, a JSON body must validate against its
     /// schema, another body must be of a documented media type, and a response documented
@@ -323,14 +345,10 @@ async fn real_answers_validate_against_the_document() {
 
     // Channels: create (with hostile text), list, show, patch, errors.
     let c = "/api/v1/channels";
-    let r = req(&app, post.clone(), c)
-        .json(
-            &json!({ "slug": "monde", "title": "Le monde & <co> \"' ]]>", "language": "fr",
-                       "link": "https://news.example.fr/", "dedupe": "story" }),
-        )
-        .send()
-        .await
-        .unwrap();
+    let body = json!({ "slug": "monde", "title": "Le monde & <co> \"' ]]>", "language": "fr",
+                       "link": "https://news.example.fr/", "dedupe": "story" });
+    spec.check_request(&post, c, "application/json", &body);
+    let r = req(&app, post.clone(), c).json(&body).send().await.unwrap();
     assert_eq!(spec.check(&post, c, r).await.0, StatusCode::CREATED);
     let r = req(&app, post.clone(), c)
         .json(&json!({ "slug": "monde", "title": "again" }))
@@ -382,8 +400,10 @@ async fn real_answers_validate_against_the_document() {
         .await
         .unwrap();
     assert_eq!(spec.check(&get, one_t, r).await.0, StatusCode::NOT_FOUND);
+    let body = json!({ "description": "d", "retain_days": 3650, "link": null, "dedupe": "url" });
+    spec.check_request(&patch, one_t, "application/json", &body);
     let r = req(&app, patch.clone(), "/api/v1/channels/monde")
-        .json(&json!({ "description": "d", "retain_days": 3650, "link": null }))
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -403,6 +423,8 @@ async fn real_answers_validate_against_the_document() {
     let arts = "/api/v1/channels/{slug}/articles";
     let art = "/api/v1/channels/{slug}/articles/{id}";
     let seed = crate::seed::seed_item();
+    spec.check_request(&post, arts, "application/json", &seed);
+    spec.check_request(&post, arts, "application/json", &json!([seed]));
     let r = app.post_json("monde", &seed).await;
     let (s, report) = spec.check(&post, arts, r).await;
     assert_eq!((s, &report["created"]), (StatusCode::CREATED, &json!(1)));
@@ -466,11 +488,11 @@ async fn real_answers_validate_against_the_document() {
         a["_syndic"]["image_credit"],
         "PAUL ELLIS/AFP via Getty Images"
     );
+    let body = json!({ "title": "& < > \" ' ]]> \u{1}", "content_html": "<p>x</p><script>1</script>",
+                       "tags": ["a&b"], "authors": [{ "name": "N" }] });
+    spec.check_request(&put, art, "application/json", &body);
     let r = req(&app, put.clone(), "/api/v1/channels/monde/articles/hostile")
-        .json(
-            &json!({ "title": "& < > \" ' ]]> \u{1}", "content_html": "<p>x</p><script>1</script>",
-                       "tags": ["a&b"], "authors": [{ "name": "N" }] }),
-        )
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -524,8 +546,11 @@ async fn real_answers_validate_against_the_document() {
     app.create_channel("imports", json!({})).await;
     let subs = "/api/v1/subscriptions";
     let sub = "/api/v1/subscriptions/{id}";
+    let body = json!({ "url": upstream.url("/f/news"), "channel": "imports", "every": "2h",
+                       "full_content": false });
+    spec.check_request(&post, subs, "application/json", &body);
     let r = req(&app, post.clone(), subs)
-        .json(&json!({ "url": upstream.url("/f/news"), "channel": "imports", "every": "2h" }))
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -576,6 +601,12 @@ async fn real_answers_validate_against_the_document() {
         .await
         .unwrap();
     assert_eq!(spec.check(&get, sub, r).await.0, StatusCode::BAD_REQUEST);
+    spec.check_request(
+        &patch,
+        sub,
+        "application/json",
+        &json!({ "full_content": false }),
+    );
     let r = req(&app, patch.clone(), &format!("{subs}/{id}"))
         .json(&json!({ "full_content": false }))
         .send()
@@ -604,6 +635,7 @@ async fn real_answers_validate_against_the_document() {
     let srules = "/api/v1/subscriptions/{id}/rules";
     let crules = "/api/v1/channels/{slug}/rules";
     let set = json!([{ "name": "no second", "if": { "title": "Second" }, "then": "drop" }]);
+    spec.check_request(&put, srules, "application/json", &set);
     let r = req(&app, put.clone(), &format!("{subs}/{id}/rules"))
         .json(&set)
         .send()
@@ -650,8 +682,10 @@ async fn real_answers_validate_against_the_document() {
         (StatusCode::OK, &json!(1)),
         "{reapplied}"
     );
+    let body = json!([{ "if": { "title": "(?i)pub" }, "then": { "add_tag": "ad" } }]);
+    spec.check_request(&put, crules, "application/json", &body);
     let r = req(&app, put.clone(), "/api/v1/channels/monde/rules")
-        .json(&json!([{ "if": { "title": "(?i)pub" }, "then": { "add_tag": "ad" } }]))
+        .json(&body)
         .send()
         .await
         .unwrap();
