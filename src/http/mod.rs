@@ -147,7 +147,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(readyz))
         .routes(routes!(metrics))
         .routes(routes!(feeds::feed))
-        .routes(routes!(websub::hub).layer(DefaultBodyLimit::max(64 * 1024)))
+        .routes(routes!(websub::hub).layer(DefaultBodyLimit::max(websub::MAX_HUB_BODY)))
         .routes(routes!(websub::callback_verify, websub::callback_push))
         // Callbacks handed out before they carried a token: pushes signed with the secret
         // still arrive there until the lease is renewed; nothing is verified there.

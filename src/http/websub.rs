@@ -17,6 +17,9 @@ use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::websub::subscriber::{self, Answer, PushCheck, Verification};
 use crate::websub::{HubError, HubRequest};
 
+/// The largest hub request read (a form of a few URLs).
+pub const MAX_HUB_BODY: usize = 64 * 1024;
+
 /// The largest push read (a feed document), and less when `SYNDIC_FETCH_MAX_BODY` is lower:
 /// a push is read only after its subscription and signature are known.
 const MAX_PUSH_BODY: usize = 4 * 1024 * 1024;
@@ -47,6 +50,7 @@ pub async fn hub(
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
             "send the request as application/x-www-form-urlencoded".into(),
         ),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(Some(MAX_HUB_BODY)),
         _ => ApiError::BadRequest(e.body_text()),
     })?;
     state.hub.accept(req).await.map_err(|e| match e {

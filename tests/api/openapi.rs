@@ -742,6 +742,20 @@ async fn real_answers_validate_against_the_document() {
         spec.check(&post, "/websub", r).await.0,
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
+    let big = format!("hub.mode=subscribe&hub.topic={}", "t".repeat(65 * 1024));
+    let r = app
+        .client
+        .post(app.url("/websub"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    let (s, e) = spec.check(&post, "/websub", r).await;
+    assert_eq!(
+        (s, &e["limit"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!(65536))
+    );
     let state = callback.state.clone();
     eventually("the hub to verify the subscriber", || {
         !state.verified.lock().unwrap().is_empty()
