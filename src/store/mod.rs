@@ -2,6 +2,7 @@
 //! sees only [`Store`]. SQLite is the embedded default; PostgreSQL is the second
 //! implementation, chosen from the database URL's scheme in [`open`].
 
+mod mapping;
 mod pg_dump;
 mod postgres;
 pub mod rows;
