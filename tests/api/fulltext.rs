@@ -541,12 +541,25 @@ async fn the_command_line_sets_and_changes_the_option() {
         .unwrap(),
     );
     assert_eq!(added["subscription"]["full_content"], true, "{added:#}");
-    let polled = json_of(
-        run(s(&["--json", "subscription", "poll", "1"]))
+    let line = String::from_utf8(
+        run(s(&["poll", "--subscription", "1"]))
             .await
-            .unwrap(),
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        line.contains("created 1, updated 0, full text fetched 1, failed 0, pending 0"),
+        "the poll line says what full text did: {line}"
     );
-    assert_eq!(polled["poll"]["full_text"]["fetched"], 1, "{polled:#}");
+    let table = String::from_utf8(run(s(&["subscription", "list"])).await.unwrap().stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    let column = lines[0].find("FULL TEXT").expect("a FULL TEXT column");
+    assert_eq!(
+        lines[1][column..].split_whitespace().next(),
+        Some("on"),
+        "{table}"
+    );
     let rendered = run(s(&["render", "planet", "--format", "json"]))
         .await
         .unwrap();

@@ -785,4 +785,9 @@ async fn the_cli_shows_sets_previews_and_reapplies() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["dropped"], 2, "{report}");
     assert_issue_rules_applied(&app).await;
+
+    // The poll line says what the rules did.
+    let out = cli(&["poll", "--subscription", &sid], None);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.contains(", rules dropped 2, rules changed "), "{line}");
 }
