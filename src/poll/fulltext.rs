@@ -184,6 +184,9 @@ pub struct Limits {
     pub fetcher: Fetcher,
     pub global: Arc<Semaphore>,
     pub host: HostLimit,
+    /// Pages fetched by this call at most ([`MAX_PAGES_PER_POLL`] for a poll; none while a
+    /// hub waits for its push to be answered): the rest are kept as pending.
+    pub max_pages: usize,
 }
 
 /// Gives the items of a `full_content` subscription their page's text: new items' pages are
@@ -228,7 +231,7 @@ pub async fn complete(
             wanted.push(link.clone());
         }
     }
-    let later = wanted.split_off(wanted.len().min(MAX_PAGES_PER_POLL));
+    let later = wanted.split_off(wanted.len().min(limits.max_pages));
     let now = Utc::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, link) in wanted.iter().enumerate() {
@@ -294,9 +297,14 @@ pub async fn complete(
             link,
             FullText {
                 content_html: None,
-                error: Some(format!(
-                    "not fetched yet: at most {MAX_PAGES_PER_POLL} pages are fetched per poll"
-                )),
+                error: Some(if limits.max_pages == 0 {
+                    "not fetched yet: pages of pushed items are fetched after the push is answered"
+                        .to_owned()
+                } else {
+                    format!(
+                        "not fetched yet: at most {MAX_PAGES_PER_POLL} pages are fetched per poll"
+                    )
+                }),
                 attempts,
                 done: false,
                 fetched_at: now,

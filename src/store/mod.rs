@@ -271,6 +271,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
+    /// Forgets a subscription's validators and body hash, so its next poll reads the whole
+    /// feed (no 304, no "unchanged").
+    async fn forget_validators(&self, id: i64) -> Result<()>;
     /// Changes a subscription's options; `None` when there is no such subscription.
     async fn update_subscription(
         &self,

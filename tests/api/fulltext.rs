@@ -422,6 +422,12 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 1);
+    // The page is tried after the push is answered.
+    app.db_wait(
+        "SELECT count(*) FROM full_texts WHERE error LIKE '%private or local%'",
+        1,
+    )
+    .await;
     assert_eq!(page_requests(&up, "secret"), 0, "nothing reached the page");
     let s = item(&app, "Secret").await;
     assert_eq!(
@@ -439,6 +445,84 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
         1,
         "the refusal is kept, so the page is not tried again"
     );
+}
+
+/// A hub waits for its push to be answered: the pushed items are stored with the feed's text
+/// and answered at once, and their pages are fetched afterwards (here the page is held until
+/// the answer has come), then the items carry the pages' text.
+#[tokio::test]
+async fn a_push_is_answered_before_its_pages_are_fetched() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({})).await;
+    let up = spawn_upstream().await;
+    up.set_feed("held", "text/html", article_page("Held", "HELD-LEDE"));
+    let page = up.url("/gated/held");
+    let feed = summary_feed(&[("h", "Held", &page, "Short: held.")]);
+    up.set_feed("gazette", "application/rss+xml", &feed);
+    let id = subscribe(&app, &up.url("/f/gazette"), true).await["id"]
+        .as_i64()
+        .unwrap();
+    app.db_exec_with(
+        "UPDATE subscriptions SET websub_secret = 'right', websub_topic = 't',
+            etag = '\"v1\"', body_hash = 'h1' WHERE id = $1",
+        vec![Arg::Int(id)],
+    )
+    .await;
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"right").unwrap();
+    mac.update(feed.as_bytes());
+    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let r = app
+        .client
+        .post(app.url(&format!("/websub/callback/{id}")))
+        .header("content-type", "application/rss+xml")
+        .header("x-hub-signature", sig)
+        .body(feed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    // Answered while the page is still held: the item has the feed's text, the page is
+    // pending, and the next poll would read the whole feed.
+    let held = item(&app, "Held").await;
+    assert_eq!(
+        held["content_html"].as_str().map(str::trim),
+        Some("Short: held."),
+        "{held:#}"
+    );
+    assert_eq!(
+        app.db_count(
+            "SELECT count(*) FROM full_texts WHERE done = FALSE AND error LIKE '%after the push%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM subscriptions WHERE etag IS NULL AND body_hash IS NULL")
+            .await,
+        1
+    );
+    up.open_gate();
+    app.db_wait(
+        "SELECT count(*) FROM full_texts WHERE done = TRUE AND content_html LIKE '%HELD-LEDE%'",
+        1,
+    )
+    .await;
+    app.db_wait(
+        "SELECT count(*) FROM articles WHERE content_html LIKE '%HELD-LEDE%'",
+        1,
+    )
+    .await;
+    let held = item(&app, "Held").await;
+    assert!(
+        held["content_html"].as_str().unwrap().contains("HELD-LEDE"),
+        "{held:#}"
+    );
+    assert_eq!(held["summary"].as_str(), Some("Short: held."), "{held:#}");
+    assert_eq!(up.seen("/gated/held").len(), 1, "the page is fetched once");
+    // The next poll reads the feed whole and fetches nothing again.
+    let polled = poll(&app, id).await;
+    assert_eq!(polled["full_text"]["fetched"], 0, "{polled:#}");
+    assert_eq!(up.seen("/gated/held").len(), 1);
 }
 
 /// A first poll of a long feed fetches at most 20 pages; the next poll reads the feed again

@@ -503,6 +503,17 @@ impl Store for PostgresStore {
         subs::save_state(&self.pool, s, None).await.map(drop)
     }
 
+    async fn forget_validators(&self, id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE subscriptions SET body_hash = NULL, etag = NULL, last_modified = NULL
+             WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn update_subscription(
         &self,
         id: i64,

@@ -546,6 +546,17 @@ impl Store for SqliteStore {
         self.states.save(s, None).await.map(drop)
     }
 
+    async fn forget_validators(&self, id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE subscriptions SET body_hash = NULL, etag = NULL, last_modified = NULL
+             WHERE id = ?",
+        )
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn update_subscription(
         &self,
         id: i64,
