@@ -1211,6 +1211,29 @@ async fn no_subscription_to_a_feed_of_this_instance() {
         fails(&out, "is a feed of this syndic instance");
         fails(&out, "?tag=");
     }
+    // Without private upstreams allowed, a loopback URL of this instance is still named as
+    // its own feed (not as a private address, whose advice would lead to the loop).
+    let d2 = d.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "subscribe",
+                "http://127.0.0.1:18080/feeds/planet/atom.xml",
+                "--channel",
+                "planet",
+            ])
+            .current_dir(&d2)
+            .env_remove("DATABASE_URL")
+            .env("SYNDIC_BIND", "127.0.0.1:18080")
+            .env("SYNDIC_BASE_URL", "https://feeds.example.org")
+            .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "false")
+            .output()
+            .expect("run syndic")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 1);
+    fails(&out, "is a feed of this syndic instance");
     let list = json_out(&run(s(&["subscriptions", "--json"])).await.unwrap());
     assert_eq!(list["subscriptions"], serde_json::json!([]));
     assert!(
