@@ -22,13 +22,22 @@ pub enum SubscriptionCommand {
     /// List every subscription with its fetch state: last fetch, next fetch, status, errors.
     List,
     /// Show one subscription with its fetch state.
-    Show { id: i64 },
+    Show {
+        /// The subscription's id (`syndic subscription list` shows them).
+        id: i64,
+    },
     /// Change a subscription's options.
     Edit(EditArgs),
     /// Remove a subscription (the articles it imported stay).
-    Remove { id: i64 },
+    Remove {
+        /// The subscription's id.
+        id: i64,
+    },
     /// Poll one subscription now, due or not (a disabled one too), and print what happened.
-    Poll { id: i64 },
+    Poll {
+        /// The subscription's id.
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -116,6 +116,7 @@ fn commands_work_end_to_end_on_the_default_database() {
     );
 
     let json = ok(&syndic(d, &["render", "monde", "--format", "json"]));
+    assert!(json.ends_with('\n'), "a final newline");
     let feed: Value = serde_json::from_str(&json).unwrap();
     let items = feed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "good.json was not written");
@@ -125,6 +126,7 @@ fn commands_work_end_to_end_on_the_default_database() {
         "https://feeds.example.org/feeds/monde/feed.json"
     );
     let rss = ok(&syndic(d, &["render", "monde", "--format", "rss"]));
+    assert!(rss.ends_with(">\n"), "a final newline");
     let channel = rss::Channel::read_from(rss.as_bytes()).unwrap();
     assert_eq!(channel.title, "Le monde");
     assert_eq!(channel.language.as_deref(), Some("fr"));
@@ -142,6 +144,24 @@ fn commands_work_end_to_end_on_the_default_database() {
     assert_eq!(feed.title.as_str(), "Le monde");
     let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, [SEED_URL], "{atom}");
+    // A reader that goes away (`syndic render … | head -c 0`) is no error: the pipe is
+    // closed before syndic writes, and it exits 0 without a message.
+    let mut child = Command::new(BIN)
+        .args(["render", "monde", "--format", "rss"])
+        .current_dir(d)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     fails(&syndic(d, &["render", "monde", "--limit", "0"]), "--limit");
     fails(&syndic(d, &["render", "monde", "--format", "pdf"]), "pdf");
 }
