@@ -35,6 +35,9 @@ pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PAGES_PER_POLL: usize = 20;
 /// Fetches tried for a page whose failure may pass (a timeout, a 429 or 503, a reset).
 pub const MAX_ATTEMPTS: u32 = 3;
+/// What was kept of a page whose item has left the feed is forgotten this long after the
+/// page was fetched (an item still in the feed keeps its page's text however old).
+pub const FORGET_AFTER_DAYS: i64 = 30;
 /// The text a page that fails Readability's "is this an article" test must still give to be
 /// taken (Readability.js's own `charThreshold`).
 pub const MIN_TEXT_CHARS: usize = 500;
@@ -314,6 +317,13 @@ pub async fn complete(
     if !rows.is_empty() {
         store.save_full_texts(sub.id, &rows).await?;
     }
+    store
+        .forget_full_texts(
+            sub.id,
+            &urls,
+            now - chrono::Duration::days(FORGET_AFTER_DAYS),
+        )
+        .await?;
     kept.extend(rows);
     for ((_, d), link) in items.iter_mut().zip(&links) {
         if let Some(html) = link

@@ -294,6 +294,17 @@ pub trait Store: Send + Sync + 'static {
         subscription_id: i64,
         pages: &[(String, FullText)],
     ) -> Result<()>;
+    /// Removes what was kept of a subscription's item pages fetched before `before`, except
+    /// the pages in `keep`; returns how many went.
+    async fn forget_full_texts(
+        &self,
+        subscription_id: i64,
+        keep: &[&str],
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64>;
+    /// Removes the story titles (story mode's keys) of every channel dated before `before`;
+    /// returns how many went.
+    async fn forget_story_titles(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64>;
 
     /// Stores a verified WebSub subscription (a renewal replaces the old lease); nothing is
     /// due for it until the channel changes.

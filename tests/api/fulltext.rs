@@ -447,6 +447,56 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
     );
 }
 
+/// What was kept of a page is forgotten 30 days after its fetch once its item has left the
+/// feed; a page whose item is still in the feed is kept however old.
+#[tokio::test]
+async fn pages_of_items_gone_from_the_feed_are_forgotten_after_a_month() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({})).await;
+    let up = spawn_upstream().await;
+    up.set_feed("stays", "text/html", article_page("Stays", "STAYS-LEDE"));
+    up.set_feed("goes", "text/html", article_page("Goes", "GOES-LEDE"));
+    let (stays, goes) = (up.url("/plain/stays"), up.url("/plain/goes"));
+    up.set_feed(
+        "gazette",
+        "application/rss+xml",
+        summary_feed(&[
+            ("s", "Stays", &stays, "Short: stays."),
+            ("g", "Goes", &goes, "Short: goes."),
+        ]),
+    );
+    let id = subscribe(&app, &up.url("/f/gazette"), true).await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(poll(&app, id).await["full_text"]["fetched"], 2);
+    // Both fetched long ago; then "Goes" leaves the feed.
+    app.db_exec("UPDATE full_texts SET fetched_at = 0").await;
+    up.set_feed(
+        "gazette",
+        "application/rss+xml",
+        summary_feed(&[("s", "Stays", &stays, "Short: stays.")]),
+    );
+    let polled = poll(&app, id).await;
+    assert_eq!(polled["status"], "imported", "{polled:#}");
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM full_texts WHERE url LIKE '%/goes'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM full_texts WHERE url LIKE '%/stays'")
+            .await,
+        1
+    );
+    assert_eq!(polled["full_text"]["fetched"], 0, "{polled:#}");
+    assert!(
+        item(&app, "Stays").await["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("STAYS-LEDE")
+    );
+}
+
 /// A hub waits for its push to be answered: the pushed items are stored with the feed's text
 /// and answered at once, and their pages are fetched afterwards (here the page is held until
 /// the answer has come), then the items carry the pages' text.

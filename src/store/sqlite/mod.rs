@@ -588,6 +588,23 @@ impl Store for SqliteStore {
         fulltext::save(&self.writer, subscription_id, pages).await
     }
 
+    async fn forget_full_texts(
+        &self,
+        subscription_id: i64,
+        keep: &[&str],
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        fulltext::forget(&self.writer, subscription_id, keep, before).await
+    }
+
+    async fn forget_story_titles(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM story_titles WHERE at < ?")
+            .bind(before.timestamp_micros())
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
+    }
+
     async fn hub_subscribe(
         &self,
         channel: &Channel,
