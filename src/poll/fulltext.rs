@@ -23,6 +23,7 @@ use crate::boundary::{ParserPanic, contain};
 use crate::draft::Draft;
 use crate::ingest::nesting::bound_nesting;
 use crate::ingest::normalize::{self, HtmlOrigin};
+use crate::metrics::{METRICS, Metrics};
 use crate::model::{FullText, Subscription};
 use crate::store::{DynStore, StoreError};
 
@@ -324,6 +325,10 @@ pub async fn complete(
             now - chrono::Duration::days(FORGET_AFTER_DAYS),
         )
         .await?;
+    let pages = &METRICS.full_text_pages;
+    Metrics::count(pages, "fetched", report.fetched as u64);
+    Metrics::count(pages, "failed", report.failed.len() as u64);
+    Metrics::count(pages, "pending", report.pending as u64);
     kept.extend(rows);
     for ((_, d), link) in items.iter_mut().zip(&links) {
         if let Some(html) = link

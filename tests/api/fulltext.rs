@@ -169,6 +169,27 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
     assert_eq!(report["created"], 6, "{report:#}");
     let full = &report["full_text"];
     assert_eq!(full["fetched"], 2, "{report:#}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["fetched", "failed"] {
+        // One registry per process, shared with the tests running beside this one: at least.
+        let count = metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "syndic_full_text_pages_total{{outcome=\"{outcome}\"}} "
+                ))
+            })
+            .unwrap_or_else(|| panic!("{outcome} in\n{metrics}"));
+        assert!(count.parse::<f64>().unwrap() >= 2.0, "{outcome}: {count}");
+    }
     assert_eq!(full["pending"], 0, "{report:#}");
     let failed = full["failed"].as_array().unwrap();
     let why = |url: &str| {
