@@ -4,10 +4,8 @@
 //! the feed's text as the summary, fetches every page once, says why a page gave nothing, and
 //! never fetches a page on a private address unless allowed.
 
-use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::helpers::{Arg, TestApp, spawn_app, spawn_app_with};
 use crate::upstream::{UpstreamServer, spawn_upstream};
@@ -169,15 +167,7 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
     assert_eq!(report["created"], 6, "{report:#}");
     let full = &report["full_text"];
     assert_eq!(full["fetched"], 2, "{report:#}");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for outcome in ["fetched", "failed"] {
         // One registry per process, shared with the tests running beside this one: at least.
         let count = metrics
@@ -429,18 +419,7 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
         .unwrap();
     let page = up.url("/plain/secret");
     let feed = summary_feed(&[("s", "Secret", &page, "Short: secret.")]);
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"right").unwrap();
-    mac.update(feed.as_bytes());
-    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let r = app
-        .client
-        .post(app.url(&format!("/websub/callback/{id}")))
-        .header("content-type", "application/rss+xml")
-        .header("x-hub-signature", sig)
-        .body(feed)
-        .send()
-        .await
-        .unwrap();
+    let r = app.push(id, "right", &feed).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 1);
     // The page is tried after the push is answered.
@@ -539,18 +518,7 @@ async fn a_push_is_answered_before_its_pages_are_fetched() {
         vec![Arg::Int(id)],
     )
     .await;
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"right").unwrap();
-    mac.update(feed.as_bytes());
-    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let r = app
-        .client
-        .post(app.url(&format!("/websub/callback/{id}")))
-        .header("content-type", "application/rss+xml")
-        .header("x-hub-signature", sig)
-        .body(feed)
-        .send()
-        .await
-        .unwrap();
+    let r = app.push(id, "right", &feed).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     // Answered while the page is still held: the item has the feed's text, the page is
     // pending, and the next poll would read the whole feed.
