@@ -44,9 +44,20 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(syndic::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`syndic … | head`): nothing is wrong with the
+        // command, and nobody is left to read a message.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(syndic::cli::exit_code(&e))
         }
     }
+}
+
+/// Whether the error is a write to a closed pipe.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

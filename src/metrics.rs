@@ -88,6 +88,9 @@ pub struct Metrics {
     pub change_notifications: Counter,
     /// Hub subscriptions per topic, as read from the database at each scrape.
     pub hub_subscriptions: Family<TopicLabels, Gauge>,
+    /// Item pages of `full_content` subscriptions: fetched (their text published), failed
+    /// (none; the feed's text stays) and left pending for a later poll.
+    pub full_text_pages: Family<Outcome, Counter>,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -109,6 +112,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         rule_names: Default::default(),
         change_notifications: Counter::default(),
         hub_subscriptions: Family::default(),
+        full_text_pages: Family::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -183,6 +187,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "WebSub hub subscriptions whose lease runs, per topic (channel and format); read \
          from the database at each scrape, so every instance on it shows the same",
         m.hub_subscriptions.clone(),
+    );
+    registry.register(
+        "full_text_pages",
+        "Item pages of full-text subscriptions, by outcome: fetched (their text published), \
+         failed (the feed's text stays) or pending (left for a later poll)",
+        m.full_text_pages.clone(),
     );
     Metrics { registry, ..m }
 });

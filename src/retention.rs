@@ -46,6 +46,12 @@ async fn prune_channels(store: &DynStore, owner: Option<&str>) -> Result<u64, St
         }
         total += n;
     }
+    let titles = store
+        .forget_story_titles(now - chrono::Duration::days(crate::story::TITLES_KEPT_DAYS))
+        .await?;
+    if titles > 0 {
+        tracing::info!(titles, "story titles past their use forgotten");
+    }
     Ok(total)
 }
 

@@ -10,6 +10,9 @@ use crate::model::Article;
 
 /// How far apart in time two items may be and still be one story (`story` mode).
 pub const WINDOW_MICROS: i64 = 48 * 3600 * 1_000_000;
+/// Story titles are kept this long after their story's date (by the retention job), far past
+/// the window: an item dated a month back rarely arrives as news.
+pub const TITLES_KEPT_DAYS: i64 = 30;
 
 /// Titles (normalized) at least this similar are the same story, when their numbers agree
 /// and their first paragraphs, when both have one, are as similar. Measured on

@@ -251,8 +251,13 @@ pub async fn render(ctx: &Ctx, slug: &str, format: FeedFormat, limit: u32) -> Re
     };
     let loaded = render::load_page(&ctx.store, &channel, &page).await?;
     let doc = loaded.doc(&channel, &page, &ctx.config.base_url);
+    let body = formats::render(format, &doc);
     let mut out = std::io::stdout().lock();
-    out.write_all(&formats::render(format, &doc))?;
+    out.write_all(&body)?;
+    // A text file ends with a newline (shells, `cat`, diff), whatever the format's writer does.
+    if !body.ends_with(b"\n") {
+        out.write_all(b"\n")?;
+    }
     out.flush()?;
     Ok(())
 }

@@ -38,8 +38,10 @@ pub enum ChannelCommand {
     Add {
         /// URL name: lowercase letters, digits and hyphens.
         slug: String,
+        /// The channel's title, as readers show it.
         #[arg(long)]
         title: String,
+        /// A line saying what the channel is (RSS requires one; empty is allowed).
         #[arg(long, default_value = "")]
         description: String,
         /// The site the channel belongs to (absolute URL).
@@ -59,9 +61,12 @@ pub enum ChannelCommand {
     /// Change a channel's title, description, link, language or dedupe mode (the slug cannot
     /// change).
     Edit {
+        /// The channel.
         slug: String,
+        /// A new title.
         #[arg(long)]
         title: Option<String>,
+        /// A new description.
         #[arg(long)]
         description: Option<String>,
         /// The site the channel belongs to (absolute URL); an empty value clears it.
@@ -85,6 +90,7 @@ pub enum ChannelCommand {
     /// Set how much of a channel to keep; the server prunes every ten minutes (and `syndic
     /// prune` now). Pruned articles are not re-imported by polls.
     Retention {
+        /// The channel.
         slug: String,
         /// Keep at most this many articles.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]

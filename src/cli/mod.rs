@@ -131,6 +131,7 @@ pub enum Command {
     ImportOpml {
         /// The OPML file; `-` reads standard input.
         file: PathBuf,
+        /// The channel the feeds' items are imported into.
         #[arg(long)]
         channel: String,
         /// How often to poll each feed.

@@ -24,6 +24,7 @@ pub enum RulesCommand {
     Set {
         #[command(flatten)]
         owner: Owner,
+        /// The JSON array of rules (docs/rules.md); `-` reads standard input.
         file: PathBuf,
     },
     /// Fetch a subscription's feed now and print what the rules (those in FILE, else the
@@ -38,6 +39,7 @@ pub enum RulesCommand {
     /// Run the stored rules again on the articles a subscription already imported: drop
     /// (delete) or change them as the rules say, and print what happened.
     Reapply {
+        /// The subscription whose articles are judged again (its rules, then its channel's).
         #[arg(long)]
         subscription: i64,
     },
@@ -97,8 +99,14 @@ pub async fn run(ctx: &Ctx, command: RulesCommand) -> Result<()> {
                 return print_set(ctx, set.as_ref());
             }
             let n = set.as_ref().map_or(0, |s| s.rules.len());
+            let reapply = match o.subscription {
+                Some(id) => format!("`syndic rules reapply --subscription {id}`"),
+                None => "`syndic rules reapply --subscription ID`, for each of the channel's \
+                         subscriptions,"
+                    .to_owned(),
+            };
             output::text(format!(
-                "stored {n} rule{}; they apply to items imported from now on (`syndic rules reapply` runs them on stored articles)",
+                "stored {n} rule{}; they apply to items imported from now on ({reapply} runs them on stored articles)",
                 if n == 1 { "" } else { "s" }
             ))
         }

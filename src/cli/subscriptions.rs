@@ -22,13 +22,22 @@ pub enum SubscriptionCommand {
     /// List every subscription with its fetch state: last fetch, next fetch, status, errors.
     List,
     /// Show one subscription with its fetch state.
-    Show { id: i64 },
+    Show {
+        /// The subscription's id (`syndic subscription list` shows them).
+        id: i64,
+    },
     /// Change a subscription's options.
     Edit(EditArgs),
     /// Remove a subscription (the articles it imported stay).
-    Remove { id: i64 },
+    Remove {
+        /// The subscription's id.
+        id: i64,
+    },
     /// Poll one subscription now, due or not (a disabled one too), and print what happened.
-    Poll { id: i64 },
+    Poll {
+        /// The subscription's id.
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -190,6 +199,7 @@ fn table(subs: &[Subscription]) -> output::Table {
         "STATUS",
         "ERRORS",
         "ITEMS",
+        "FULL TEXT",
         "LAST ERROR",
     ]);
     for s in subs {
@@ -211,6 +221,7 @@ fn table(subs: &[Subscription]) -> output::Table {
             status,
             s.error_count.to_string(),
             s.items_imported.to_string(),
+            if s.full_content { "on" } else { "off" }.into(),
             s.last_error
                 .clone()
                 .or_else(|| s.disabled_reason.clone())
@@ -231,20 +242,31 @@ pub async fn remove(ctx: &Ctx, id: i64) -> Result<()> {
     }
 }
 
-/// One line per poll, as `poll --once` and `poll --subscription` print it.
+/// One line per poll, as `poll --once` and `poll --subscription` print it: what was imported,
+/// then what rules and full text did when they did anything, then the error if any.
 fn report_line(r: &PollReport) -> String {
-    format!(
-        "#{} {} {}: created {}, updated {}{}",
-        r.subscription,
-        r.url,
-        r.status,
-        r.created,
-        r.updated,
-        r.error
-            .as_deref()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default()
-    )
+    let mut line = format!(
+        "#{} {} {}: created {}, updated {}",
+        r.subscription, r.url, r.status, r.created, r.updated
+    );
+    if r.rules_dropped > 0 || r.rules_changed > 0 {
+        line += &format!(
+            ", rules dropped {}, rules changed {}",
+            r.rules_dropped, r.rules_changed
+        );
+    }
+    if let Some(f) = &r.full_text {
+        line += &format!(
+            ", full text fetched {}, failed {}, pending {}",
+            f.fetched,
+            f.failed.len(),
+            f.pending
+        );
+    }
+    if let Some(e) = &r.error {
+        line += &format!(" ({e})");
+    }
+    line
 }
 
 /// A poller whose polls are printed by the command, not logged as well.

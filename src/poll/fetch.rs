@@ -141,13 +141,15 @@ impl Fetcher {
         let mut moved_to = None;
         let mut all_permanent = true;
         for _hop in 0..=MAX_REDIRECTS {
-            self.config.guard.check_url(&current)?;
+            // Own feeds first: on a loopback address the guard would refuse them too, with
+            // advice (allow private upstreams) that would only lead to the loop.
             if self.config.own.contains(&current) {
                 return Err(FetchError::OwnFeed {
                     url: current.to_string(),
                     base: self.config.own.base_url().to_owned(),
                 });
             }
+            self.config.guard.check_url(&current)?;
             let mut req = self
                 .client
                 .get(current.clone())

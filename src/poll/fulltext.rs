@@ -23,6 +23,7 @@ use crate::boundary::{ParserPanic, contain};
 use crate::draft::Draft;
 use crate::ingest::nesting::bound_nesting;
 use crate::ingest::normalize::{self, HtmlOrigin};
+use crate::metrics::{METRICS, Metrics};
 use crate::model::{FullText, Subscription};
 use crate::store::{DynStore, StoreError};
 
@@ -35,6 +36,9 @@ pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PAGES_PER_POLL: usize = 20;
 /// Fetches tried for a page whose failure may pass (a timeout, a 429 or 503, a reset).
 pub const MAX_ATTEMPTS: u32 = 3;
+/// What was kept of a page whose item has left the feed is forgotten this long after the
+/// page was fetched (an item still in the feed keeps its page's text however old).
+pub const FORGET_AFTER_DAYS: i64 = 30;
 /// The text a page that fails Readability's "is this an article" test must still give to be
 /// taken (Readability.js's own `charThreshold`).
 pub const MIN_TEXT_CHARS: usize = 500;
@@ -184,6 +188,9 @@ pub struct Limits {
     pub fetcher: Fetcher,
     pub global: Arc<Semaphore>,
     pub host: HostLimit,
+    /// Pages fetched by this call at most ([`MAX_PAGES_PER_POLL`] for a poll; none while a
+    /// hub waits for its push to be answered): the rest are kept as pending.
+    pub max_pages: usize,
 }
 
 /// Gives the items of a `full_content` subscription their page's text: new items' pages are
@@ -228,7 +235,7 @@ pub async fn complete(
             wanted.push(link.clone());
         }
     }
-    let later = wanted.split_off(wanted.len().min(MAX_PAGES_PER_POLL));
+    let later = wanted.split_off(wanted.len().min(limits.max_pages));
     let now = Utc::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, link) in wanted.iter().enumerate() {
@@ -294,9 +301,14 @@ pub async fn complete(
             link,
             FullText {
                 content_html: None,
-                error: Some(format!(
-                    "not fetched yet: at most {MAX_PAGES_PER_POLL} pages are fetched per poll"
-                )),
+                error: Some(if limits.max_pages == 0 {
+                    "not fetched yet: pages of pushed items are fetched after the push is answered"
+                        .to_owned()
+                } else {
+                    format!(
+                        "not fetched yet: at most {MAX_PAGES_PER_POLL} pages are fetched per poll"
+                    )
+                }),
                 attempts,
                 done: false,
                 fetched_at: now,
@@ -306,6 +318,17 @@ pub async fn complete(
     if !rows.is_empty() {
         store.save_full_texts(sub.id, &rows).await?;
     }
+    store
+        .forget_full_texts(
+            sub.id,
+            &urls,
+            now - chrono::Duration::days(FORGET_AFTER_DAYS),
+        )
+        .await?;
+    let pages = &METRICS.full_text_pages;
+    Metrics::count(pages, "fetched", report.fetched as u64);
+    Metrics::count(pages, "failed", report.failed.len() as u64);
+    Metrics::count(pages, "pending", report.pending as u64);
     kept.extend(rows);
     for ((_, d), link) in items.iter_mut().zip(&links) {
         if let Some(html) = link

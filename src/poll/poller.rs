@@ -58,6 +58,29 @@ pub struct PollReport {
     pub full_text: Option<FullTextReport>,
 }
 
+impl PollReport {
+    /// A report of nothing done yet, with `status`.
+    fn empty(sub: &Subscription, status: &'static str) -> PollReport {
+        PollReport {
+            subscription: sub.id,
+            url: sub.url.clone(),
+            status,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            skipped_deleted: 0,
+            invalid: Vec::new(),
+            dropped: Vec::new(),
+            rules_dropped: 0,
+            rules_changed: 0,
+            error: None,
+            moved_to: None,
+            next_fetch_at: sub.next_fetch_at,
+            full_text: None,
+        }
+    }
+}
+
 pub struct Poller {
     store: DynStore,
     /// This server's public URL: WebSub callbacks are built from it.
@@ -77,6 +100,9 @@ pub struct Poller {
     held: Mutex<HashSet<i64>>,
     /// Log each poll at INFO (the service); off, at DEBUG (a command that prints its polls).
     log_each: std::sync::atomic::AtomicBool,
+    /// Subscriptions whose pushed items' pages are being fetched after the push was answered
+    /// (one such task per subscription at a time).
+    pushed_pages: Mutex<HashSet<i64>>,
 }
 
 impl Poller {
@@ -96,6 +122,7 @@ impl Poller {
             lease: config.poll_lease,
             held: Mutex::new(HashSet::new()),
             log_each: true.into(),
+            pushed_pages: Mutex::new(HashSet::new()),
         }))
     }
 
@@ -119,7 +146,7 @@ impl Poller {
     }
 
     /// What full text fetches item pages with: the page fetcher and the same limits as feeds.
-    fn page_limits(&self) -> fulltext::Limits {
+    fn page_limits(&self, max_pages: usize) -> fulltext::Limits {
         let (hosts, per_host) = (self.hosts.clone(), self.per_host);
         fulltext::Limits {
             fetcher: self.pages.clone(),
@@ -131,6 +158,7 @@ impl Poller {
                     url.host_str().unwrap_or_default().to_owned(),
                 )
             }),
+            max_pages,
         }
     }
 
@@ -279,23 +307,8 @@ impl Poller {
             .expect("semaphore open");
         let started = std::time::Instant::now();
         let now = Utc::now();
-        let mut report = PollReport {
-            subscription: sub.id,
-            url: sub.url.clone(),
-            status: "error",
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            skipped_deleted: 0,
-            invalid: Vec::new(),
-            dropped: Vec::new(),
-            rules_dropped: 0,
-            rules_changed: 0,
-            error: None,
-            moved_to: None,
-            next_fetch_at: now,
-            full_text: None,
-        };
+        let mut report = PollReport::empty(&sub, "error");
+        report.next_fetch_at = now;
         let validators = Validators {
             etag: sub.etag.clone(),
             last_modified: sub.last_modified.clone(),
@@ -456,7 +469,8 @@ impl Poller {
                 let hub = feed.hub.clone().zip(Some(
                     feed.self_url.clone().unwrap_or_else(|| sub.url.clone()),
                 ));
-                self.import(sub, feed, report).await?;
+                self.import(sub, feed, report, fulltext::MAX_PAGES_PER_POLL)
+                    .await?;
                 if let Some((hub, topic)) = hub {
                     self.websub_subscribe(sub, &hub, &topic).await?;
                 }
@@ -475,11 +489,14 @@ impl Poller {
         })
     }
 
+    /// Imports a feed's items for a subscription; `max_pages` bounds the item pages fetched
+    /// for full text now (see [`fulltext::Limits::max_pages`]).
     async fn import(
         &self,
         sub: &mut Subscription,
         feed: UpstreamFeed,
         report: &mut PollReport,
+        max_pages: usize,
     ) -> Result<(), StoreError> {
         if feed.title.is_some() {
             sub.title = feed.title.clone();
@@ -497,7 +514,7 @@ impl Poller {
         let mut keyed = identify(&sub.original_url, feed.items);
         if sub.full_content {
             let (items, full) =
-                fulltext::complete(&self.store, &self.page_limits(), sub, keyed).await?;
+                fulltext::complete(&self.store, &self.page_limits(max_pages), sub, keyed).await?;
             keyed = items;
             report.full_text = Some(full);
         }
@@ -680,33 +697,27 @@ impl Poller {
     }
 
     /// Imports what a hub pushed for a subscription: the same parsing, dedupe and ingest as a
-    /// poll (WebSub §7).
+    /// poll (WebSub §7). The hub waits for the answer, so pages of `full_content` items are not
+    /// fetched before it: the items are stored with the feed's text, and a task started here
+    /// fetches their pages within the poller's limits and imports the push again with them. If
+    /// the process stops first, the pages are pending and the next poll reads the whole feed
+    /// and fetches them.
     pub async fn import_pushed(
-        &self,
+        self: &Arc<Self>,
         mut sub: Subscription,
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<PollReport, StoreError> {
-        let mut report = PollReport {
-            subscription: sub.id,
-            url: sub.url.clone(),
-            status: "pushed",
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            skipped_deleted: 0,
-            invalid: Vec::new(),
-            dropped: Vec::new(),
-            rules_dropped: 0,
-            rules_changed: 0,
-            error: None,
-            moved_to: None,
-            next_fetch_at: sub.next_fetch_at,
-            full_text: None,
-        };
+        let mut report = PollReport::empty(&sub, "pushed");
         let base = Url::parse(&sub.url).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         match parse_feed(body, content_type, &base) {
-            Ok(feed) => self.import(&mut sub, feed, &mut report).await?,
+            Ok(feed) => {
+                self.import(&mut sub, feed.clone(), &mut report, 0).await?;
+                if report.full_text.as_ref().is_some_and(|f| f.pending > 0) {
+                    self.store.forget_validators(sub.id).await?;
+                    self.fetch_pushed_pages(sub.clone(), feed);
+                }
+            }
             Err(e) => {
                 report.status = "error";
                 report.error = Some(format!("unreadable push: {e}"));
@@ -719,6 +730,46 @@ impl Poller {
             "websub push imported"
         );
         Ok(report)
+    }
+}
+
+impl Poller {
+    /// Fetches the pages a push left pending and imports the pushed items again with them,
+    /// in a task of its own (one per subscription at a time; a push arriving meanwhile leaves
+    /// its pages to the next poll).
+    fn fetch_pushed_pages(self: &Arc<Self>, mut sub: Subscription, feed: UpstreamFeed) {
+        if !self
+            .pushed_pages
+            .lock()
+            .expect("not poisoned")
+            .insert(sub.id)
+        {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut report = PollReport::empty(&sub, "pushed");
+            let done = this
+                .import(&mut sub, feed, &mut report, fulltext::MAX_PAGES_PER_POLL)
+                .await;
+            this.pushed_pages
+                .lock()
+                .expect("not poisoned")
+                .remove(&sub.id);
+            match done {
+                Ok(()) => tracing::info!(
+                    subscription = sub.id,
+                    updated = report.updated,
+                    full_text = ?report.full_text,
+                    "pages of pushed items fetched"
+                ),
+                Err(e) => tracing::warn!(
+                    subscription = sub.id,
+                    error = %e,
+                    "pages of pushed items not fetched; the next poll fetches them"
+                ),
+            }
+        });
     }
 }
 

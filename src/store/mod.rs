@@ -2,6 +2,7 @@
 //! sees only [`Store`]. SQLite is the embedded default; PostgreSQL is the second
 //! implementation, chosen from the database URL's scheme in [`open`].
 
+mod mapping;
 mod pg_dump;
 mod postgres;
 pub mod rows;
@@ -270,6 +271,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Writes a subscription's fetch state (URL, validators, schedule, status, errors).
     async fn save_subscription_state(&self, s: &Subscription) -> Result<()>;
+    /// Forgets a subscription's validators and body hash, so its next poll reads the whole
+    /// feed (no 304, no "unchanged").
+    async fn forget_validators(&self, id: i64) -> Result<()>;
     /// Changes a subscription's options; `None` when there is no such subscription.
     async fn update_subscription(
         &self,
@@ -290,6 +294,17 @@ pub trait Store: Send + Sync + 'static {
         subscription_id: i64,
         pages: &[(String, FullText)],
     ) -> Result<()>;
+    /// Removes what was kept of a subscription's item pages fetched before `before`, except
+    /// the pages in `keep`; returns how many went.
+    async fn forget_full_texts(
+        &self,
+        subscription_id: i64,
+        keep: &[&str],
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64>;
+    /// Removes the story titles (story mode's keys) of every channel dated before `before`;
+    /// returns how many went.
+    async fn forget_story_titles(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64>;
 
     /// Stores a verified WebSub subscription (a renewal replaces the old lease); nothing is
     /// due for it until the channel changes.

@@ -116,6 +116,7 @@ fn commands_work_end_to_end_on_the_default_database() {
     );
 
     let json = ok(&syndic(d, &["render", "monde", "--format", "json"]));
+    assert!(json.ends_with('\n'), "a final newline");
     let feed: Value = serde_json::from_str(&json).unwrap();
     let items = feed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "good.json was not written");
@@ -125,6 +126,7 @@ fn commands_work_end_to_end_on_the_default_database() {
         "https://feeds.example.org/feeds/monde/feed.json"
     );
     let rss = ok(&syndic(d, &["render", "monde", "--format", "rss"]));
+    assert!(rss.ends_with(">\n"), "a final newline");
     let channel = rss::Channel::read_from(rss.as_bytes()).unwrap();
     assert_eq!(channel.title, "Le monde");
     assert_eq!(channel.language.as_deref(), Some("fr"));
@@ -142,6 +144,24 @@ fn commands_work_end_to_end_on_the_default_database() {
     assert_eq!(feed.title.as_str(), "Le monde");
     let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, [SEED_URL], "{atom}");
+    // A reader that goes away (`syndic render … | head -c 0`) is no error: the pipe is
+    // closed before syndic writes, and it exits 0 without a message.
+    let mut child = Command::new(BIN)
+        .args(["render", "monde", "--format", "rss"])
+        .current_dir(d)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     fails(&syndic(d, &["render", "monde", "--limit", "0"]), "--limit");
     fails(&syndic(d, &["render", "monde", "--format", "pdf"]), "pdf");
 }
@@ -1211,6 +1231,29 @@ async fn no_subscription_to_a_feed_of_this_instance() {
         fails(&out, "is a feed of this syndic instance");
         fails(&out, "?tag=");
     }
+    // Without private upstreams allowed, a loopback URL of this instance is still named as
+    // its own feed (not as a private address, whose advice would lead to the loop).
+    let d2 = d.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "subscribe",
+                "http://127.0.0.1:18080/feeds/planet/atom.xml",
+                "--channel",
+                "planet",
+            ])
+            .current_dir(&d2)
+            .env_remove("DATABASE_URL")
+            .env("SYNDIC_BIND", "127.0.0.1:18080")
+            .env("SYNDIC_BASE_URL", "https://feeds.example.org")
+            .env("SYNDIC_ALLOW_PRIVATE_UPSTREAMS", "false")
+            .output()
+            .expect("run syndic")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code(&out), 1);
+    fails(&out, "is a feed of this syndic instance");
     let list = json_out(&run(s(&["subscriptions", "--json"])).await.unwrap());
     assert_eq!(list["subscriptions"], serde_json::json!([]));
     assert!(

@@ -563,18 +563,6 @@ fn sample(text: &str, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn metrics_text(app: &TestApp) -> String {
-    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers()[CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
-    );
-    r.text().await.unwrap()
-}
-
 /// `GET /metrics` speaks Prometheus text and counts what happened: each counter read before
 /// and after this test's requests grew by at least what they did (the registry is
 /// process-wide and shared by parallel tests, so by at least, not exactly).
@@ -589,7 +577,7 @@ async fn metrics_count_requests_renders_and_ingests() {
     const RENDERS: &str = "syndic_feed_render_seconds_count{format=\"rss.xml\"}";
     let app = spawn_app().await;
     app.create_channel("news", json!({})).await;
-    let before = metrics_text(&app).await;
+    let before = app.metrics_text().await;
 
     app.ingest("news", &Value::Array((1..=2).map(item).collect()))
         .await;
@@ -601,7 +589,7 @@ async fn metrics_count_requests_renders_and_ingests() {
         .await;
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
-    let after = metrics_text(&app).await;
+    let after = app.metrics_text().await;
     assert!(
         after.contains("syndic_http_request_duration_seconds_bucket{"),
         "{after}"

@@ -4,10 +4,8 @@
 //! the feed's text as the summary, fetches every page once, says why a page gave nothing, and
 //! never fetches a page on a private address unless allowed.
 
-use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::helpers::{Arg, TestApp, spawn_app, spawn_app_with};
 use crate::upstream::{UpstreamServer, spawn_upstream};
@@ -169,6 +167,19 @@ async fn pages_become_the_content_and_the_feed_text_the_summary() {
     assert_eq!(report["created"], 6, "{report:#}");
     let full = &report["full_text"];
     assert_eq!(full["fetched"], 2, "{report:#}");
+    let metrics = app.metrics_text().await;
+    for outcome in ["fetched", "failed"] {
+        // One registry per process, shared with the tests running beside this one: at least.
+        let count = metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "syndic_full_text_pages_total{{outcome=\"{outcome}\"}} "
+                ))
+            })
+            .unwrap_or_else(|| panic!("{outcome} in\n{metrics}"));
+        assert!(count.parse::<f64>().unwrap() >= 2.0, "{outcome}: {count}");
+    }
     assert_eq!(full["pending"], 0, "{report:#}");
     let failed = full["failed"].as_array().unwrap();
     let why = |url: &str| {
@@ -408,20 +419,15 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
         .unwrap();
     let page = up.url("/plain/secret");
     let feed = summary_feed(&[("s", "Secret", &page, "Short: secret.")]);
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"right").unwrap();
-    mac.update(feed.as_bytes());
-    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let r = app
-        .client
-        .post(app.url(&format!("/websub/callback/{id}")))
-        .header("content-type", "application/rss+xml")
-        .header("x-hub-signature", sig)
-        .body(feed)
-        .send()
-        .await
-        .unwrap();
+    let r = app.push(id, "right", &feed).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 1);
+    // The page is tried after the push is answered.
+    app.db_wait(
+        "SELECT count(*) FROM full_texts WHERE error LIKE '%private or local%'",
+        1,
+    )
+    .await;
     assert_eq!(page_requests(&up, "secret"), 0, "nothing reached the page");
     let s = item(&app, "Secret").await;
     assert_eq!(
@@ -439,6 +445,123 @@ async fn pages_on_private_addresses_are_refused_without_the_setting() {
         1,
         "the refusal is kept, so the page is not tried again"
     );
+}
+
+/// What was kept of a page is forgotten 30 days after its fetch once its item has left the
+/// feed; a page whose item is still in the feed is kept however old.
+#[tokio::test]
+async fn pages_of_items_gone_from_the_feed_are_forgotten_after_a_month() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({})).await;
+    let up = spawn_upstream().await;
+    up.set_feed("stays", "text/html", article_page("Stays", "STAYS-LEDE"));
+    up.set_feed("goes", "text/html", article_page("Goes", "GOES-LEDE"));
+    let (stays, goes) = (up.url("/plain/stays"), up.url("/plain/goes"));
+    up.set_feed(
+        "gazette",
+        "application/rss+xml",
+        summary_feed(&[
+            ("s", "Stays", &stays, "Short: stays."),
+            ("g", "Goes", &goes, "Short: goes."),
+        ]),
+    );
+    let id = subscribe(&app, &up.url("/f/gazette"), true).await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(poll(&app, id).await["full_text"]["fetched"], 2);
+    // Both fetched long ago; then "Goes" leaves the feed.
+    app.db_exec("UPDATE full_texts SET fetched_at = 0").await;
+    up.set_feed(
+        "gazette",
+        "application/rss+xml",
+        summary_feed(&[("s", "Stays", &stays, "Short: stays.")]),
+    );
+    let polled = poll(&app, id).await;
+    assert_eq!(polled["status"], "imported", "{polled:#}");
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM full_texts WHERE url LIKE '%/goes'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM full_texts WHERE url LIKE '%/stays'")
+            .await,
+        1
+    );
+    assert_eq!(polled["full_text"]["fetched"], 0, "{polled:#}");
+    assert!(
+        item(&app, "Stays").await["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("STAYS-LEDE")
+    );
+}
+
+/// A hub waits for its push to be answered: the pushed items are stored with the feed's text
+/// and answered at once, and their pages are fetched afterwards (here the page is held until
+/// the answer has come), then the items carry the pages' text.
+#[tokio::test]
+async fn a_push_is_answered_before_its_pages_are_fetched() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({})).await;
+    let up = spawn_upstream().await;
+    up.set_feed("held", "text/html", article_page("Held", "HELD-LEDE"));
+    let page = up.url("/gated/held");
+    let feed = summary_feed(&[("h", "Held", &page, "Short: held.")]);
+    up.set_feed("gazette", "application/rss+xml", &feed);
+    let id = subscribe(&app, &up.url("/f/gazette"), true).await["id"]
+        .as_i64()
+        .unwrap();
+    app.db_exec_with(
+        "UPDATE subscriptions SET websub_secret = 'right', websub_topic = 't',
+            etag = '\"v1\"', body_hash = 'h1' WHERE id = $1",
+        vec![Arg::Int(id)],
+    )
+    .await;
+    let r = app.push(id, "right", &feed).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    // Answered while the page is still held: the item has the feed's text, the page is
+    // pending, and the next poll would read the whole feed.
+    let held = item(&app, "Held").await;
+    assert_eq!(
+        held["content_html"].as_str().map(str::trim),
+        Some("Short: held."),
+        "{held:#}"
+    );
+    assert_eq!(
+        app.db_count(
+            "SELECT count(*) FROM full_texts WHERE done = FALSE AND error LIKE '%after the push%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.db_count("SELECT count(*) FROM subscriptions WHERE etag IS NULL AND body_hash IS NULL")
+            .await,
+        1
+    );
+    up.open_gate();
+    app.db_wait(
+        "SELECT count(*) FROM full_texts WHERE done = TRUE AND content_html LIKE '%HELD-LEDE%'",
+        1,
+    )
+    .await;
+    app.db_wait(
+        "SELECT count(*) FROM articles WHERE content_html LIKE '%HELD-LEDE%'",
+        1,
+    )
+    .await;
+    let held = item(&app, "Held").await;
+    assert!(
+        held["content_html"].as_str().unwrap().contains("HELD-LEDE"),
+        "{held:#}"
+    );
+    assert_eq!(held["summary"].as_str(), Some("Short: held."), "{held:#}");
+    assert_eq!(up.seen("/gated/held").len(), 1, "the page is fetched once");
+    // The next poll reads the feed whole and fetches nothing again.
+    let polled = poll(&app, id).await;
+    assert_eq!(polled["full_text"]["fetched"], 0, "{polled:#}");
+    assert_eq!(up.seen("/gated/held").len(), 1);
 }
 
 /// A first poll of a long feed fetches at most 20 pages; the next poll reads the feed again
@@ -541,12 +664,25 @@ async fn the_command_line_sets_and_changes_the_option() {
         .unwrap(),
     );
     assert_eq!(added["subscription"]["full_content"], true, "{added:#}");
-    let polled = json_of(
-        run(s(&["--json", "subscription", "poll", "1"]))
+    let line = String::from_utf8(
+        run(s(&["poll", "--subscription", "1"]))
             .await
-            .unwrap(),
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        line.contains("created 1, updated 0, full text fetched 1, failed 0, pending 0"),
+        "the poll line says what full text did: {line}"
     );
-    assert_eq!(polled["poll"]["full_text"]["fetched"], 1, "{polled:#}");
+    let table = String::from_utf8(run(s(&["subscription", "list"])).await.unwrap().stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    let column = lines[0].find("FULL TEXT").expect("a FULL TEXT column");
+    assert_eq!(
+        lines[1][column..].split_whitespace().next(),
+        Some("on"),
+        "{table}"
+    );
     let rendered = run(s(&["render", "planet", "--format", "json"]))
         .await
         .unwrap();

@@ -187,6 +187,32 @@ impl TestApp {
         panic!("server did not become healthy");
     }
 
+    /// `GET /metrics` as Prometheus text (checked to be served as such).
+    pub async fn metrics_text(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        r.text().await.unwrap()
+    }
+
+    /// Pushes an RSS `body` to subscription `id`'s WebSub callback as a hub does, signed
+    /// with `secret`.
+    pub async fn push(&self, id: i64, secret: &str, body: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/websub/callback/{id}")))
+            .header(CONTENT_TYPE, "application/rss+xml")
+            .header("x-hub-signature", hub_signature(secret, body))
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -382,6 +408,14 @@ impl TestApp {
 }
 
 /// Percent-encodes a path segment (guids are often URLs).
+/// A WebSub `X-Hub-Signature` of `body` with `secret` (HMAC-SHA256).
+pub fn hub_signature(secret: &str, body: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -3,10 +3,8 @@
 //! next poll imports; invalid rule sets are refused with the rule, field and position; a
 //! dropped item stays out; reapply; hostile rules and items. On both backends.
 
-use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::helpers::{Arg, TestApp, assert_error, assert_well_formed, spawn_app};
 use crate::upstream::{UpstreamServer, spawn_upstream};
@@ -200,15 +198,7 @@ async fn drop_keep_tag_rewrite_and_strip_through_a_poll() {
     assert_eq!(got, serde_json::from_str::<Value>(ISSUE_RULES).unwrap());
 
     // The metrics count per rule: by name, or by index when the rule has none.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for line in [
         r#"rule="no sponsored posts",outcome="dropped""#,
         r#"rule="(no keep rule matched)",outcome="dropped""#,
@@ -221,12 +211,6 @@ async fn drop_keep_tag_rewrite_and_strip_through_a_poll() {
             "{line} in\n{metrics}"
         );
     }
-}
-
-fn signature(secret: &str, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 #[tokio::test]
@@ -252,15 +236,7 @@ async fn the_same_rules_apply_to_a_websub_push() {
     )
     .await;
     let body = feed(&[WIRE, SPONSORED, GARDEN, ML]);
-    let r = app
-        .client
-        .post(app.url(&format!("/websub/callback/{id}")))
-        .header("content-type", "application/rss+xml")
-        .header("x-hub-signature", signature("right", &body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = app.push(id, "right", &body).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_issue_rules_applied(&app).await;
     assert_eq!(
@@ -785,4 +761,9 @@ async fn the_cli_shows_sets_previews_and_reapplies() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["dropped"], 2, "{report}");
     assert_issue_rules_applied(&app).await;
+
+    // The poll line says what the rules did.
+    let out = cli(&["poll", "--subscription", &sid], None);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.contains(", rules dropped 2, rules changed "), "{line}");
 }

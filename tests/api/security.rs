@@ -612,15 +612,7 @@ async fn invented_methods_do_not_grow_the_metrics() {
             .unwrap();
         assert!(r.status().is_client_error(), "{}", r.status());
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for name in &names {
         assert!(!metrics.contains(name.as_str()), "{name} became a label");
     }

@@ -520,6 +520,18 @@ async fn story_mode_joins_near_identical_titles_and_keeps_similar_stories_apart(
             .all(|i| i["_syndic"]["sources"].as_array().unwrap().len() == 1
                 || i["url"] == "https://a.example/ciaran")
     );
+
+    // Story titles serve within days of their date: the retention job (here `syndic prune`)
+    // forgets those dated over 30 days ago (these stories are of September 2025).
+    assert_eq!(app.db_count("SELECT count(*) FROM story_titles").await, 4);
+    let out = std::process::Command::new(crate::cli::BIN)
+        .arg("prune")
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(app.db_count("SELECT count(*) FROM story_titles").await, 0);
+    assert_eq!(json_items(&app).await.len(), 4, "the articles stay");
 }
 
 #[tokio::test]

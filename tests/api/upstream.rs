@@ -42,6 +42,9 @@ pub struct Upstream {
     pub max_in_flight: std::sync::atomic::AtomicUsize,
     /// The same per `Host` header: (in flight now, most at once).
     pub in_flight_by_host: Mutex<HashMap<String, (usize, usize)>>,
+    /// Opened by `open_gate`: requests to `/gated/…` wait for it (30 s at most).
+    gate: tokio::sync::Notify,
+    gate_open: std::sync::atomic::AtomicBool,
 }
 
 pub struct UpstreamServer {
@@ -85,6 +88,14 @@ impl UpstreamServer {
         let app = router(self.state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         format!("http://{addr}")
+    }
+
+    /// Lets the requests to `/gated/{name}` waiting now, and every later one, through.
+    pub fn open_gate(&self) {
+        self.state
+            .gate_open
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.state.gate.notify_waiters();
     }
 
     pub fn seen(&self, path: &str) -> Vec<Seen> {
@@ -176,10 +187,30 @@ async fn plain(
     headers: HeaderMap,
 ) -> Response {
     log(&st, &format!("/plain/{name}"), &headers);
-    match st.feeds.lock().unwrap().get(&name).cloned() {
+    body_only(&st, &name)
+}
+
+/// Feed `name`'s body and content type, without validators.
+fn body_only(st: &Upstream, name: &str) -> Response {
+    match st.feeds.lock().unwrap().get(name).cloned() {
         Some((ct, body, _)) => ([(header::CONTENT_TYPE, ct)], body).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// `/plain/{name}` once the test has opened the gate (or 30 s have passed, so that nothing
+/// waits for ever): a request still in flight is one the test can see waiting.
+async fn gated(
+    State(st): State<Arc<Upstream>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    log(&st, &format!("/gated/{name}"), &headers);
+    let opened = st.gate.notified();
+    if !st.gate_open.load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = tokio::time::timeout(Duration::from_secs(30), opened).await;
+    }
+    body_only(&st, &name)
 }
 
 /// A feed that takes 200 ms to answer, counting how many requests overlap, in all and per
@@ -337,6 +368,7 @@ fn router(state: Arc<Upstream>) -> Router {
         .route("/lm/{name}", axum::routing::get(last_modified_only))
         .route("/plain/{name}", axum::routing::get(plain))
         .route("/slow/{name}", axum::routing::get(slow_feed))
+        .route("/gated/{name}", axum::routing::get(gated))
         .route("/x/{what}", axum::routing::get(misbehave))
         .route("/go", axum::routing::get(go))
         .with_state(state)

@@ -8,11 +8,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
-use sha2::Sha256;
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error, hub_signature, spawn_app};
 
 /// One delivery as the subscriber got it: body, signature header, Link header.
 type Delivery = (String, Option<String>, Option<String>);
@@ -105,9 +103,7 @@ pub(crate) async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 pub(crate) fn check_signature(secret: &str, body: &str, header: &str) -> bool {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    header == format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    header == hub_signature(secret, body)
 }
 
 #[tokio::test]
@@ -199,15 +195,7 @@ async fn subscribe_verify_deliver_signed_then_unsubscribe() {
     app.db_wait("SELECT count(*) FROM websub_subscriptions", 2)
         .await;
     // /metrics counts subscriptions per topic (channel and format).
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for channel in ["news", "other"] {
         let series = format!(
             "syndic_websub_hub_subscriptions{{channel=\"{channel}\",format=\"atom.xml\"}} 1\n"
@@ -582,21 +570,21 @@ async fn pushes_must_be_signed_with_our_secret() {
         }
     };
     let url = b.url(&format!("/websub/callback/{id}"));
-    let r = push(super_sig("wrong", &feed), url.clone()).await;
+    let r = push(hub_signature("wrong", &feed), url.clone()).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(
         b.db_count("SELECT count(*) FROM articles").await,
         0,
         "ignored"
     );
-    let r = push(super_sig("right", &feed), url.clone()).await;
+    let r = push(hub_signature("right", &feed), url.clone()).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(
         b.db_count("SELECT count(*) FROM articles").await,
         1,
         "imported"
     );
-    let r = push(super_sig("right", &feed), b.url("/websub/callback/999")).await;
+    let r = push(hub_signature("right", &feed), b.url("/websub/callback/999")).await;
     assert_eq!(r.status(), StatusCode::GONE);
     // Verification: nothing is confirmed on a callback URL without its token (see
     // security.rs for the pending request that is), and syndic does not let anyone
@@ -615,12 +603,6 @@ async fn pushes_must_be_signed_with_our_secret() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "a topic syndic does not want");
-}
-
-fn super_sig(secret: &str, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// The operator sees the hub's subscribers (never their secrets) and removes one, through the

@@ -6,6 +6,8 @@ use std::collections::{HashMap, HashSet};
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
+use chrono::{DateTime, Utc};
+
 use super::micros_to_utc;
 use crate::model::{FullText, SubscriptionPatch};
 use crate::store::Result;
@@ -58,6 +60,19 @@ pub async fn get(pool: &PgPool, id: i64, urls: &[&str]) -> Result<HashMap<String
             ))
         })
         .collect()
+}
+
+pub async fn forget(pool: &PgPool, id: i64, keep: &[&str], before: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM full_texts WHERE subscription_id = $1 AND fetched_at < $2
+            AND NOT (url = ANY($3))",
+    )
+    .bind(id)
+    .bind(before.timestamp_micros())
+    .bind(keep)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 pub async fn save(pool: &PgPool, id: i64, pages: &[(String, FullText)]) -> Result<()> {

@@ -6,6 +6,8 @@ use std::collections::{HashMap, HashSet};
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
+use chrono::{DateTime, Utc};
+
 use super::micros_to_utc;
 use crate::model::{FullText, SubscriptionPatch};
 use crate::store::Result;
@@ -58,6 +60,24 @@ pub async fn get(pool: &SqlitePool, id: i64, urls: &[&str]) -> Result<HashMap<St
             ))
         })
         .collect()
+}
+
+pub async fn forget(
+    pool: &SqlitePool,
+    id: i64,
+    keep: &[&str],
+    before: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM full_texts WHERE subscription_id = ? AND fetched_at < ?
+            AND url NOT IN (SELECT value FROM json_each(?))",
+    )
+    .bind(id)
+    .bind(before.timestamp_micros())
+    .bind(serde_json::to_string(keep).expect("strings serialize"))
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 pub async fn save(pool: &SqlitePool, id: i64, pages: &[(String, FullText)]) -> Result<()> {

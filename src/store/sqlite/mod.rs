@@ -7,20 +7,20 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
+use super::mapping::{self, micros_to_utc, parse_json, rfc3339, to_json};
 use super::{
     ClaimKind, HubCallback, HubCounts, HubOutcome, Lease, Result, Store, StoreError, TokenInfo,
     WebsubRequest, WriteTx, now_micros,
 };
 use crate::model::{
-    Article, Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, Image, NewChannel,
-    NewSubscription, Page, Slug, Source, StoredArticle, Subscription,
+    Channel, ChannelPatch, Cursor, Dedupe, HubSubscription, NewChannel, NewSubscription, Page,
+    Slug, StoredArticle, Subscription,
 };
 use crate::model::{FullText, SubscriptionPatch};
 use std::collections::{HashMap, HashSet};
@@ -119,7 +119,7 @@ impl SqliteStore {
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-        row.map(|r| channel_from_row(&r)).transpose()
+        row.map(|r| mapping::channel(&r)).transpose()
     }
 }
 
@@ -159,98 +159,6 @@ pub(super) fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::F
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
-}
-
-fn micros_to_utc(us: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(us).single().unwrap_or_default()
-}
-
-fn channel_from_row(row: &SqliteRow) -> Result<Channel> {
-    let slug: String = row.try_get("slug")?;
-    Ok(Channel {
-        id: row.try_get("id")?,
-        slug: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        link: row.try_get("link")?,
-        language: row.try_get("language")?,
-        created_at: micros_to_utc(row.try_get("created_at")?),
-        updated_at: micros_to_utc(row.try_get("updated_at")?),
-        version: row.try_get("version")?,
-        retain_max_articles: row
-            .try_get::<Option<i64>, _>("retain_max_articles")?
-            .map(|n| n.clamp(0, u32::MAX as i64) as u32),
-        retain_days: row
-            .try_get::<Option<i64>, _>("retain_days")?
-            .map(|n| n.clamp(0, u32::MAX as i64) as u32),
-        dedupe: Dedupe::parse(row.try_get("dedupe")?).map_err(StoreError::Corrupt)?,
-    })
-}
-
-fn parse_date(s: Option<String>) -> Result<Option<DateTime<FixedOffset>>> {
-    s.map(|s| {
-        DateTime::parse_from_rfc3339(&s)
-            .map_err(|e| StoreError::Corrupt(format!("date {s:?}: {e}")))
-    })
-    .transpose()
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("JSON column: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("model types serialize")
-}
-
-fn article_from_row(row: &SqliteRow) -> Result<StoredArticle> {
-    let image_url: Option<String> = row.try_get("image_url")?;
-    let source_url: Option<String> = row.try_get("source_url")?;
-    let article = Article {
-        id: row.try_get("guid")?,
-        url: row.try_get("url")?,
-        external_url: row.try_get("external_url")?,
-        title: row.try_get("title")?,
-        summary: row.try_get("summary")?,
-        content_html: row.try_get("content_html")?,
-        content_text: row.try_get("content_text")?,
-        image: match image_url {
-            Some(url) => Some(Image {
-                url,
-                caption: row.try_get("image_caption")?,
-                credit: row.try_get("image_credit")?,
-            }),
-            None => None,
-        },
-        banner_image: row.try_get("banner_image")?,
-        date_published: parse_date(row.try_get("date_published")?)?,
-        date_modified: parse_date(row.try_get("date_modified")?)?,
-        authors: parse_json(row.try_get("authors")?)?,
-        contributors: parse_json(row.try_get("contributors")?)?,
-        tags: parse_json(row.try_get("tags")?)?,
-        language: row.try_get("language")?,
-        attachments: parse_json(row.try_get("attachments")?)?,
-        source: match source_url {
-            Some(url) => Some(Source {
-                title: row.try_get("source_title")?,
-                url,
-            }),
-            None => None,
-        },
-        sources: parse_json(row.try_get("sources")?)?,
-    };
-    Ok(StoredArticle {
-        article,
-        first_seen_at: micros_to_utc(row.try_get("first_seen_at")?),
-        cursor: Cursor {
-            sort_at: row.try_get("sort_at")?,
-            row: row.try_get("id")?,
-        },
-    })
-}
-
-fn rfc3339(d: &Option<DateTime<FixedOffset>>) -> Option<String> {
-    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 #[async_trait]
@@ -297,7 +205,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query("SELECT * FROM channels ORDER BY slug")
             .fetch_all(&self.reader)
             .await?;
-        rows.iter().map(channel_from_row).collect()
+        rows.iter().map(mapping::channel).collect()
     }
 
     async fn channel(&self, slug: &Slug) -> Result<Option<Channel>> {
@@ -305,7 +213,7 @@ impl Store for SqliteStore {
             .bind(slug.as_str())
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| channel_from_row(&r)).transpose()
+        row.map(|r| mapping::channel(&r)).transpose()
     }
 
     async fn channel_by_id(&self, id: i64) -> Result<Option<Channel>> {
@@ -313,7 +221,7 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| channel_from_row(&r)).transpose()
+        row.map(|r| mapping::channel(&r)).transpose()
     }
 
     async fn update_channel(&self, slug: &Slug, patch: &ChannelPatch) -> Result<Option<Channel>> {
@@ -378,7 +286,7 @@ impl Store for SqliteStore {
             .bind(guid)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| article_from_row(&r)).transpose()
+        row.map(|r| mapping::article(&r)).transpose()
     }
 
     async fn articles(
@@ -415,7 +323,7 @@ impl Store for SqliteStore {
         .bind(page.limit)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(article_from_row).collect()
+        rows.iter().map(mapping::article).collect()
     }
 
     async fn newer(
@@ -638,6 +546,17 @@ impl Store for SqliteStore {
         self.states.save(s, None).await.map(drop)
     }
 
+    async fn forget_validators(&self, id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE subscriptions SET body_hash = NULL, etag = NULL, last_modified = NULL
+             WHERE id = ?",
+        )
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn update_subscription(
         &self,
         id: i64,
@@ -667,6 +586,23 @@ impl Store for SqliteStore {
         pages: &[(String, FullText)],
     ) -> Result<()> {
         fulltext::save(&self.writer, subscription_id, pages).await
+    }
+
+    async fn forget_full_texts(
+        &self,
+        subscription_id: i64,
+        keep: &[&str],
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        fulltext::forget(&self.writer, subscription_id, keep, before).await
+    }
+
+    async fn forget_story_titles(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM story_titles WHERE at < ?")
+            .bind(before.timestamp_micros())
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
     }
 
     async fn hub_subscribe(

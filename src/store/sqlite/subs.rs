@@ -1,14 +1,11 @@
 //! The SQLite side of subscriptions: their rows, their fetch state, and the keys that
 //! recognise an upstream item on every later poll.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::SqlitePool;
 
-use super::{micros_to_utc, now_micros};
-use crate::model::{NewSubscription, Slug, Subscription};
+use super::{mapping, now_micros};
+use crate::model::{NewSubscription, Subscription};
 use crate::store::{ClaimKind, Lease, Result, StoreError, WebsubRequest, candidates};
 
 /// A subscription query: the row and its channel's slug, then `$tail` (static SQL for sqlx).
@@ -19,47 +16,6 @@ macro_rules! select {
             $tail
         )
     };
-}
-
-fn from_row(row: &SqliteRow) -> Result<Subscription> {
-    let slug: String = row.try_get("slug")?;
-    let last_fetch: Option<i64> = row.try_get("last_fetch_at")?;
-    let interval: i64 = row.try_get("interval_secs")?;
-    let errors: i64 = row.try_get("error_count")?;
-    Ok(Subscription {
-        id: row.try_get("id")?,
-        channel_id: row.try_get("channel_id")?,
-        channel: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
-        url: row.try_get("url")?,
-        original_url: row.try_get("original_url")?,
-        title: row.try_get("title")?,
-        site_url: row.try_get("site_url")?,
-        interval: Duration::from_secs(interval.max(0) as u64),
-        enabled: row.try_get("enabled")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-        etag: row.try_get("etag")?,
-        last_modified: row.try_get("last_modified")?,
-        body_hash: row.try_get("body_hash")?,
-        last_fetch_at: last_fetch.map(micros_to_utc),
-        next_fetch_at: micros_to_utc(row.try_get("next_fetch_at")?),
-        last_status: row.try_get("last_status")?,
-        error_count: errors.clamp(0, u32::MAX as i64) as u32,
-        last_error: row.try_get("last_error")?,
-        items_imported: row.try_get("items_imported")?,
-        created_at: micros_to_utc(row.try_get("created_at")?),
-        websub_hub: row.try_get("websub_hub")?,
-        websub_topic: row.try_get("websub_topic")?,
-        websub_secret: row.try_get("websub_secret")?,
-        websub_requested_at: row
-            .try_get::<Option<i64>, _>("websub_requested_at")?
-            .map(micros_to_utc),
-        websub_token: row.try_get("websub_token")?,
-        websub_pending: row.try_get("websub_pending")?,
-        websub_expires_at: row
-            .try_get::<Option<i64>, _>("websub_expires_at")?
-            .map(micros_to_utc),
-        full_content: row.try_get("full_content")?,
-    })
 }
 
 pub async fn create(pool: &SqlitePool, new: &NewSubscription) -> Result<Subscription> {
@@ -102,7 +58,7 @@ pub async fn list(pool: &SqlitePool, id: Option<i64>) -> Result<Vec<Subscription
                 .await?
         }
     };
-    rows.iter().map(from_row).collect()
+    rows.iter().map(mapping::subscription).collect()
 }
 
 pub async fn find(pool: &SqlitePool, channel_id: i64, url: &str) -> Result<Option<Subscription>> {
@@ -114,7 +70,7 @@ pub async fn find(pool: &SqlitePool, channel_id: i64, url: &str) -> Result<Optio
     .bind(url)
     .fetch_optional(pool)
     .await?;
-    row.map(|r| from_row(&r)).transpose()
+    row.map(|r| mapping::subscription(&r)).transpose()
 }
 
 pub async fn delete(pool: &SqlitePool, id: i64) -> Result<bool> {
@@ -215,7 +171,7 @@ async fn claim_due(
     .bind(json_ids(&ids))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(mapping::subscription).collect()
 }
 
 /// Ids as a JSON array, for `json_each` (SQLite binds no arrays).

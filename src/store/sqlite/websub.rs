@@ -2,29 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteExecutor, SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteExecutor, SqlitePool};
 
-use super::{micros_to_utc, now_micros};
+use super::{mapping, now_micros};
 use crate::model::{Channel, HubSubscription};
 use crate::store::{HubCallback, HubCounts, Lease, Result, StoreError};
-
-fn from_row(row: &SqliteRow) -> Result<HubSubscription> {
-    let attempts: i64 = row.try_get("attempts")?;
-    Ok(HubSubscription {
-        id: row.try_get("id")?,
-        channel_id: row.try_get("channel_id")?,
-        topic: row.try_get("topic")?,
-        format: row.try_get("format")?,
-        callback: row.try_get("callback")?,
-        secret: row.try_get("secret")?,
-        lease_seconds: row.try_get("lease_seconds")?,
-        expires_at: micros_to_utc(row.try_get("expires_at")?),
-        delivered_version: row.try_get("delivered_version")?,
-        attempts: attempts.clamp(0, u32::MAX as i64) as u32,
-        next_attempt_at: micros_to_utc(row.try_get("next_attempt_at")?),
-        last_error: row.try_get("last_error")?,
-    })
-}
 
 pub async fn subscribe(
     pool: &SqlitePool,
@@ -57,7 +39,7 @@ pub async fn subscribe(
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    row.map(|r| from_row(&r))
+    row.map(|r| mapping::hub_subscription(&r))
         .transpose()?
         .ok_or_else(|| StoreError::Corrupt("hub subscription not stored".into()))
 }
@@ -137,7 +119,10 @@ pub async fn claim_due(
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?;
-    let mut subs = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    let mut subs = rows
+        .iter()
+        .map(mapping::hub_subscription)
+        .collect::<Result<Vec<_>>>()?;
     subs.sort_by_key(|s| (s.next_attempt_at, s.id));
     Ok(subs)
 }
@@ -146,7 +131,7 @@ pub async fn list(reader: &SqlitePool) -> Result<Vec<HubSubscription>> {
     let rows = sqlx::query("SELECT * FROM websub_subscriptions ORDER BY id")
         .fetch_all(reader)
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(mapping::hub_subscription).collect()
 }
 
 /// Records a delivery; ends `owner`'s claim on it (`""` for none).
