@@ -19,6 +19,104 @@ use crate::poll::poller::PreviewError;
 use crate::rules::{self, RuleSet};
 use crate::store::RulesOwner;
 
+/// One import rule, as a rule set (a JSON array) holds it: docs/rules.md says what each part
+/// does. `rules::parse` reads the JSON itself (and says what is wrong with it, 422); these types
+/// only describe it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Rule {
+    /// How reports, metrics and errors call the rule (else by its index, from 0).
+    #[serde(default)]
+    name: String,
+    /// Fields and regular expressions that must all match; without it, the rule matches every
+    /// item.
+    #[serde(rename = "if", default)]
+    when: RuleCondition,
+    /// The rule is skipped when everything here matches.
+    #[serde(default)]
+    unless: RuleCondition,
+    then: RuleAction,
+}
+
+/// Fields of an item and the regular expression (Rust `regex` syntax) each must match; at
+/// least one. Text fields are matched on their text, not their markup.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+#[allow(dead_code)]
+pub struct RuleCondition {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    content: String,
+    /// Any author's name.
+    #[serde(default)]
+    author: String,
+    /// Any tag.
+    #[serde(default)]
+    tag: String,
+    /// The item's link.
+    #[serde(default)]
+    link: String,
+    /// Any of the fields above.
+    #[serde(default)]
+    any: String,
+}
+
+/// What a rule does.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RuleAction {
+    Verb(RuleVerb),
+    /// Adds a tag (unless the item has it).
+    AddTag {
+        add_tag: String,
+    },
+    /// The item's authors become this one name.
+    SetAuthor {
+        set_author: String,
+    },
+    /// Replaces every match of `pattern` in a field's text.
+    Replace {
+        replace: RuleReplace,
+    },
+}
+
+/// `drop`: not imported; `keep`: a set with `keep` rules drops what none of them matched;
+/// `strip_tracking`: removes tracking parameters from the item's links.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RuleVerb {
+    Drop,
+    Keep,
+    StripTracking,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RuleReplace {
+    field: RuleTextField,
+    /// A regular expression.
+    pattern: String,
+    /// The replacement (`$1`, `${name}` expand; default `""`).
+    #[serde(default)]
+    with: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RuleTextField {
+    Title,
+    Summary,
+    Content,
+}
+
 /// What a subscription's rules would do to its upstream's items now.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Preview {
@@ -74,7 +172,7 @@ async fn put(
     security(("token" = [])),
     params(("id" = i64, Path, description = "The subscription's id")),
     responses(
-        (status = 200, description = "The rule set (docs/rules.md)", body = Vec<Object>),
+        (status = 200, description = "The rule set (docs/rules.md)", body = Vec<Rule>),
         (status = 400, description = "The id is not a number", body = ErrorBody),
         (status = 404, description = "No such subscription", body = ErrorBody),
         Authed,
@@ -99,10 +197,10 @@ pub async fn show_subscription(
     params(("id" = i64, Path, description = "The subscription's id")),
     request_body(
         description = "The rule set: a JSON array of rules (docs/rules.md); `[]` removes it",
-        content((Vec<Object> = "application/json"))
+        content((Vec<Rule> = "application/json"))
     ),
     responses(
-        (status = 200, description = "The rule set as stored", body = Vec<Object>),
+        (status = 200, description = "The rule set as stored", body = Vec<Rule>),
         (status = 400, description = "The id is not a number", body = ErrorBody),
         (status = 404, description = "No such subscription", body = ErrorBody),
         (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
@@ -128,7 +226,7 @@ pub async fn put_subscription(
     security(("token" = [])),
     params(("slug" = String, Path, description = "The channel's slug")),
     responses(
-        (status = 200, description = "The rule set (docs/rules.md)", body = Vec<Object>),
+        (status = 200, description = "The rule set (docs/rules.md)", body = Vec<Rule>),
         (status = 404, description = "No such channel", body = ErrorBody),
         Authed,
         Always,
@@ -152,10 +250,10 @@ pub async fn show_channel(
     params(("slug" = String, Path, description = "The channel's slug")),
     request_body(
         description = "The rule set: a JSON array of rules (docs/rules.md); `[]` removes it",
-        content((Vec<Object> = "application/json"))
+        content((Vec<Rule> = "application/json"))
     ),
     responses(
-        (status = 200, description = "The rule set as stored", body = Vec<Object>),
+        (status = 200, description = "The rule set as stored", body = Vec<Rule>),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 413, description = "The body is over `SYNDIC_MAX_BODY`", body = ErrorBody),
         (status = 422, description = "A rule is invalid: `rule`, `field` and `position` say where", body = ErrorBody),
@@ -182,7 +280,7 @@ pub async fn put_channel(
     params(("id" = i64, Path, description = "The subscription's id")),
     request_body(
         description = "A rule set to try instead of the stored one; empty: the stored one",
-        content((Vec<Object> = "application/json"))
+        content((Vec<Rule> = "application/json"))
     ),
     responses(
         (status = 200, description = "What the rules do to each item", body = Preview),

@@ -124,6 +124,22 @@ impl Spec {
     /// Checks that a JSON request body the server took matches the operation's request body
     /// schema (so that the document does not refuse what the server accepts).
     fn check_request(&self, method: &Method, template: &str, media: &str, body: &Value) {
+        let errors = self.request_errors(method, template, media, body);
+        assert!(
+            errors.is_empty(),
+            "{method} {template}: a body the server takes does not match the document:\n{}",
+            errors.join("\n")
+        );
+    }
+
+    /// What the operation's request body schema finds wrong with `body`.
+    fn request_errors(
+        &self,
+        method: &Method,
+        template: &str,
+        media: &str,
+        body: &Value,
+    ) -> Vec<String> {
         let op = &self.doc["paths"][template][method.as_str().to_ascii_lowercase()];
         let entry = &op["requestBody"]["content"][media];
         assert!(
@@ -132,15 +148,10 @@ impl Spec {
         );
         let schema = self.json_schema(&entry["schema"]);
         let validator = jsonschema::draft202012::new(&schema).unwrap();
-        let errors: Vec<String> = validator
+        validator
             .iter_errors(body)
             .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{method} {template}: a body the server takes does not match the document:\n{}",
-            errors.join("\n")
-        );
+            .collect()
     }
 
     /// Checks an answer of `method template` against the document and returns its body: the
@@ -634,8 +645,38 @@ async fn real_answers_validate_against_the_document() {
     // Rules: of the subscription and of the channel; preview, reapply, a 422.
     let srules = "/api/v1/subscriptions/{id}/rules";
     let crules = "/api/v1/channels/{slug}/rules";
-    let set = json!([{ "name": "no second", "if": { "title": "Second" }, "then": "drop" }]);
+    let set = json!([
+        { "name": "no second", "if": { "title": "Second" }, "then": "drop" },
+        { "unless": { "tag": "x", "any": "(?i)nothing" }, "then": { "set_author": "A & <B>" } },
+        { "then": { "replace": { "field": "title", "pattern": "^First", "with": "1st" } } },
+        { "then": "strip_tracking" },
+    ]);
     spec.check_request(&put, srules, "application/json", &set);
+    // The rule schema is not a formality: shapes the server refuses are refused by it too.
+    for bad in [
+        json!([{ "then": "bogus" }]),
+        json!([{ "if": { "nope": "x" }, "then": "drop" }]),
+        json!([{ "if": {}, "then": "drop" }]),
+        json!([{ "then": { "replace": { "field": "link", "pattern": "x" } } }]),
+        json!([{ "name": "no then" }]),
+    ] {
+        assert!(
+            !spec
+                .request_errors(&put, srules, "application/json", &bad)
+                .is_empty(),
+            "the document takes {bad}"
+        );
+        let r = req(&app, put.clone(), &format!("{subs}/{id}/rules"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            spec.check(&put, srules, r).await.0,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
+    }
     let r = req(&app, put.clone(), &format!("{subs}/{id}/rules"))
         .json(&set)
         .send()
