@@ -405,7 +405,11 @@ fn article_from_draft(
         },
         None => None,
     };
-    let content_text = opt(d.content_text);
+    let content_text = capped_text(
+        "content_text",
+        opt(d.content_text),
+        caps::MAX_CONTENT_TEXT_CHARS,
+    )?;
     if title.is_none() && content_html.is_none() && content_text.is_none() {
         return Err((
             "title",
@@ -454,6 +458,27 @@ fn article_from_draft(
     }
     let mut tags: Vec<String> = d.tags.into_iter().filter_map(|t| opt(Some(t))).collect();
     tags.truncate(capped_len("tags", tags.len(), caps::MAX_TAGS)?);
+    // One tag over its length: refused from a publisher (naming the tag), cut from an
+    // upstream (the cuts reported once for the item).
+    let mut cut = 0;
+    for (i, tag) in tags.iter_mut().enumerate() {
+        if let Err(e) = caps::chars(tag, caps::MAX_TAG_CHARS) {
+            if origin == Origin::Publisher {
+                return Err(("tags", format!("tag {i}: {e}")));
+            }
+            caps::truncate_chars(tag, caps::MAX_TAG_CHARS);
+            cut += 1;
+        }
+    }
+    if cut > 0 {
+        dropped.borrow_mut().push((
+            "tags",
+            format!(
+                "{cut} longer than {max} characters, cut to their first {max}",
+                max = caps::MAX_TAG_CHARS
+            ),
+        ));
+    }
     authors.truncate(capped_len("authors", authors.len(), caps::MAX_AUTHORS)?);
     contributors.truncate(capped_len(
         "contributors",
