@@ -328,10 +328,13 @@ fn article_from_draft(
         Ok((p != Person::default()).then_some(p))
     };
     let date = |field: &'static str, d: Option<DateText>| {
-        d.map(|d| match d {
-            DateText::Rfc3339(s) => normalize::rfc3339(&s),
-            DateText::Rfc822(s) => normalize::rfc822(&s),
-            DateText::Parsed(d) => Ok(d),
+        d.map(|d| {
+            match d {
+                DateText::Rfc3339(s) => normalize::rfc3339(&s),
+                DateText::Rfc822(s) => normalize::rfc822(&s),
+                DateText::Parsed(d) => Ok(d),
+            }
+            .and_then(normalize::representable)
         })
         .transpose()
         .map_err(|e| (field, e))

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use syndic::ingest::caps;
 use syndic::ingest::nesting::{MAX_DEPTH, depth};
 
-use crate::helpers::{MAX_BODY, TestApp, assert_error, spawn_app, spawn_app_tuned};
+use crate::helpers::{MAX_BODY, TestApp, assert_error, manifest_dir, spawn_app, spawn_app_tuned};
 use crate::upstream::spawn_upstream;
 
 #[path = "../support/hostile_markup.rs"]
@@ -388,4 +388,50 @@ async fn an_upstream_item_over_the_caps_is_imported_without_the_excess() {
         caps::MAX_TITLE_CHARS
     );
     assert!(big.get("attachments").is_none(), "{big}");
+}
+
+/// Found by fuzzing `rss` (tests/fixtures/fuzz-regressions/rss-year-12025.xml): a `pubDate` in
+/// the year 12025 was accepted, then rendering the channel's RSS panicked (RFC 822 years have
+/// four digits). Through the API the batch is refused with 422 naming the date; from an
+/// upstream the item is imported without that date, and every format of the channel renders.
+#[tokio::test]
+async fn a_date_past_the_year_9999_is_refused_and_every_feed_still_renders() {
+    let app = news_app().await;
+    let body =
+        std::fs::read(manifest_dir().join("tests/fixtures/fuzz-regressions/rss-year-12025.xml"))
+            .unwrap();
+    let r = app.post_raw("news", "application/rss+xml", body).await;
+    let err = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_item").await;
+    assert_eq!(err["field"], "date_published", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("12025"), "{err}");
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 0);
+
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    up.set_feed(
+        "far",
+        "application/rss+xml",
+        "<rss version=\"2.0\"><channel><title>Up</title><link>https://up.example/</link>\
+         <item><guid>far</guid><title>Far</title>\
+         <pubDate>Tue, 16 Sep 12025 18:30:00 +0200</pubDate></item>\
+         <item><guid>near</guid><title>Near</title>\
+         <pubDate>Tue, 16 Sep 2025 18:30:00 +0200</pubDate></item></channel></rss>",
+    );
+    let report = subscribe_and_poll(&app, &up.url("/f/far")).await;
+    // The lenient reader of upstream feeds drops a date it cannot use, and keeps the item.
+    assert_eq!(report["created"], 2, "{report}");
+    let articles = app.all_articles("planet").await;
+    let far = articles.iter().find(|a| a["title"] == "Far").unwrap();
+    assert!(
+        !far["date_published"].to_string().contains("12025"),
+        "{far}"
+    );
+    for file in ["rss.xml", "atom.xml", "feed.json"] {
+        let text = app.feed_text("planet", file).await;
+        assert!(
+            text.contains("Near") && text.contains("Far"),
+            "{file}: {text}"
+        );
+    }
 }
