@@ -5,6 +5,9 @@
 //! ratio, which stays near 1 when the cost is linear (a quadratic pass gives about 8), and
 //! the same as one JSON object per line on standard error.
 //!
+//! Then the same for hostile feed markup itself (not HTML inside a description): end tags that
+//! close nothing, after one open element or after many, through `parse_feed`'s XML repair.
+//!
 //! ```text
 //! cargo bench --bench nesting                 # 1x = 1 MiB
 //! cargo bench --bench nesting -- --size 128K  # a quicker run
@@ -53,6 +56,24 @@ fn rss_with(html: &str) -> String {
          </channel></rss>"
     )
 }
+
+/// Feed markup whose end tags close nothing: the repair looks each one up among the open
+/// elements. `open` elements are left open inside the item first.
+fn feed_unmatched_ends(bytes: usize, open: bool) -> String {
+    let head = "<rss version=\"2.0\"><channel><title>t</title><link>https://up.example/</link>\
+                <item><guid>g-1</guid><title>one</title>";
+    let tail = "</item><item><guid>g-2</guid><title>two</title></item></channel></rss>";
+    let n = if open { bytes / 7 } else { bytes / 4 };
+    let opened = if open { "<x>".repeat(n) } else { String::new() };
+    format!("{head}{opened}{}{tail}", "</y>".repeat(n))
+}
+
+/// Shapes of feed markup, by name: 1 open element then only unmatched end tags, and many
+/// open elements then as many unmatched end tags.
+const FEED_SHAPES: &[(&str, hostile_markup::Generator)] = &[
+    ("feed-unmatched-ends", |b| feed_unmatched_ends(b, false)),
+    ("feed-open-unmatched", |b| feed_unmatched_ends(b, true)),
+];
 
 fn poll_read(doc: &str, channel: &Channel, source: &Source) -> usize {
     let url = Url::parse("https://up.example/feed.xml").unwrap();
@@ -157,5 +178,35 @@ fn main() {
                 })
             );
         }
+    }
+    for (shape, make) in FEED_SHAPES {
+        if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == shape)) {
+            continue;
+        }
+        let (small, large) = (make(size), make(size * 8));
+        let url = Url::parse("https://up.example/feed.xml").unwrap();
+        let run = |doc: &str| {
+            time(runs, || {
+                let feed = syndic::formats::parse_feed(doc.as_bytes(), None, &url).expect("a feed");
+                // With thousands of elements left open in the first item, the `rss` crate may
+                // not read the second: the repair's cost is what is measured.
+                assert!(!feed.items.is_empty());
+            })
+        };
+        let t1 = run(&small).as_nanos() as f64 / small.len() as f64;
+        let t8 = run(&large).as_nanos() as f64 / large.len() as f64;
+        let ratio = t8 / t1;
+        println!(
+            "{shape:<22} {:<10} {t1:>12.1} {t8:>12.1} {ratio:>7.2}",
+            "parse"
+        );
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "shape": shape, "path": "parse", "bytes_1x": small.len(),
+                "bytes_8x": large.len(), "ns_per_byte_1x": t1, "ns_per_byte_8x": t8,
+                "ratio": ratio,
+            })
+        );
     }
 }

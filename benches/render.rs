@@ -31,7 +31,7 @@ fn render(c: &mut Criterion) {
             .map(|n| seed_article::seed_series_item(&base, n))
             .collect();
         let body = serde_json::to_vec(&items).unwrap();
-        syndic::ingest::ingest_body(&store, &channel, InputKind::Json, &body)
+        syndic::ingest::ingest_body(&store, &channel, InputKind::Json, body)
             .await
             .unwrap();
         (store, channel)

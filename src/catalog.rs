@@ -66,6 +66,83 @@ pub async fn upsert(
     Ok(outcomes)
 }
 
+/// One batch written in parts as they are ready, in one transaction: the ingest pipeline
+/// prepares the next part while this one is written. The outcome is the same as [`upsert`] of
+/// the whole batch (the same first-seen order, one channel bump); dropped before
+/// [`BatchWrite::commit`], nothing of it is written.
+pub struct BatchWrite {
+    tx: Box<dyn WriteTx>,
+    channel_id: i64,
+    tombstones: Tombstones,
+    now: i64,
+    total: usize,
+    written: usize,
+    changed: bool,
+}
+
+impl BatchWrite {
+    /// Opens the transaction for a batch of `total` articles.
+    pub async fn begin(
+        store: &DynStore,
+        channel: &Channel,
+        total: usize,
+        tombstones: Tombstones,
+    ) -> Result<BatchWrite> {
+        Ok(BatchWrite {
+            tx: store.begin_write().await?,
+            channel_id: channel.id,
+            tombstones,
+            now: now_micros(),
+            total,
+            written: 0,
+            changed: false,
+        })
+    }
+
+    /// Upserts the next articles of the batch, in input order.
+    pub async fn write(&mut self, articles: &[Article]) -> Result<Vec<Outcome>> {
+        let outcomes = upsert_part(
+            self.tx.as_mut(),
+            self.channel_id,
+            articles,
+            self.tombstones,
+            Clock {
+                now: self.now,
+                first: self.written,
+                total: self.total.max(self.written + articles.len()),
+            },
+        )
+        .await?;
+        self.written += articles.len();
+        self.changed |= changed(&outcomes);
+        Ok(outcomes)
+    }
+
+    /// Bumps the channel when anything changed, and commits.
+    pub async fn commit(mut self) -> Result<()> {
+        if self.changed {
+            self.tx.bump_channel(self.channel_id, now_micros()).await?;
+        }
+        self.tx.commit().await
+    }
+}
+
+fn changed(outcomes: &[Outcome]) -> bool {
+    outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Created | Outcome::Updated))
+}
+
+/// When a batch is written and where a part of it stands in the batch: articles are first
+/// seen a microsecond apart in batch order.
+#[derive(Clone, Copy)]
+struct Clock {
+    now: i64,
+    /// The index in the batch of the part's first article.
+    first: usize,
+    total: usize,
+}
+
 /// Upserts articles inside a transaction and bumps the channel when anything changed.
 async fn upsert_in(
     tx: &mut dyn WriteTx,
@@ -73,7 +150,26 @@ async fn upsert_in(
     articles: &[Article],
     tombstones: Tombstones,
 ) -> Result<Vec<Outcome>> {
-    let now = now_micros();
+    let clock = Clock {
+        now: now_micros(),
+        first: 0,
+        total: articles.len(),
+    };
+    let outcomes = upsert_part(tx, channel_id, articles, tombstones, clock).await?;
+    if changed(&outcomes) {
+        tx.bump_channel(channel_id, now_micros()).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Upserts a part of a batch inside a transaction.
+async fn upsert_part(
+    tx: &mut dyn WriteTx,
+    channel_id: i64,
+    articles: &[Article],
+    tombstones: Tombstones,
+    clock: Clock,
+) -> Result<Vec<Outcome>> {
     let ids: Vec<&str> = articles.iter().map(|a| a.id.as_str()).collect();
     let mut states = tx.article_states(channel_id, &ids).await?;
     // New articles go to the backend together. When one id comes twice in a batch, the later
@@ -86,7 +182,7 @@ async fn upsert_in(
     for (i, a) in articles.iter().enumerate() {
         // Articles of one batch are first seen a microsecond apart, in feed order (the
         // first is the newest), so undated ones keep a stable order and distinct dates.
-        let now = now + (articles.len() - 1 - i) as i64;
+        let now = clock.now + (clock.total - 1 - (clock.first + i)) as i64;
         if states.tombstoned.contains(&a.id) {
             if tombstones == Tombstones::Respect {
                 outcomes.push(Outcome::SkippedDeleted);
@@ -131,12 +227,6 @@ async fn upsert_in(
     }
     if !inserts.is_empty() {
         tx.insert_articles(channel_id, &inserts).await?;
-    }
-    if outcomes
-        .iter()
-        .any(|o| matches!(o, Outcome::Created | Outcome::Updated))
-    {
-        tx.bump_channel(channel_id, now_micros()).await?;
     }
     Ok(outcomes)
 }

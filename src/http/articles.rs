@@ -99,7 +99,7 @@ pub async fn ingest(
     let channel = state.channel(&slug).await?;
     let kind = body_kind(&headers)?;
     let body = body.map_err(|r| ApiError::body(r, state.config.max_body))?;
-    let report = ingest::ingest_body(&state.store, &channel, kind, &body).await?;
+    let report = ingest::ingest_body(&state.store, &channel, kind, body).await?;
     tracing::info!(
         channel = %channel.slug,
         created = report.created,

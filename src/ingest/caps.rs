@@ -1,5 +1,5 @@
 //! Caps per item: how many tags, authors, contributors and attachments one article may carry,
-//! and how long its title, summary and any one URL may be. Generous for real articles, they
+//! and how long its title, summary, text content, any one tag and any one URL may be. Generous for real articles, they
 //! keep one item from filling a feed (200,000 tags once made a channel's RSS 8 MB). From the
 //! API or CLI an item over a cap is refused; from an upstream feed the excess is dropped and
 //! reported (see `article_from_draft`).
@@ -16,6 +16,13 @@ pub const MAX_ATTACHMENTS: usize = 50;
 pub const MAX_TITLE_CHARS: usize = 2_000;
 /// Characters in a summary (the full text goes in `content_html` or `content_text`).
 pub const MAX_SUMMARY_CHARS: usize = 20_000;
+/// Characters in one tag. WordPress keeps a term's name in 200 characters; a tag is a word or
+/// a short phrase, and a longer one is a paragraph pasted in the wrong field.
+pub const MAX_TAG_CHARS: usize = 200;
+/// Characters in `content_text`, the plain-text body. The longest longreads run to about
+/// 200,000 characters (30,000 words) and a whole novel to about 500,000; this keeps one item
+/// from filling a feed with megabytes of text (the body limit alone allows ten million).
+pub const MAX_CONTENT_TEXT_CHARS: usize = 500_000;
 /// Bytes in one URL, as stored: servers and proxies commonly refuse request lines past 8 KiB,
 /// so a longer link would not work anyway.
 pub const MAX_URL_BYTES: usize = 8 * 1024;

@@ -86,38 +86,102 @@ impl Report {
     }
 }
 
-/// Parses a request or file body and ingests every item in it, all or nothing. When the
-/// future is dropped unfinished (the request timed out, the client went away), the parsing
-/// and preparing on the blocking thread stop at the next item (see [`cancel`]) and nothing is
+/// Items prepared per part of a batch: the next part is prepared (on the blocking pool, on
+/// both cores) while this one is written, so writing no longer waits for the whole batch to
+/// be prepared, nor preparing for the write.
+const PART: usize = 64;
+
+/// What the preparing side hands the writing side: the batch's size once it is parsed, then
+/// its articles part by part.
+enum Prepared {
+    Total(usize),
+    Part(Vec<Article>),
+}
+
+/// Parses a request or file body and ingests every item in it, all or nothing. Items are
+/// prepared in parts of [`PART`], each written (in the batch's one transaction) while the next
+/// is prepared; an invalid item drops the transaction, so nothing is written. When the future
+/// is dropped unfinished (the request timed out, the client went away), the parsing and
+/// preparing on the blocking thread stop at the next item (see [`cancel`]) and nothing is
 /// written.
 pub async fn ingest_body(
     store: &DynStore,
     channel: &Channel,
     kind: InputKind,
-    body: &[u8],
+    body: impl Into<bytes::Bytes>,
 ) -> Result<Report, IngestError> {
     // Parsing and preparing are CPU work: off the async workers, so that a big batch does
-    // not hold up the requests that share a worker with it.
-    let (body, for_prepare) = (body.to_vec(), channel.clone());
+    // not hold up the requests that share a worker with it. The body is moved there, not
+    // copied (a request's `Bytes` as it came, a file's `Vec` as it was read).
+    let body: bytes::Bytes = body.into();
+    let for_prepare = channel.clone();
     let cancel = Cancel::default();
     let guard = cancel.on_drop();
-    let articles =
-        tokio::task::spawn_blocking(move || prepare_body(kind, &body, &for_prepare, &cancel))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let (parts, mut ready) = tokio::sync::mpsc::channel(1);
+    let preparing = tokio::task::spawn_blocking(move || {
+        prepare_body(kind, &body, &for_prepare, &cancel, |p| {
+            parts.blocking_send(p).is_ok()
+        })
+    });
+    let written = write_parts(store, channel, &mut ready).await;
+    // The preparing side's error (a parse error, an invalid item) comes first: it is why the
+    // parts stopped coming. Dropping the receiver first stops it if the writing failed.
+    drop(ready);
+    let prepared = preparing
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     guard.disarm();
-    write(store, channel, articles?, Tombstones::Respect).await
+    prepared?;
+    let (articles, outcomes, batch) = written?;
+    if let Some(batch) = batch {
+        batch.commit().await?;
+    }
+    Ok(Report::new(&articles, outcomes))
 }
 
-/// The blocking part of [`ingest_body`]: parse, then prepare item by item, looking at
-/// `cancel` between the two and before each item. A stop is counted
-/// (`syndic_ingests_cancelled_total`) and logged, since no response will say it.
+/// The writing side of [`ingest_body`]: each part upserted as it comes, in one transaction
+/// opened with the first, left uncommitted.
+async fn write_parts(
+    store: &DynStore,
+    channel: &Channel,
+    ready: &mut tokio::sync::mpsc::Receiver<Prepared>,
+) -> Result<(Vec<Article>, Vec<Outcome>, Option<catalog::BatchWrite>), IngestError> {
+    let (mut articles, mut outcomes, mut batch) = (Vec::new(), Vec::new(), None);
+    let mut total = 0;
+    while let Some(p) = ready.recv().await {
+        match p {
+            Prepared::Total(n) => {
+                total = n;
+                articles.reserve(n);
+            }
+            Prepared::Part(part) => {
+                let open = match batch.take() {
+                    Some(b) => b,
+                    None => {
+                        catalog::BatchWrite::begin(store, channel, total, Tombstones::Respect)
+                            .await?
+                    }
+                };
+                let open = batch.insert(open);
+                outcomes.extend(open.write(&part).await?);
+                articles.extend(part);
+            }
+        }
+    }
+    Ok((articles, outcomes, batch))
+}
+
+/// The blocking part of [`ingest_body`]: parse, then prepare part by part, handing each to
+/// `hand` (false when nobody takes it any more), looking at `cancel` between the two and
+/// before each item. A stop is counted (`syndic_ingests_cancelled_total`) and logged, since
+/// no response will say it.
 fn prepare_body(
     kind: InputKind,
     body: &[u8],
     channel: &Channel,
     cancel: &Cancel,
-) -> Result<Vec<Article>, IngestError> {
+    mut hand: impl FnMut(Prepared) -> bool,
+) -> Result<(), IngestError> {
     use crate::metrics::METRICS;
     METRICS.ingests_in_progress.inc();
     // Decremented however this ends, a panic included.
@@ -128,11 +192,32 @@ fn prepare_body(
         }
     }
     let _done = Done;
-    let run = || -> Result<Vec<Article>, IngestError> {
+    let mut run = || -> Result<(), IngestError> {
         cancel.check()?;
         let drafts = formats::parse(kind, body)?;
         cancel.check()?;
-        Ok(prepare_until(drafts, channel, cancel)??)
+        // A refused hand-over means the writing side stopped: on a store error, which it
+        // reports, or because the request went away, which `cancel` says.
+        if !hand(Prepared::Total(drafts.len())) {
+            return cancel.check().map_err(Into::into);
+        }
+        let mut drafts = drafts.into_iter();
+        let mut first = 0;
+        loop {
+            let part: Vec<Draft> = drafts.by_ref().take(PART).collect();
+            if part.is_empty() {
+                return Ok(());
+            }
+            let n = part.len();
+            let articles = prepare_until(part, channel, cancel)?.map_err(|mut e| {
+                e.index += first;
+                e
+            })?;
+            first += n;
+            if !hand(Prepared::Part(articles)) {
+                return cancel.check().map_err(Into::into);
+            }
+        }
     };
     let result = run();
     if let Err(IngestError::Cancelled(_)) = &result {
@@ -328,10 +413,13 @@ fn article_from_draft(
         Ok((p != Person::default()).then_some(p))
     };
     let date = |field: &'static str, d: Option<DateText>| {
-        d.map(|d| match d {
-            DateText::Rfc3339(s) => normalize::rfc3339(&s),
-            DateText::Rfc822(s) => normalize::rfc822(&s),
-            DateText::Parsed(d) => Ok(d),
+        d.map(|d| {
+            match d {
+                DateText::Rfc3339(s) => normalize::rfc3339(&s),
+                DateText::Rfc822(s) => normalize::rfc822(&s),
+                DateText::Parsed(d) => Ok(d),
+            }
+            .and_then(normalize::representable)
         })
         .transpose()
         .map_err(|e| (field, e))
@@ -405,7 +493,11 @@ fn article_from_draft(
         },
         None => None,
     };
-    let content_text = opt(d.content_text);
+    let content_text = capped_text(
+        "content_text",
+        opt(d.content_text),
+        caps::MAX_CONTENT_TEXT_CHARS,
+    )?;
     if title.is_none() && content_html.is_none() && content_text.is_none() {
         return Err((
             "title",
@@ -454,6 +546,27 @@ fn article_from_draft(
     }
     let mut tags: Vec<String> = d.tags.into_iter().filter_map(|t| opt(Some(t))).collect();
     tags.truncate(capped_len("tags", tags.len(), caps::MAX_TAGS)?);
+    // One tag over its length: refused from a publisher (naming the tag), cut from an
+    // upstream (the cuts reported once for the item).
+    let mut cut = 0;
+    for (i, tag) in tags.iter_mut().enumerate() {
+        if let Err(e) = caps::chars(tag, caps::MAX_TAG_CHARS) {
+            if origin == Origin::Publisher {
+                return Err(("tags", format!("tag {i}: {e}")));
+            }
+            caps::truncate_chars(tag, caps::MAX_TAG_CHARS);
+            cut += 1;
+        }
+    }
+    if cut > 0 {
+        dropped.borrow_mut().push((
+            "tags",
+            format!(
+                "{cut} longer than {max} characters, cut to their first {max}",
+                max = caps::MAX_TAG_CHARS
+            ),
+        ));
+    }
     authors.truncate(capped_len("authors", authors.len(), caps::MAX_AUTHORS)?);
     contributors.truncate(capped_len(
         "contributors",

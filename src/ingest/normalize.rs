@@ -1,7 +1,7 @@
 //! The normalizations every article goes through, whatever format it came in: characters that
 //! XML 1.0 forbids are dropped, relative URLs are resolved, dates are parsed strictly.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use lol_html::{RewriteStrSettings, element};
 use url::Url;
 
@@ -22,6 +22,22 @@ pub fn rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
             format!("{s:?} is not an RFC 3339 date ({e})")
         }
     })
+}
+
+/// A date every format syndic writes can hold: RFC 822 (RSS) and RFC 3339 (Atom, JSON Feed)
+/// dates have four-digit years, in the date's own offset and in UTC. Found by fuzzing `rss`:
+/// a `pubDate` in the year 12025 was accepted, then rendering the channel's RSS panicked.
+pub fn representable(d: DateTime<FixedOffset>) -> Result<DateTime<FixedOffset>, String> {
+    let years = 0..=9999;
+    let year = d.year();
+    if years.contains(&year) && years.contains(&d.naive_utc().year()) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "a date in the year {year} cannot be written in a feed: RSS, Atom and JSON Feed \
+             dates have years 0000 to 9999"
+        ))
+    }
 }
 
 /// Parses an RFC 822 / RFC 2822 date, as RSS writes them.

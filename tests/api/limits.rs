@@ -1,6 +1,7 @@
 //! Bounded work per item, through the real API and a real poll: HTML nested past the depth
 //! limit is flattened (docs/formats.md, Ingest rules), whatever its shape, and its siblings are kept;
-//! an item over a cap (tags, authors, contributors, attachments, title, summary, one URL) is
+//! an item over a cap (tags and one tag's length, authors, contributors, attachments, title,
+//! summary, content_text, one URL) is
 //! refused whole from a publisher and imported without the excess from an upstream. Timing is
 //! the bench's business (benches/nesting.rs); here the stored depth shows the work was bounded.
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use syndic::ingest::caps;
 use syndic::ingest::nesting::{MAX_DEPTH, depth};
 
-use crate::helpers::{MAX_BODY, TestApp, assert_error, spawn_app};
+use crate::helpers::{MAX_BODY, TestApp, assert_error, manifest_dir, spawn_app, spawn_app_tuned};
 use crate::upstream::spawn_upstream;
 
 #[path = "../support/hostile_markup.rs"]
@@ -189,6 +190,11 @@ async fn an_item_over_a_cap_is_refused_with_its_index_field_and_limit() {
             caps::MAX_SUMMARY_CHARS,
             json!({ "summary": "s".repeat(caps::MAX_SUMMARY_CHARS + 1) }),
         ),
+        (
+            "tags",
+            caps::MAX_TAG_CHARS,
+            json!({ "tags": ["fine", HOSTILE.repeat(caps::MAX_TAG_CHARS / 10 + 1)] }),
+        ),
         ("image", caps::MAX_URL_BYTES, json!({ "image": long_url })),
         (
             "external_url",
@@ -222,7 +228,102 @@ async fn an_item_over_a_cap_is_refused_with_its_index_field_and_limit() {
     at["tags"] = (0..caps::MAX_TAGS).map(|i| format!("t{i}")).collect();
     at["authors"] = people(caps::MAX_AUTHORS);
     at["title"] = Value::from("é".repeat(caps::MAX_TITLE_CHARS));
+    at["tags"][0] = Value::from(HOSTILE.repeat(caps::MAX_TAG_CHARS / 10));
     app.ingest("news", &at).await;
+    let stored: Value = app
+        .article("news", "at-the-caps")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["tags"][0].as_str().unwrap(),
+        HOSTILE.repeat(caps::MAX_TAG_CHARS / 10)
+    );
+}
+
+/// Ten characters a reader must get back as they were: markup, quotes, a CDATA end and
+/// a letter outside ASCII.
+const HOSTILE: &str = "é&<>\"' ]]>";
+
+/// `content_text` over its cap is refused with 422 naming the item, the field and the limit;
+/// at the cap it goes in whole. Needs a body limit over the tests' usual 256 KiB.
+#[tokio::test]
+async fn a_text_content_over_its_cap_is_refused_and_one_at_the_cap_kept() {
+    let app = spawn_app_tuned(tempfile::tempdir().unwrap(), |c| {
+        c.max_body = 16 * caps::MAX_CONTENT_TEXT_CHARS;
+    })
+    .await;
+    app.create_channel("news", json!({})).await;
+    let text = |chars: usize| format!("{}{}", HOSTILE.repeat(chars / 10), "x".repeat(chars % 10));
+    let mut over = item("over");
+    over["content_text"] = Value::from(text(caps::MAX_CONTENT_TEXT_CHARS + 1));
+    let r = app.post_json("news", &json!([item("fine"), over])).await;
+    let body = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_item").await;
+    assert_eq!(body["index"], 1, "{body}");
+    assert_eq!(body["field"], "content_text", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{} characters; at most {}",
+            caps::MAX_CONTENT_TEXT_CHARS + 1,
+            caps::MAX_CONTENT_TEXT_CHARS
+        )),
+        "{message}"
+    );
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 0);
+
+    let mut at = item("at");
+    at["content_text"] = Value::from(text(caps::MAX_CONTENT_TEXT_CHARS));
+    app.ingest("news", &at).await;
+    let stored: Value = app.article("news", "at").await.json().await.unwrap();
+    assert_eq!(
+        stored["content_text"].as_str().unwrap(),
+        text(caps::MAX_CONTENT_TEXT_CHARS)
+    );
+}
+
+/// From an upstream (here a JSON Feed), a tag and a text content over their caps are cut to
+/// them, what was cut is in the poll report, and the item's other tags are kept as they were.
+#[tokio::test]
+async fn an_upstream_long_tag_and_text_content_are_cut_and_reported() {
+    let app = spawn_app().await;
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    let long_tag = HOSTILE.repeat(caps::MAX_TAG_CHARS / 10 + 5);
+    let long_text = "t".repeat(caps::MAX_CONTENT_TEXT_CHARS + 100);
+    let feed = json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Up",
+        "items": [
+            { "id": "long", "title": "Long", "tags": ["short", long_tag],
+              "content_text": long_text },
+            { "id": "small", "title": "Small", "content_text": "ok" },
+        ],
+    });
+    let feed = feed.to_string();
+    assert!(feed.len() < crate::helpers::FETCH_MAX_BODY);
+    up.set_feed("long", "application/feed+json", feed);
+    let report = subscribe_and_poll(&app, &up.url("/f/long")).await;
+    assert_eq!(report["created"], 2, "{report}");
+    let dropped = report["dropped"].to_string();
+    for field in ["tags", "content_text"] {
+        assert!(
+            dropped.contains(&format!(": {field}: ")),
+            "{field}: {report}"
+        );
+    }
+    let articles = app.all_articles("planet").await;
+    let long = articles.iter().find(|a| a["title"] == "Long").unwrap();
+    assert_eq!(
+        long["tags"],
+        json!(["short", HOSTILE.repeat(caps::MAX_TAG_CHARS / 10)])
+    );
+    assert_eq!(
+        long["content_text"].as_str().unwrap().chars().count(),
+        caps::MAX_CONTENT_TEXT_CHARS
+    );
 }
 
 /// From an upstream, an item over the caps is imported with the excess dropped, and the poll
@@ -287,4 +388,50 @@ async fn an_upstream_item_over_the_caps_is_imported_without_the_excess() {
         caps::MAX_TITLE_CHARS
     );
     assert!(big.get("attachments").is_none(), "{big}");
+}
+
+/// Found by fuzzing `rss` (tests/fixtures/fuzz-regressions/rss-year-12025.xml): a `pubDate` in
+/// the year 12025 was accepted, then rendering the channel's RSS panicked (RFC 822 years have
+/// four digits). Through the API the batch is refused with 422 naming the date; from an
+/// upstream the item is imported without that date, and every format of the channel renders.
+#[tokio::test]
+async fn a_date_past_the_year_9999_is_refused_and_every_feed_still_renders() {
+    let app = news_app().await;
+    let body =
+        std::fs::read(manifest_dir().join("tests/fixtures/fuzz-regressions/rss-year-12025.xml"))
+            .unwrap();
+    let r = app.post_raw("news", "application/rss+xml", body).await;
+    let err = assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_item").await;
+    assert_eq!(err["field"], "date_published", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("12025"), "{err}");
+    assert_eq!(app.db_count("SELECT count(*) FROM articles").await, 0);
+
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    up.set_feed(
+        "far",
+        "application/rss+xml",
+        "<rss version=\"2.0\"><channel><title>Up</title><link>https://up.example/</link>\
+         <item><guid>far</guid><title>Far</title>\
+         <pubDate>Tue, 16 Sep 12025 18:30:00 +0200</pubDate></item>\
+         <item><guid>near</guid><title>Near</title>\
+         <pubDate>Tue, 16 Sep 2025 18:30:00 +0200</pubDate></item></channel></rss>",
+    );
+    let report = subscribe_and_poll(&app, &up.url("/f/far")).await;
+    // The lenient reader of upstream feeds drops a date it cannot use, and keeps the item.
+    assert_eq!(report["created"], 2, "{report}");
+    let articles = app.all_articles("planet").await;
+    let far = articles.iter().find(|a| a["title"] == "Far").unwrap();
+    assert!(
+        !far["date_published"].to_string().contains("12025"),
+        "{far}"
+    );
+    for file in ["rss.xml", "atom.xml", "feed.json"] {
+        let text = app.feed_text("planet", file).await;
+        assert!(
+            text.contains("Near") && text.contains("Far"),
+            "{file}: {text}"
+        );
+    }
 }

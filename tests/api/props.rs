@@ -509,7 +509,8 @@ async fn ingest_is_idempotent_in_a_real_store() {
             item["id"] = json!(format!("urn:props:{accepted}:{i}"));
         }
         let body = serde_json::to_vec(&items).unwrap();
-        let Ok(first) = ingest::ingest_body(&store, &channel, InputKind::Json, &body).await else {
+        let Ok(first) = ingest::ingest_body(&store, &channel, InputKind::Json, body.clone()).await
+        else {
             continue;
         };
         accepted += 1;
@@ -520,7 +521,7 @@ async fn ingest_is_idempotent_in_a_real_store() {
             tag: None,
         };
         let before = feeds(&store, &channel, &page).await;
-        let again = ingest::ingest_body(&store, &channel, InputKind::Json, &body)
+        let again = ingest::ingest_body(&store, &channel, InputKind::Json, body.clone())
             .await
             .expect("a batch accepted once is accepted again");
         assert_eq!(again.unchanged, items.len(), "{first:?} then {again:?}");

@@ -5,6 +5,8 @@
 //! What each vocabulary is lives in `namespaces`; start and end tags in `tags`; text and
 //! the elements whose text is rewritten in `text`.
 
+use std::collections::HashMap;
+
 use quick_xml::NsReader;
 use quick_xml::escape::escape;
 use quick_xml::events::{BytesStart, Event};
@@ -87,6 +89,9 @@ struct Normalizer<'u> {
     /// base in force is found in constant time (a walk of the stack made documents of many
     /// unclosed elements quadratic).
     based: Vec<usize>,
+    /// How many elements of each raw name `stack` holds, so that an end tag that closes
+    /// nothing is known without a walk of the stack.
+    open_names: HashMap<String, usize>,
     capture: Option<Captured>,
     feed_url: &'u Url,
     saw_channel: bool,
@@ -110,6 +115,7 @@ pub(super) fn normalize(text: &str, feed_url: &Url) -> Result<Prepared, ParseErr
         atom03: false,
         stack: Vec::new(),
         based: Vec::new(),
+        open_names: HashMap::new(),
         capture: None,
         feed_url,
         saw_channel: false,
@@ -207,11 +213,20 @@ impl Normalizer<'_> {
         if open.base.is_some() {
             self.based.push(self.stack.len());
         }
+        match self.open_names.get_mut(open.raw.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.open_names.insert(open.raw.clone(), 1);
+            }
+        }
         self.stack.push(open);
     }
 
     fn pop_open(&mut self) -> Option<Open> {
         let open = self.stack.pop()?;
+        if let Some(n) = self.open_names.get_mut(open.raw.as_str()) {
+            *n -= 1;
+        }
         if self.based.last() == Some(&self.stack.len()) {
             self.based.pop();
         }

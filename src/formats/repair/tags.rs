@@ -292,6 +292,13 @@ impl Normalizer<'_> {
             }
             return false;
         }
+        // Counted open elements tell at once that an end tag closes nothing; the walk below
+        // then stops at the element it closes, so it costs no more than the elements it
+        // closes (walking the whole stack for each end tag that closes nothing made many open
+        // elements, then as many such end tags, quadratic).
+        if self.open_names.get(raw).is_none_or(|&n| n == 0) {
+            return false;
+        }
         let Some(i) = self.stack.iter().rposition(|o| o.raw == raw) else {
             return false;
         };
@@ -313,5 +320,58 @@ impl Normalizer<'_> {
         self.out.push_str("</");
         self.out.push_str(&o.out);
         self.out.push('>');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use url::Url;
+
+    fn repaired(doc: &str) -> String {
+        let url = Url::parse("https://up.example/feed.xml").unwrap();
+        super::super::normalize(doc, &url).expect("a feed").xml
+    }
+
+    /// Wraps item content in a feed.
+    fn feed(inside_item: &str) -> String {
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><guid>g</guid>\
+             {inside_item}<title>after</title></item><item><guid>h</guid></item></channel></rss>"
+        )
+    }
+
+    #[test]
+    fn an_end_tag_that_closes_nothing_is_dropped_however_many_are_open() {
+        for open in [0, 1, 50] {
+            let opened = "<x>".repeat(open);
+            let closed = "</x>".repeat(open);
+            let plain = repaired(&feed(&format!("{opened}{closed}")));
+            for unmatched in ["</y>", "</y></z></y>", &"</q>".repeat(1000)] {
+                assert_eq!(
+                    repaired(&feed(&format!("{opened}{unmatched}{closed}"))),
+                    plain,
+                    "{open} open, then {unmatched:.20}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_end_tag_closes_what_was_left_open_inside_it() {
+        // `</a>` closes the unclosed `<b>` and `<c>` inside it, then the feed goes on.
+        assert_eq!(
+            repaired(&feed("<a><b><c>x</a>")),
+            repaired(&feed("<a><b><c>x</c></b></a>"))
+        );
+        // The innermost open element of that name is the one closed.
+        assert_eq!(
+            repaired(&feed("<a><a><b></a>y</a>")),
+            repaired(&feed("<a><a><b></b></a>y</a>"))
+        );
+        // Closed once, an element is no longer open: a second end tag closes nothing.
+        assert_eq!(
+            repaired(&feed("<a></a></a><b></b>")),
+            repaired(&feed("<a></a><b></b>"))
+        );
     }
 }
