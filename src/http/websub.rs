@@ -227,7 +227,7 @@ async fn push(
         .map(str::to_owned);
     state
         .poller
-        .import_pushed(sub, &body, content_type.as_deref())
+        .import_pushed(sub, body, content_type)
         .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -461,7 +461,8 @@ impl Poller {
                         None,
                     )));
                 }
-                let feed = match parse_feed(&body, content_type.as_deref(), &fetched.final_url) {
+                let read = read_feed(body, content_type, fetched.final_url.clone());
+                let feed = match read.await {
                     Ok(feed) => feed,
                     Err(e) => return Ok(Err((format!("unreadable feed: {e}"), None))),
                 };
@@ -527,7 +528,13 @@ impl Poller {
             .filter(|s| s.verdict.dropped.is_none())
             .map(|s| (s.keys.clone(), s.draft.clone()))
             .unzip();
-        let prepared = ingest::prepare_upstream(drafts, &channel, &source);
+        // Sanitizing is CPU work that grows with the feed: off the async workers.
+        let prepared = {
+            let channel = channel.clone();
+            tokio::task::spawn_blocking(move || ingest::prepare_upstream(drafts, &channel, &source))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        };
         report.invalid = prepared.invalid.iter().map(ToString::to_string).collect();
         report.dropped = prepared.dropped.iter().map(ToString::to_string).collect();
         let items: Vec<KeyedArticle> = prepared
@@ -585,7 +592,8 @@ impl Poller {
                 "not a feed: the URL serves an HTML page".into(),
             ));
         }
-        let feed = parse_feed(&body, content_type.as_deref(), &fetched.final_url)
+        let feed = read_feed(body, content_type, fetched.final_url.clone())
+            .await
             .map_err(|e| PreviewError::Upstream(format!("unreadable feed: {e}")))?;
         let keyed = identify(&sub.original_url, feed.items);
         let titles: Vec<Option<String>> = keyed.iter().map(|(_, d)| d.title.clone()).collect();
@@ -705,12 +713,12 @@ impl Poller {
     pub async fn import_pushed(
         self: &Arc<Self>,
         mut sub: Subscription,
-        body: &[u8],
-        content_type: Option<&str>,
+        body: bytes::Bytes,
+        content_type: Option<String>,
     ) -> Result<PollReport, StoreError> {
         let mut report = PollReport::empty(&sub, "pushed");
         let base = Url::parse(&sub.url).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        match parse_feed(body, content_type, &base) {
+        match read_feed(body, content_type, base).await {
             Ok(feed) => {
                 self.import(&mut sub, feed.clone(), &mut report, 0).await?;
                 if report.full_text.as_ref().is_some_and(|f| f.pending > 0) {
@@ -771,6 +779,19 @@ impl Poller {
             }
         });
     }
+}
+
+/// Reads an upstream feed off the async workers: parsing (decoding, repair, mapping) is CPU
+/// work that grows with the body, up to seconds for 8 MB of hostile markup, and would hold a
+/// worker that serves other clients meanwhile.
+async fn read_feed(
+    body: bytes::Bytes,
+    content_type: Option<String>,
+    url: Url,
+) -> Result<UpstreamFeed, crate::formats::ParseError> {
+    tokio::task::spawn_blocking(move || parse_feed(&body, content_type.as_deref(), &url))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// Gives every item its identity keys (guid, then link, then a hash of title and content)
