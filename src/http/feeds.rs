@@ -8,12 +8,13 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 use crate::formats::FeedFormat;
 use crate::metrics::{METRICS, Metrics};
-use crate::model::{Cursor, Page};
+use crate::model::{Channel, Cursor, Page};
 use crate::render::{DEFAULT_LIMIT, Encoding, MAX_LIMIT, Rendered};
 
 /// A feed opened in a browser runs no script, as the HTML pages do not: only the feed
@@ -149,7 +150,35 @@ pub async fn feed(
             &state.config.base_url,
         )
         .await?;
+    Ok(
+        match answer(&state, &channel, format, &page, &headers, &rendered) {
+            Answer::NotModified(resp) => resp,
+            Answer::Body(h, encoding) => {
+                let body = state.feeds.encoded(&rendered, encoding).await;
+                with_body(h, format, body)
+            }
+        },
+    )
+}
 
+/// What a feed request gets once its render is in hand: a 304, or the headers of a 200 and
+/// the coding its body is to be sent in.
+enum Answer {
+    NotModified(Response),
+    Body(HeaderMap, Encoding),
+}
+
+/// The validators, caching and discovery headers of a feed, and the 304 when the client's
+/// copy is current. Both ways a feed is served (the route, and [`from_memory`]) answer
+/// through it, so they send the same headers.
+fn answer(
+    state: &AppState,
+    channel: &Channel,
+    format: FeedFormat,
+    page: &Page,
+    headers: &HeaderMap,
+    rendered: &Rendered,
+) -> Answer {
     let mut h = HeaderMap::new();
     h.insert(
         ETAG,
@@ -183,27 +212,70 @@ pub async fn feed(
         HeaderValue::from_static("public, max-age=60"),
     );
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(FEED_CSP));
-    if not_modified(&headers, &rendered) {
+    if not_modified(headers, rendered) {
         METRICS
             .not_modified
             .get_or_create(&Metrics::format(format.file_name()))
             .inc();
-        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+        return Answer::NotModified((StatusCode::NOT_MODIFIED, h).into_response());
     }
     h.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    let encoding = negotiate(&headers);
+    let encoding = negotiate(headers);
     match encoding {
         Encoding::Brotli => h.insert(CONTENT_ENCODING, HeaderValue::from_static("br")),
         Encoding::Gzip => h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip")),
         Encoding::Identity => None,
     };
-    let body = state.feeds.encoded(&rendered, encoding).await;
+    Answer::Body(h, encoding)
+}
+
+/// The 200 of a feed, its bytes counted.
+fn with_body(h: HeaderMap, format: FeedFormat, body: Bytes) -> Response {
     METRICS
         .feed_bytes
         .get_or_create(&Metrics::format(format.file_name()))
         .inc_by(body.len() as u64);
-    Ok((StatusCode::OK, h, body).into_response())
+    (StatusCode::OK, h, body).into_response()
+}
+
+/// The answer to `GET /feeds/{slug}/{file}` when everything it needs is in memory (the
+/// channel read less than [`super::FEED_CHANNEL_TTL`] ago with nothing written since, its
+/// render, and the render in the coding asked for), made without the router or an await:
+/// the same response [`feed`] would give. `None` sends the request the ordinary way: any
+/// query, a path the router would decode (`%`), a browser asking for HTML, a head over the
+/// limits, a cache miss, a coding not compressed yet, or any method but GET.
+pub(super) fn from_memory<B>(state: &AppState, req: &axum::http::Request<B>) -> Option<Response> {
+    if req.method() != axum::http::Method::GET || req.uri().scheme().is_some() {
+        return None;
+    }
+    let target = req.uri().path_and_query()?;
+    if target.query().is_some() || !super::head_within_limits(target.as_str().len(), req) {
+        return None;
+    }
+    let (slug, file) = target.path().strip_prefix("/feeds/")?.split_once('/')?;
+    if slug.is_empty() || slug.contains('%') {
+        return None;
+    }
+    let format = FeedFormat::from_file_name(file)?;
+    let headers = req.headers();
+    if wants_html(headers) {
+        return None;
+    }
+    let channel = state.feed_channel_in_memory(slug)?;
+    let page = Page {
+        limit: DEFAULT_LIMIT,
+        before: None,
+        tag: None,
+    };
+    let rendered = state.feeds.cached(&channel, format, &page)?;
+    match answer(state, &channel, format, &page, headers, &rendered) {
+        Answer::NotModified(resp) => Some(resp),
+        Answer::Body(h, encoding) => {
+            let body = rendered.encoded_now(encoding)?;
+            Some(with_body(h, format, body))
+        }
+    }
 }
