@@ -424,6 +424,42 @@ fn traced<S>(inner: S) -> Traced<S> {
         .on_response(DefaultOnResponse::new().level(Level::INFO))
 }
 
+/// Records a feed answered by [`Front`] as [`count`] would, through handles on its series
+/// kept after first use: the same series, without building labels and looking them up on
+/// every request.
+fn count_feed(status: axum::http::StatusCode, started: Instant) {
+    use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
+    use std::sync::OnceLock;
+    static OK: OnceLock<Counter> = OnceLock::new();
+    static NOT_MODIFIED: OnceLock<Counter> = OnceLock::new();
+    static SECONDS: OnceLock<Histogram> = OnceLock::new();
+    let cell = match status {
+        axum::http::StatusCode::OK => &OK,
+        axum::http::StatusCode::NOT_MODIFIED => &NOT_MODIFIED,
+        _ => return count("GET", FEED_ROUTE.to_owned(), status, started),
+    };
+    let m = &crate::metrics::METRICS;
+    cell.get_or_init(|| {
+        m.requests
+            .get_or_create(&crate::metrics::RouteLabels {
+                method: "GET".to_owned(),
+                route: FEED_ROUTE.to_owned(),
+                status: status.as_u16(),
+            })
+            .clone()
+    })
+    .inc();
+    SECONDS
+        .get_or_init(|| {
+            m.request_seconds
+                .get_or_create(&crate::metrics::RouteOnly {
+                    route: FEED_ROUTE.to_owned(),
+                })
+                .clone()
+        })
+        .observe(started.elapsed().as_secs_f64());
+}
+
 /// What serves one connection's requests: a feed that memory can answer is answered here
 /// ([`feeds::from_memory`]) without the router and its per-request layers (routing, the
 /// body limit, the deadline timer, the head limits: none of them can act on a request
@@ -467,7 +503,7 @@ where
                 axum::http::header::X_CONTENT_TYPE_OPTIONS,
                 axum::http::HeaderValue::from_static("nosniff"),
             );
-            count("GET", FEED_ROUTE.to_owned(), resp.status(), started);
+            count_feed(resp.status(), started);
             return FrontFuture::Ready(Some(resp));
         }
         let ext = req.extensions_mut();
