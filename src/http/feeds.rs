@@ -12,10 +12,14 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, AppState};
-use crate::formats::FeedFormat;
-use crate::metrics::{METRICS, Metrics};
+use crate::formats::{FORMATS, FeedFormat};
+use crate::metrics::{FormatLabel, METRICS, Metrics};
 use crate::model::{Channel, Cursor, Page};
 use crate::render::{DEFAULT_LIMIT, Encoding, MAX_LIMIT, Rendered};
+use axum::body::Body;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use std::sync::OnceLock;
 
 /// A feed opened in a browser runs no script, as the HTML pages do not: only the feed
 /// stylesheet may load (browsers fetch XSLT under `script-src`; `style-src` names it too, for
@@ -213,11 +217,8 @@ fn answer(
     );
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(FEED_CSP));
     if not_modified(headers, rendered) {
-        METRICS
-            .not_modified
-            .get_or_create(&Metrics::format(format.file_name()))
-            .inc();
-        return Answer::NotModified((StatusCode::NOT_MODIFIED, h).into_response());
+        format_counter(&NOT_MODIFIED, &METRICS.not_modified, format).inc();
+        return Answer::NotModified(response(StatusCode::NOT_MODIFIED, h, Body::empty()));
     }
     h.insert(
         CONTENT_TYPE,
@@ -234,11 +235,40 @@ fn answer(
 
 /// The 200 of a feed, its bytes counted.
 fn with_body(h: HeaderMap, format: FeedFormat, body: Bytes) -> Response {
-    METRICS
-        .feed_bytes
-        .get_or_create(&Metrics::format(format.file_name()))
-        .inc_by(body.len() as u64);
-    (StatusCode::OK, h, body).into_response()
+    format_counter(&FEED_BYTES, &METRICS.feed_bytes, format).inc_by(body.len() as u64);
+    response(StatusCode::OK, h, Body::from(body))
+}
+
+/// A response with exactly these headers (what `(status, headers, body).into_response()`
+/// gives, without building a second header map to copy these into).
+fn response(status: StatusCode, h: HeaderMap, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = h;
+    resp
+}
+
+/// Handles on a per-format counter's series, by format, kept after first use.
+type FormatCounters = [OnceLock<Counter>; FORMATS.len()];
+
+static NOT_MODIFIED: FormatCounters = [const { OnceLock::new() }; FORMATS.len()];
+static FEED_BYTES: FormatCounters = [const { OnceLock::new() }; FORMATS.len()];
+
+/// The series of `family` for `format` (the same one `get_or_create` gives).
+fn format_counter<'a>(
+    cells: &'a FormatCounters,
+    family: &Family<FormatLabel, Counter>,
+    format: FeedFormat,
+) -> &'a Counter {
+    let i = FORMATS
+        .iter()
+        .position(|f| f.format == format)
+        .expect("every format is in FORMATS");
+    cells[i].get_or_init(|| {
+        family
+            .get_or_create(&Metrics::format(format.file_name()))
+            .clone()
+    })
 }
 
 /// The answer to `GET /feeds/{slug}/{file}` when everything it needs is in memory (the

@@ -594,6 +594,11 @@ pub async fn serve(
             tracing::debug!(%addr, "connection refused: SYNDIC_MAX_CONNECTIONS reached");
             continue;
         };
+        // A response's last segment goes out at once rather than waiting for the client to
+        // acknowledge the ones before it (Nagle), as nginx's `tcp_nodelay on`.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, %addr, "TCP_NODELAY not set");
+        }
         let activity = conn::Activity::new();
         let service = traced(Front {
             app: app.clone(),
