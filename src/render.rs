@@ -65,6 +65,16 @@ impl Rendered {
             + self.brotli.get().map_or(0, Bytes::len)
     }
 
+    /// The body in the given coding if it is made already (the identity body always is);
+    /// the bytes are shared, not copied.
+    pub fn encoded_now(&self, encoding: Encoding) -> Option<Bytes> {
+        match encoding {
+            Encoding::Identity => Some(self.body.clone()),
+            Encoding::Gzip => self.gzip.get().cloned(),
+            Encoding::Brotli => self.brotli.get().cloned(),
+        }
+    }
+
     /// The body in the given coding, compressing it (once, off the async threads) if needed.
     pub async fn encoded(self: &Arc<Self>, encoding: Encoding) -> Bytes {
         let (cell, compress): (Cell, fn(&[u8]) -> Bytes) = match encoding {
@@ -232,6 +242,18 @@ impl FeedCache {
         let rendered = Arc::new(rendered);
         self.insert(key, rendered.clone());
         Ok(rendered)
+    }
+
+    /// The feed as [`FeedCache::get`] would give it, if that needs no reading and no
+    /// rendering: the render of this version of the channel is cached.
+    pub fn cached(
+        &self,
+        channel: &Channel,
+        format: FeedFormat,
+        page: &Page,
+    ) -> Option<Arc<Rendered>> {
+        self.lookup(&(channel.id, format, page.clone()))
+            .filter(|hit| hit.version == channel.version)
     }
 
     /// The render under `key`, if any, marked as the most recently served.

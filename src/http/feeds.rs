@@ -8,14 +8,19 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Deserialize;
 
 use super::error::ErrorBody;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
-use crate::formats::FeedFormat;
-use crate::metrics::{METRICS, Metrics};
-use crate::model::{Cursor, Page};
+use crate::formats::{FORMATS, FeedFormat};
+use crate::metrics::{FormatLabel, METRICS, Metrics};
+use crate::model::{Channel, Cursor, Page};
 use crate::render::{DEFAULT_LIMIT, Encoding, MAX_LIMIT, Rendered};
+use axum::body::Body;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use std::sync::OnceLock;
 
 /// A feed opened in a browser runs no script, as the HTML pages do not: only the feed
 /// stylesheet may load (browsers fetch XSLT under `script-src`; `style-src` names it too, for
@@ -180,7 +185,35 @@ pub async fn feed(
             &state.config.base_url,
         )
         .await?;
+    Ok(
+        match answer(&state, &channel, format, &page, &headers, &rendered) {
+            Answer::NotModified(resp) => resp,
+            Answer::Body(h, encoding) => {
+                let body = state.feeds.encoded(&rendered, encoding).await;
+                with_body(h, format, body)
+            }
+        },
+    )
+}
 
+/// What a feed request gets once its render is in hand: a 304, or the headers of a 200 and
+/// the coding its body is to be sent in.
+enum Answer {
+    NotModified(Response),
+    Body(HeaderMap, Encoding),
+}
+
+/// The validators, caching and discovery headers of a feed, and the 304 when the client's
+/// copy is current. Both ways a feed is served (the route, and [`from_memory`]) answer
+/// through it, so they send the same headers.
+fn answer(
+    state: &AppState,
+    channel: &Channel,
+    format: FeedFormat,
+    page: &Page,
+    headers: &HeaderMap,
+    rendered: &Rendered,
+) -> Answer {
     let mut h = HeaderMap::new();
     h.insert(
         ETAG,
@@ -214,27 +247,96 @@ pub async fn feed(
         HeaderValue::from_static("public, max-age=60"),
     );
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(FEED_CSP));
-    if not_modified(&headers, &rendered) {
-        METRICS
-            .not_modified
-            .get_or_create(&Metrics::format(format.file_name()))
-            .inc();
-        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    if not_modified(headers, rendered) {
+        format_counter(&NOT_MODIFIED, &METRICS.not_modified, format).inc();
+        return Answer::NotModified(response(StatusCode::NOT_MODIFIED, h, Body::empty()));
     }
     h.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    let encoding = negotiate(&headers);
+    let encoding = negotiate(headers);
     match encoding {
         Encoding::Brotli => h.insert(CONTENT_ENCODING, HeaderValue::from_static("br")),
         Encoding::Gzip => h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip")),
         Encoding::Identity => None,
     };
-    let body = state.feeds.encoded(&rendered, encoding).await;
-    METRICS
-        .feed_bytes
-        .get_or_create(&Metrics::format(format.file_name()))
-        .inc_by(body.len() as u64);
-    Ok((StatusCode::OK, h, body).into_response())
+    Answer::Body(h, encoding)
+}
+
+/// The 200 of a feed, its bytes counted.
+fn with_body(h: HeaderMap, format: FeedFormat, body: Bytes) -> Response {
+    format_counter(&FEED_BYTES, &METRICS.feed_bytes, format).inc_by(body.len() as u64);
+    response(StatusCode::OK, h, Body::from(body))
+}
+
+/// A response with exactly these headers (what `(status, headers, body).into_response()`
+/// gives, without building a second header map to copy these into).
+fn response(status: StatusCode, h: HeaderMap, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = h;
+    resp
+}
+
+/// Handles on a per-format counter's series, by format, kept after first use.
+type FormatCounters = [OnceLock<Counter>; FORMATS.len()];
+
+static NOT_MODIFIED: FormatCounters = [const { OnceLock::new() }; FORMATS.len()];
+static FEED_BYTES: FormatCounters = [const { OnceLock::new() }; FORMATS.len()];
+
+/// The series of `family` for `format` (the same one `get_or_create` gives).
+fn format_counter<'a>(
+    cells: &'a FormatCounters,
+    family: &Family<FormatLabel, Counter>,
+    format: FeedFormat,
+) -> &'a Counter {
+    let i = FORMATS
+        .iter()
+        .position(|f| f.format == format)
+        .expect("every format is in FORMATS");
+    cells[i].get_or_init(|| {
+        family
+            .get_or_create(&Metrics::format(format.file_name()))
+            .clone()
+    })
+}
+
+/// The answer to `GET /feeds/{slug}/{file}` when everything it needs is in memory (the
+/// channel read less than [`super::FEED_CHANNEL_TTL`] ago with nothing written since, its
+/// render, and the render in the coding asked for), made without the router or an await:
+/// the same response [`feed`] would give. `None` sends the request the ordinary way: any
+/// query, a path the router would decode (`%`), a browser asking for HTML, a head over the
+/// limits, a cache miss, a coding not compressed yet, or any method but GET.
+pub(super) fn from_memory<B>(state: &AppState, req: &axum::http::Request<B>) -> Option<Response> {
+    if req.method() != axum::http::Method::GET || req.uri().scheme().is_some() {
+        return None;
+    }
+    let target = req.uri().path_and_query()?;
+    if target.query().is_some() || !super::head_within_limits(target.as_str().len(), req) {
+        return None;
+    }
+    let (slug, file) = target.path().strip_prefix("/feeds/")?.split_once('/')?;
+    if slug.is_empty() || slug.contains('%') {
+        return None;
+    }
+    let format = FeedFormat::from_file_name(file)?;
+    let headers = req.headers();
+    if wants_html(headers) {
+        return None;
+    }
+    let channel = state.feed_channel_in_memory(slug)?;
+    let page = Page {
+        limit: DEFAULT_LIMIT,
+        before: None,
+        tag: None,
+    };
+    let rendered = state.feeds.cached(&channel, format, &page)?;
+    match answer(state, &channel, format, &page, headers, &rendered) {
+        Answer::NotModified(resp) => Some(resp),
+        Answer::Body(h, encoding) => {
+            let body = rendered.encoded_now(encoding)?;
+            Some(with_body(h, format, body))
+        }
+    }
 }

@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse};
 use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -79,11 +79,8 @@ impl AppState {
     /// from the render cache costs no database round trip.
     async fn feed_channel(&self, slug: &str) -> Result<Arc<Channel>, ApiError> {
         let commits = self.store.commits();
-        if let Some((c, seen, at)) = self.feed_channels.lock().expect("lock").get(slug)
-            && *seen == commits
-            && at.elapsed() < FEED_CHANNEL_TTL
-        {
-            return Ok(c.clone());
+        if let Some(c) = self.feed_channel_since(slug, commits) {
+            return Ok(c);
         }
         let channel = Arc::new(self.channel(slug).await?);
         self.feed_channels
@@ -91,6 +88,21 @@ impl AppState {
             .expect("lock")
             .insert(slug.to_owned(), (channel.clone(), commits, Instant::now()));
         Ok(channel)
+    }
+
+    /// The channel for a feed request if [`AppState::feed_channel`] would take it from
+    /// memory.
+    fn feed_channel_in_memory(&self, slug: &str) -> Option<Arc<Channel>> {
+        self.feed_channel_since(slug, self.store.commits())
+    }
+
+    fn feed_channel_since(&self, slug: &str, commits: u64) -> Option<Arc<Channel>> {
+        match self.feed_channels.lock().expect("lock").get(slug) {
+            Some((c, seen, at)) if *seen == commits && at.elapsed() < FEED_CHANNEL_TTL => {
+                Some(c.clone())
+            }
+            _ => None,
+        }
     }
 
     /// The channel a path names, or a 404 naming it.
@@ -175,11 +187,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(state.config.max_body))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        // Requests are traced around the router, by `serve` (see `Front`).
         .layer(axum::middleware::from_fn(busy))
         // No response is ever to be read as another type than it says (a challenge echoed
         // as text/plain stays text).
@@ -288,11 +296,7 @@ async fn limit_head(
             format!("the request target is {uri} bytes; at most {MAX_URI_BYTES} are accepted"),
         ));
     }
-    let head: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
+    let head = header_bytes(req.headers());
     if head > MAX_HEAD_BYTES {
         return Err(ApiError::HeadTooLarge(
             axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -300,6 +304,19 @@ async fn limit_head(
         ));
     }
     Ok(next.run(req).await)
+}
+
+/// The size of a header section as [`limit_head`] counts it.
+fn header_bytes(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+/// True when [`limit_head`] lets a request through whose target is `uri` bytes long.
+fn head_within_limits<B>(uri: usize, req: &axum::http::Request<B>) -> bool {
+    uri <= MAX_URI_BYTES && header_bytes(req.headers()) <= MAX_HEAD_BYTES
 }
 
 /// Gives a request `SYNDIC_REQUEST_TIMEOUT` in all (reading its body included), then answers
@@ -329,21 +346,27 @@ async fn track(
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let method = method_label(req.method()).to_owned();
+    let method = method_label(req.method());
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
+    count(method, route, resp.status(), started);
+    resp
+}
+
+/// Records a request as [`track`] does: by method, route template and status, and its
+/// duration by route.
+fn count(method: &str, route: String, status: axum::http::StatusCode, started: Instant) {
     let m = &crate::metrics::METRICS;
     m.requests
         .get_or_create(&crate::metrics::RouteLabels {
-            method,
+            method: method.to_owned(),
             route: route.clone(),
-            status: resp.status().as_u16(),
+            status: status.as_u16(),
         })
         .inc();
     m.request_seconds
         .get_or_create(&crate::metrics::RouteOnly { route })
         .observe(started.elapsed().as_secs_f64());
-    resp
 }
 
 /// Ready to serve: the database answers (it was migrated when it was opened).
@@ -388,6 +411,141 @@ async fn busy(
     next.run(req).await
 }
 
+/// The span and the log lines of every request (`tower_http` at INFO: the request, its
+/// status and latency).
+type Traced<S> = tower_http::trace::Trace<
+    S,
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    DefaultMakeSpan,
+    tower_http::trace::DefaultOnRequest,
+    DefaultOnResponse,
+>;
+
+fn traced<S>(inner: S) -> Traced<S> {
+    tower_http::trace::Trace::new_for_http(inner)
+        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+}
+
+/// Records a feed answered by [`Front`] as [`count`] would, through handles on its series
+/// kept after first use: the same series, without building labels and looking them up on
+/// every request.
+fn count_feed(status: axum::http::StatusCode, started: Instant) {
+    use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
+    use std::sync::OnceLock;
+    static OK: OnceLock<Counter> = OnceLock::new();
+    static NOT_MODIFIED: OnceLock<Counter> = OnceLock::new();
+    static SECONDS: OnceLock<Histogram> = OnceLock::new();
+    let cell = match status {
+        axum::http::StatusCode::OK => &OK,
+        axum::http::StatusCode::NOT_MODIFIED => &NOT_MODIFIED,
+        _ => return count("GET", FEED_ROUTE.to_owned(), status, started),
+    };
+    let m = &crate::metrics::METRICS;
+    cell.get_or_init(|| {
+        m.requests
+            .get_or_create(&crate::metrics::RouteLabels {
+                method: "GET".to_owned(),
+                route: FEED_ROUTE.to_owned(),
+                status: status.as_u16(),
+            })
+            .clone()
+    })
+    .inc();
+    SECONDS
+        .get_or_init(|| {
+            m.request_seconds
+                .get_or_create(&crate::metrics::RouteOnly {
+                    route: FEED_ROUTE.to_owned(),
+                })
+                .clone()
+        })
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// What serves one connection's requests: a feed that memory can answer is answered here
+/// ([`feeds::from_memory`]) without the router and its per-request layers (routing, the
+/// body limit, the deadline timer, the head limits: none of them can act on a request
+/// answered without waiting); everything else goes to the router. Either way the request is
+/// traced, counted in the metrics under its route, marks its connection busy, and its
+/// response says `nosniff`, as the router's layers do.
+#[derive(Clone)]
+struct Front {
+    app: Router,
+    state: AppState,
+    activity: Arc<conn::Activity>,
+    addr: std::net::SocketAddr,
+}
+
+/// The route template feeds are counted under, as the router names it.
+const FEED_ROUTE: &str = "/feeds/{slug}/{file}";
+
+impl<B> tower_service::Service<axum::http::Request<B>> for Front
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = FrontFuture;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: axum::http::Request<B>) -> FrontFuture {
+        let started = Instant::now();
+        if let Some(mut resp) = feeds::from_memory(&self.state, &req) {
+            // Answered at once: the request was in flight for no time, but it counts as
+            // activity on its connection.
+            drop(self.activity.begin());
+            resp.headers_mut().insert(
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                axum::http::HeaderValue::from_static("nosniff"),
+            );
+            count_feed(resp.status(), started);
+            return FrontFuture::Ready(Some(resp));
+        }
+        let ext = req.extensions_mut();
+        ext.insert(axum::extract::ConnectInfo(self.addr));
+        ext.insert(self.activity.clone());
+        let routed = tower_service::Service::call(&mut self.app, req);
+        FrontFuture::Routed(Box::pin(routed))
+    }
+}
+
+/// [`Front`]'s answer: ready at once, or the router's.
+enum FrontFuture {
+    Ready(Option<axum::response::Response>),
+    Routed(
+        std::pin::Pin<
+            Box<
+                dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>>
+                    + Send,
+            >,
+        >,
+    ),
+}
+
+impl Future for FrontFuture {
+    type Output = Result<axum::response::Response, std::convert::Infallible>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            FrontFuture::Ready(resp) => {
+                std::task::Poll::Ready(Ok(resp.take().expect("polled after completion")))
+            }
+            FrontFuture::Routed(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then finishes the requests in flight (for at most
 /// [`DRAIN_TIMEOUT`]). Connections are served by hyper directly so that header reading has a
 /// deadline and a size cap; each request carries its client's address (`ConnectInfo`). At
@@ -404,7 +562,7 @@ pub async fn serve(
 
     let idle = state.config.idle_timeout;
     let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
-    let app = router(state);
+    let app = router(state.clone());
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -439,11 +597,18 @@ pub async fn serve(
             tracing::debug!(%addr, "connection refused: SYNDIC_MAX_CONNECTIONS reached");
             continue;
         };
+        // A response's last segment goes out at once rather than waiting for the client to
+        // acknowledge the ones before it (Nagle), as nginx's `tcp_nodelay on`.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, %addr, "TCP_NODELAY not set");
+        }
         let activity = conn::Activity::new();
-        let service = app
-            .clone()
-            .layer(axum::Extension(axum::extract::ConnectInfo(addr)))
-            .layer(axum::Extension(activity.clone()));
+        let service = traced(Front {
+            app: app.clone(),
+            state: state.clone(),
+            activity: activity.clone(),
+            addr,
+        });
         let io = TokioIo::new(conn::TrackedIo::new(stream, activity.clone()));
         let conn = builder
             .serve_connection_with_upgrades(io, TowerToHyperService::new(service))

@@ -648,3 +648,85 @@ async fn writes_by_another_process_show_in_feeds_once_the_cached_channel_expires
         .await;
     assert!(app.feed_text("news", "rss.xml").await.contains("Bravo"));
 }
+
+/// Status, headers (all but `Date`) and body of a response, to compare two answers.
+async fn answer_of(r: reqwest::Response) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+    let status = r.status();
+    let mut headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k != reqwest::header::DATE)
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    (status, headers, r.bytes().await.unwrap().to_vec())
+}
+
+/// A feed that memory can answer (its channel read and its render made, the second request
+/// on) is answered without the router: it must carry the very status, headers and bytes the
+/// routed answer gives. `?limit=50` (the default) always goes through the router and names
+/// the same page, so each answer is compared with it: identity, gzip, brotli, 304s by ETag
+/// and by date, a browser's Accept, a `%`-encoded slug, and HEAD. A channel whose title
+/// holds markup and quotes checks that nothing is escaped differently.
+#[tokio::test]
+async fn feeds_answered_from_memory_are_the_routed_answers() {
+    let app = spawn_app().await;
+    app.create_channel(
+        "news",
+        json!({ "title": "Hostile & <b>\"quoted\"</b> ' ]]> title" }),
+    )
+    .await;
+    let items: Vec<Value> = (1..=3).map(item).collect();
+    app.ingest("news", &Value::Array(items)).await;
+    for file in ["rss.xml", "atom.xml", "feed.json"] {
+        let path = format!("/feeds/news/{file}");
+        let routed = format!("{path}?limit=50");
+        let first = app.feed("news", file).await;
+        let etag = first.headers()[ETAG].to_str().unwrap().to_owned();
+        let date = first.headers()[LAST_MODIFIED].to_str().unwrap().to_owned();
+        let cases: [&[(&str, &str)]; 8] = [
+            &[],
+            &[("accept-encoding", "gzip")],
+            &[("accept-encoding", "br, gzip")],
+            &[("accept-encoding", "gzip;q=0, br;q=0")],
+            &[("if-none-match", &etag)],
+            &[
+                ("if-none-match", "W/\"other\""),
+                ("accept-encoding", "gzip"),
+            ],
+            &[("if-modified-since", &date)],
+            &[("accept", "text/html")],
+        ];
+        for headers in cases {
+            // Twice: the first may compress the body, the second is served from memory.
+            for _ in 0..2 {
+                let ours = answer_of(app.get_with(&path, headers).await).await;
+                let theirs = answer_of(app.get_with(&routed, headers).await).await;
+                assert_eq!(ours.0, theirs.0, "{file} with {headers:?}");
+                assert_eq!(ours.1, theirs.1, "{file} with {headers:?}");
+                assert!(ours.2 == theirs.2, "{file} with {headers:?}: bodies differ");
+            }
+        }
+        let encoded = answer_of(app.get_with(&format!("/feeds/%6Eews/{file}"), &[]).await).await;
+        assert_eq!(encoded, answer_of(app.feed("news", file).await).await);
+        let head = app.client.head(app.url(&path)).send().await.unwrap();
+        let (status, headers, body) = answer_of(head).await;
+        let (get_status, get_headers, _) = answer_of(app.feed("news", file).await).await;
+        assert_eq!(
+            (status, &headers),
+            (get_status, &get_headers),
+            "HEAD {file}"
+        );
+        assert!(body.is_empty());
+    }
+    let r = app.feed("news", "rss.xml").await;
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let r = app.feed("nobody", "rss.xml").await;
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+}
