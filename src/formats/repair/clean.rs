@@ -432,6 +432,25 @@ mod tests {
         ] {
             assert!(clean(&rss(bad)).is_none(), "{bad}");
         }
+        // Hostile: unterminated CDATA, comment and tag, `<` in an attribute, quotes and
+        // `]]>` in text (fine: the readers take them as the pass would), empty and blank input.
+        for bad in [
+            "<item><title><![CDATA[x</title></item>",
+            "<item><!-- x</item>",
+            "<item><title x=\"a<b\">x</title></item>",
+            "<item><title x=\"a>x</title></item>",
+        ] {
+            assert!(clean(&rss(bad)).is_none(), "{bad}");
+        }
+        assert!(
+            clean(&rss(
+                "<item><title>\"'&quot;&apos; ]]&gt; ]]></title></item>"
+            ))
+            .is_some()
+        );
+        assert!(clean("").is_none());
+        assert!(clean(" \n\t").is_none());
+        assert!(clean(&rss(&"<item><title>x</title></item>".repeat(10_000))).is_some());
         // A truncated document, text after the root, a DOCTYPE, another root.
         assert!(clean(&ok[..ok.len() - 6]).is_none());
         assert!(clean(&format!("{ok}<rss/>")).is_none());
