@@ -10,12 +10,15 @@ use oem_cp::code_table_type::TableType;
 
 use crate::formats::ParseError;
 
-/// A charset syndic decodes: one of WHATWG's (`encoding_rs`), or a DOS code page that WHATWG
-/// lacks (437, 850, 852…: `oem_cp`'s tables).
+/// A charset syndic decodes: one of WHATWG's (`encoding_rs`), a DOS code page that WHATWG
+/// lacks (437, 850, 852…: `oem_cp`'s tables), or a classic Mac OS one other than Roman and
+/// Cyrillic (Central European, Greek, Icelandic, Turkish: `mac-encoding`'s tables, made from
+/// Apple's mapping files).
 #[derive(Clone, Copy)]
 enum Charset {
     Whatwg(&'static Encoding),
     Oem(&'static TableType),
+    Mac(mac_encoding::Encoding),
 }
 
 impl Charset {
@@ -23,6 +26,7 @@ impl Charset {
         match self {
             Charset::Whatwg(enc) => enc.decode_without_bom_handling(bytes).0,
             Charset::Oem(table) => Cow::Owned(table.decode_string_lossy(bytes)),
+            Charset::Mac(enc) => Cow::Owned(enc.decode(bytes)),
         }
     }
 
@@ -33,9 +37,11 @@ impl Charset {
 
 /// The charset a label names: WHATWG's labels first; then the names that Python's codecs
 /// (and so feedparser) also accept for the same WHATWG charsets (`windows_1251`, `ms-ansi`,
-/// `mac-cyrillic`…); then the DOS code pages by their IANA and IBM names (`437`, `cp850`,
-/// `ibm852`, `csPC8CodePage437`…). `None` for anything else (Mac charsets other than Roman and
-/// Cyrillic, VISCII, KOI8-T, EBCDIC: no well-kept crate has their tables).
+/// `mac-cyrillic`…); then the classic Mac OS charsets by the names Python and IANA give them
+/// (`maccentraleurope`, `mac_latin2`, `macgreek`, `x-mac-turkish`…); then the DOS code pages by
+/// their IANA and IBM names (`437`, `cp850`, `ibm852`, `csPC8CodePage437`…). `None` for
+/// anything else (VISCII, TCVN, KOI8-T, CP1125, CP856, EBCDIC: no crate found has their
+/// tables).
 fn charset_for_label(label: &str) -> Option<Charset> {
     if let Some(e) = Encoding::for_label(label.as_bytes()) {
         return Some(Charset::Whatwg(e));
@@ -56,6 +62,21 @@ fn charset_for_label(label: &str) -> Option<Charset> {
     };
     if let Some(e) = Encoding::for_label(alias.as_bytes()) {
         return Some(Charset::Whatwg(e));
+    }
+    let mac = match l.as_str() {
+        "maccentraleurope"
+        | "mac-centeuro"
+        | "maclatin2"
+        | "mac-latin2"
+        | "x-mac-ce"
+        | "x-mac-centraleurroman" => Some(mac_encoding::Encoding::CentralEuropean),
+        "macgreek" | "mac-greek" | "x-mac-greek" => Some(mac_encoding::Encoding::Greek),
+        "maciceland" | "mac-iceland" | "x-mac-icelandic" => Some(mac_encoding::Encoding::Icelandic),
+        "macturkish" | "mac-turkish" | "x-mac-turkish" => Some(mac_encoding::Encoding::Turkish),
+        _ => None,
+    };
+    if let Some(enc) = mac {
+        return Some(Charset::Mac(enc));
     }
     let number: u16 = match l.as_str() {
         "cspc8codepage437" => 437,
@@ -303,6 +324,33 @@ mod tests {
             ("macroman", "\u{c4}"),
         ] {
             assert_eq!(x80(label).as_deref(), Some(expected), "{label}");
+        }
+    }
+
+    #[test]
+    fn classic_mac_charsets() {
+        // 0x80 is Ä in all four (feedparser's test); 0xE0 tells them apart.
+        let title = |label: &str, byte: u8| {
+            let mut doc = format!(
+                "<?xml version=\"1.0\" encoding=\"{label}\"?><rss version=\"2.0\"><channel>\
+                 <title>"
+            )
+            .into_bytes();
+            doc.extend_from_slice(&[0x80, byte]);
+            doc.extend_from_slice(b"</title></channel></rss>");
+            let url = url::Url::parse("https://feeds.example/").unwrap();
+            crate::formats::parse_feed(&doc, None, &url).unwrap().title
+        };
+        for (label, expected) in [
+            ("maccentraleurope", "\u{c4}\u{157}"),
+            ("maclatin2", "\u{c4}\u{157}"),
+            ("mac_latin2", "\u{c4}\u{157}"),
+            ("macgreek", "\u{c4}\u{3cd}"),
+            ("x-mac-greek", "\u{c4}\u{3cd}"),
+            ("maciceland", "\u{c4}\u{fd}"),
+            ("MacTurkish", "\u{c4}\u{2021}"),
+        ] {
+            assert_eq!(title(label, 0xE0).as_deref(), Some(expected), "{label}");
         }
     }
 

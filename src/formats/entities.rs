@@ -16,7 +16,9 @@ const CP1252_C1: [u32; 32] = [
 /// leaves undefined. Feeds carry them when windows-1252 text was labelled ISO-8859-1 or
 /// transcoded as Latin-1; as controls they mean nothing, and validators flag them.
 pub(super) fn c1_as_cp1252(text: &mut String) {
-    if !text.chars().any(|c| matches!(c, '\u{80}'..='\u{9F}')) {
+    // In UTF-8 they are 0xC2 followed by 0x80..=0x9F: a byte search, not a walk by char.
+    let bytes = text.as_bytes();
+    if !memchr::memchr_iter(0xC2, bytes).any(|i| matches!(bytes.get(i + 1), Some(0x80..=0x9F))) {
         return;
     }
     *text = text

@@ -16,9 +16,12 @@ use url::Url;
 use super::entities::decode_refs;
 use crate::formats::ParseError;
 
+mod clean;
 mod namespaces;
 mod tags;
 mod text;
+
+pub(super) use clean::{Clean, clean};
 
 use namespaces::{EXT_NAMESPACES, NS_ATOM, NS_RSS1, Ns, ns_of_prefix, ns_of_uri};
 
