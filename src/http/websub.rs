@@ -225,9 +225,6 @@ async fn push(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    state
-        .poller
-        .import_pushed(sub, body, content_type)
-        .await?;
+    state.poller.import_pushed(sub, body, content_type).await?;
     Ok(StatusCode::ACCEPTED)
 }
