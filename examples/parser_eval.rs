@@ -191,18 +191,6 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The Content-Type a feedparser test file says its HTTP response carried, if any.
-fn header_content_type(body: &[u8]) -> Option<String> {
-    let head = String::from_utf8_lossy(&body[..body.len().min(2048)]);
-    head.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("Header:")?.trim();
-        let (name, value) = rest.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("content-type")
-            .then(|| value.trim().to_owned())
-    })
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -262,7 +250,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let path = PathBuf::from(args.next().ok_or("--show needs a file")?);
                 let body = std::fs::read(&path)?;
                 let url = url::Url::parse("https://corpus.example/feed.xml")?;
-                let ct = header_content_type(&body);
+                let ct = syndic::formats::corpus_content_type(&body);
                 match syndic::formats::parse_feed(&body, ct.as_deref(), &url) {
                     Ok(f) => println!("{f:#?}"),
                     Err(e) => println!("error: {e}"),
@@ -284,7 +272,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rel = path.strip_prefix(&dir).unwrap_or(&path).to_string_lossy();
         let url = url::Url::parse("https://corpus.example/")?.join(&rel)?;
         docs.push(Doc {
-            content_type: header_content_type(&body),
+            content_type: syndic::formats::corpus_content_type(&body),
             path,
             body,
             url,

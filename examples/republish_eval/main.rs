@@ -49,19 +49,6 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The Content-Type a feedparser test file says its HTTP response carried, if any (as in
-/// examples/parser_eval.rs).
-fn header_content_type(body: &[u8]) -> Option<String> {
-    let head = String::from_utf8_lossy(&body[..body.len().min(2048)]);
-    head.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("Header:")?.trim();
-        let (name, value) = rest.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("content-type")
-            .then(|| value.trim().to_owned())
-    })
-}
-
 /// The channel every corpus feed is republished into, as a planet would be set up.
 fn channel() -> Channel {
     let at = Utc.with_ymd_and_hms(2025, 11, 25, 12, 0, 0).unwrap();
@@ -88,8 +75,12 @@ fn republish(path: &Path, rel: &str, out_dir: &Path, channel: &Channel) -> Optio
         .ok()?
         .join(rel)
         .ok()?;
-    let feed =
-        syndic::formats::parse_feed(&body, header_content_type(&body).as_deref(), &url).ok()?;
+    let feed = syndic::formats::parse_feed(
+        &body,
+        syndic::formats::corpus_content_type(&body).as_deref(),
+        &url,
+    )
+    .ok()?;
     let source = Source {
         title: feed.title.clone(),
         url: url.to_string(),

@@ -25,19 +25,6 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The Content-Type a feedparser test file names in a leading comment, as the corpus's
-/// harness passes it.
-fn header_content_type(body: &[u8]) -> Option<String> {
-    let head = String::from_utf8_lossy(&body[..body.len().min(2048)]);
-    head.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("Header:")?.trim();
-        let (name, value) = rest.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("content-type")
-            .then(|| value.trim().to_owned())
-    })
-}
-
 #[test]
 fn clean_documents_read_the_same_without_the_repair_pass() {
     let (dir, minimum) = match std::env::var("SYNDIC_PARSE_CORPUS") {
@@ -56,7 +43,7 @@ fn clean_documents_read_the_same_without_the_repair_pass() {
     let (mut clean, mut feeds, mut differ) = (0, 0, Vec::new());
     for path in &files {
         let body = std::fs::read(path).unwrap();
-        let ct = header_content_type(&body);
+        let ct = super::corpus_content_type(&body);
         let direct = parse_feed(&body, ct.as_deref(), &url);
         let repaired = parse_feed_repaired(&body, ct.as_deref(), &url);
         let took_short_cut = decode::decode(&body, ct.as_deref())
