@@ -12,20 +12,17 @@ mod feeds;
 mod openapi;
 mod pages;
 mod rules;
+mod serve;
 mod subscriptions;
 mod websub;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::{Json, Router};
-use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse};
-use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -38,6 +35,7 @@ use crate::store::DynStore;
 use crate::websub::Hub;
 pub use error::ApiError;
 pub use pages::STYLESHEET_PATH;
+pub use serve::serve;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -391,14 +389,8 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError>
     Ok(Json(Status { status: "ready" }))
 }
 
-/// How long a client may take to send its request line and headers: past it the connection
-/// is closed, so slow clients (slowloris) cannot hold connections open.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Cap on a request's line and headers together (hyper answers 431 past it).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// How long requests in flight may take to finish after a shutdown signal.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Marks a request in flight on its connection (see [`conn`]) until its response is ready.
 async fn busy(
     req: axum::extract::Request,
@@ -409,240 +401,4 @@ async fn busy(
         .get::<Arc<conn::Activity>>()
         .map(conn::Activity::begin);
     next.run(req).await
-}
-
-/// The span and the log lines of every request (`tower_http` at INFO: the request, its
-/// status and latency).
-type Traced<S> = tower_http::trace::Trace<
-    S,
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    DefaultMakeSpan,
-    tower_http::trace::DefaultOnRequest,
-    DefaultOnResponse,
->;
-
-fn traced<S>(inner: S) -> Traced<S> {
-    tower_http::trace::Trace::new_for_http(inner)
-        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-        .on_response(DefaultOnResponse::new().level(Level::INFO))
-}
-
-/// Records a feed answered by [`Front`] as [`count`] would, through handles on its series
-/// kept after first use: the same series, without building labels and looking them up on
-/// every request.
-fn count_feed(status: axum::http::StatusCode, started: Instant) {
-    use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
-    use std::sync::OnceLock;
-    static OK: OnceLock<Counter> = OnceLock::new();
-    static NOT_MODIFIED: OnceLock<Counter> = OnceLock::new();
-    static SECONDS: OnceLock<Histogram> = OnceLock::new();
-    let cell = match status {
-        axum::http::StatusCode::OK => &OK,
-        axum::http::StatusCode::NOT_MODIFIED => &NOT_MODIFIED,
-        _ => return count("GET", FEED_ROUTE.to_owned(), status, started),
-    };
-    let m = &crate::metrics::METRICS;
-    cell.get_or_init(|| {
-        m.requests
-            .get_or_create(&crate::metrics::RouteLabels {
-                method: "GET".to_owned(),
-                route: FEED_ROUTE.to_owned(),
-                status: status.as_u16(),
-            })
-            .clone()
-    })
-    .inc();
-    SECONDS
-        .get_or_init(|| {
-            m.request_seconds
-                .get_or_create(&crate::metrics::RouteOnly {
-                    route: FEED_ROUTE.to_owned(),
-                })
-                .clone()
-        })
-        .observe(started.elapsed().as_secs_f64());
-}
-
-/// What serves one connection's requests: a feed that memory can answer is answered here
-/// ([`feeds::from_memory`]) without the router and its per-request layers (routing, the
-/// body limit, the deadline timer, the head limits: none of them can act on a request
-/// answered without waiting); everything else goes to the router. Either way the request is
-/// traced, counted in the metrics under its route, marks its connection busy, and its
-/// response says `nosniff`, as the router's layers do.
-#[derive(Clone)]
-struct Front {
-    app: Router,
-    state: AppState,
-    activity: Arc<conn::Activity>,
-    addr: std::net::SocketAddr,
-}
-
-/// The route template feeds are counted under, as the router names it.
-const FEED_ROUTE: &str = "/feeds/{slug}/{file}";
-
-impl<B> tower_service::Service<axum::http::Request<B>> for Front
-where
-    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    type Response = axum::response::Response;
-    type Error = std::convert::Infallible;
-    type Future = FrontFuture;
-
-    fn poll_ready(
-        &mut self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut req: axum::http::Request<B>) -> FrontFuture {
-        let started = Instant::now();
-        if let Some(mut resp) = feeds::from_memory(&self.state, &req) {
-            // Answered at once: the request was in flight for no time, but it counts as
-            // activity on its connection.
-            drop(self.activity.begin());
-            resp.headers_mut().insert(
-                axum::http::header::X_CONTENT_TYPE_OPTIONS,
-                axum::http::HeaderValue::from_static("nosniff"),
-            );
-            count_feed(resp.status(), started);
-            return FrontFuture::Ready(Some(resp));
-        }
-        let ext = req.extensions_mut();
-        ext.insert(axum::extract::ConnectInfo(self.addr));
-        ext.insert(self.activity.clone());
-        let routed = tower_service::Service::call(&mut self.app, req);
-        FrontFuture::Routed(Box::pin(routed))
-    }
-}
-
-/// [`Front`]'s answer: ready at once, or the router's.
-enum FrontFuture {
-    Ready(Option<axum::response::Response>),
-    Routed(
-        std::pin::Pin<
-            Box<
-                dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>>
-                    + Send,
-            >,
-        >,
-    ),
-}
-
-impl Future for FrontFuture {
-    type Output = Result<axum::response::Response, std::convert::Infallible>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        match self.get_mut() {
-            FrontFuture::Ready(resp) => {
-                std::task::Poll::Ready(Ok(resp.take().expect("polled after completion")))
-            }
-            FrontFuture::Routed(f) => f.as_mut().poll(cx),
-        }
-    }
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests in flight (for at most
-/// [`DRAIN_TIMEOUT`]). Connections are served by hyper directly so that header reading has a
-/// deadline and a size cap; each request carries its client's address (`ConnectInfo`). At
-/// most `SYNDIC_MAX_CONNECTIONS` are served at once (one more is answered 503 and closed),
-/// and one idle for `SYNDIC_IDLE_TIMEOUT` is closed.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
-
-    let idle = state.config.idle_timeout;
-    let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
-    let app = router(state.clone());
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEAD_BYTES);
-    // Pings find HTTP/2 peers that vanished with a stream open.
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(idle))
-        .keep_alive_timeout(HEADER_READ_TIMEOUT)
-        .max_header_list_size(MAX_HEAD_BYTES as u32);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, addr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little, keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            // Best effort: the socket buffer is empty, so this small write does not block.
-            let _ = stream.try_write(conn::BUSY_RESPONSE);
-            tracing::debug!(%addr, "connection refused: SYNDIC_MAX_CONNECTIONS reached");
-            continue;
-        };
-        // A response's last segment goes out at once rather than waiting for the client to
-        // acknowledge the ones before it (Nagle), as nginx's `tcp_nodelay on`.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, %addr, "TCP_NODELAY not set");
-        }
-        let activity = conn::Activity::new();
-        let service = traced(Front {
-            app: app.clone(),
-            state: state.clone(),
-            activity: activity.clone(),
-            addr,
-        });
-        let io = TokioIo::new(conn::TrackedIo::new(stream, activity.clone()));
-        let conn = builder
-            .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _slot = slot;
-            let mut conn = std::pin::pin!(conn);
-            let mut check = activity.idle_at(idle);
-            loop {
-                tokio::select! {
-                    done = &mut conn => {
-                        if let Err(e) = done {
-                            tracing::debug!(error = %e, %addr, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    () = tokio::time::sleep_until(check.into()) => {
-                        if activity.is_idle(idle) {
-                            tracing::debug!(%addr, "idle connection closed");
-                            break;
-                        }
-                        check = activity.next_check(idle);
-                    }
-                }
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("requests still in flight after the drain timeout: closing");
-    }
-    Ok(())
 }
