@@ -42,21 +42,26 @@ pub fn xml_clean(s: &mut String) {
 /// return (single bytes below 0x20) and U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`); the bytes
 /// of every other character are 0x20 or above and never form those two sequences.
 pub(crate) fn all_xml_chars(s: &str) -> bool {
+    // A byte that may start a refused character: a control, or the lead byte of U+F000 to
+    // U+FFFF. Most text has none of the first kind but tab and newline and none of the
+    // second, so the bytes are looked at 32 at a time (the compiler vectorizes the fold),
+    // and one by one only in a block that has a suspect.
+    let suspect = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0xEF;
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c < 0x20 {
-            if !matches!(c, b'\t' | b'\n' | b'\r') {
+    for (k, block) in b.chunks(32).enumerate() {
+        if !block.iter().fold(false, |any, &c| any | suspect(c)) {
+            continue;
+        }
+        for i in k * 32..k * 32 + block.len() {
+            let c = b[i];
+            if c < 0x20 && suspect(c) {
                 return false;
             }
-        } else if c == 0xEF
-            && b.get(i + 1) == Some(&0xBF)
-            && matches!(b.get(i + 2), Some(0xBE | 0xBF))
-        {
-            return false;
+            if c == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+            {
+                return false;
+            }
         }
-        i += 1;
     }
     true
 }
