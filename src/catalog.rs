@@ -35,10 +35,21 @@ pub enum Tombstones {
 
 /// A digest of everything an article shows, so that re-posting it unchanged writes nothing.
 /// The sources it came through are not in it (`import` keeps them apart).
+/// The JSON is fed to the digest as it is written, never held whole in memory.
 pub fn content_hash(article: &Article) -> String {
-    hex::encode(Sha256::digest(
-        serde_json::to_vec(article).expect("model types serialize"),
-    ))
+    struct Digesting(Sha256);
+    impl std::io::Write for Digesting {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut digest = Digesting(Sha256::new());
+    serde_json::to_writer(&mut digest, article).expect("model types serialize");
+    hex::encode(digest.0.finalize())
 }
 
 /// Where an article sorts in the newest-first order: its publication date, else when syndic
@@ -99,12 +110,19 @@ impl BatchWrite {
         })
     }
 
-    /// Upserts the next articles of the batch, in input order.
-    pub async fn write(&mut self, articles: &[Article]) -> Result<Vec<Outcome>> {
+    /// Upserts the next articles of the batch, in input order, with their
+    /// [`content_hash`]es (computed by the caller, which prepares the articles on every core
+    /// while this writes).
+    pub async fn write(
+        &mut self,
+        articles: &[Article],
+        hashes: Vec<String>,
+    ) -> Result<Vec<Outcome>> {
         let outcomes = upsert_part(
             self.tx.as_mut(),
             self.channel_id,
             articles,
+            hashes,
             self.tombstones,
             Clock {
                 now: self.now,
@@ -155,18 +173,21 @@ async fn upsert_in(
         first: 0,
         total: articles.len(),
     };
-    let outcomes = upsert_part(tx, channel_id, articles, tombstones, clock).await?;
+    let hashes = articles.iter().map(content_hash).collect();
+    let outcomes = upsert_part(tx, channel_id, articles, hashes, tombstones, clock).await?;
     if changed(&outcomes) {
         tx.bump_channel(channel_id, now_micros()).await?;
     }
     Ok(outcomes)
 }
 
-/// Upserts a part of a batch inside a transaction.
+/// Upserts a part of a batch inside a transaction; `hashes` are the articles'
+/// [`content_hash`]es, in the same order.
 async fn upsert_part(
     tx: &mut dyn WriteTx,
     channel_id: i64,
     articles: &[Article],
+    hashes: Vec<String>,
     tombstones: Tombstones,
     clock: Clock,
 ) -> Result<Vec<Outcome>> {
@@ -179,7 +200,8 @@ async fn upsert_part(
     let mut inserts: Vec<ArticleRow<'_>> = Vec::new();
     let mut restored: Vec<&str> = Vec::new();
     let mut outcomes = Vec::with_capacity(articles.len());
-    for (i, a) in articles.iter().enumerate() {
+    debug_assert_eq!(articles.len(), hashes.len());
+    for ((i, a), hash) in articles.iter().enumerate().zip(hashes) {
         // Articles of one batch are first seen a microsecond apart, in feed order (the
         // first is the newest), so undated ones keep a stable order and distinct dates.
         let now = clock.now + (clock.total - 1 - (clock.first + i)) as i64;
@@ -191,7 +213,6 @@ async fn upsert_part(
             states.tombstoned.remove(&a.id);
             restored.push(&a.id);
         }
-        let hash = content_hash(a);
         let old = states.stored.get(&a.id);
         let outcome = match old {
             Some(old) if old.content_hash == hash => Outcome::Unchanged,
@@ -688,5 +709,61 @@ mod tests {
         assert_eq!(h1, content_hash(&a.clone()));
         a.title = Some("u".into());
         assert_ne!(h1, content_hash(&a));
+    }
+
+    /// The digest fed as the JSON is written is the digest of the whole JSON, which is what
+    /// every stored row was hashed with: an article ingested again is still unchanged. Pinned
+    /// too, for an article with every field and hostile text.
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_whole_json() {
+        use crate::model::{Attachment, Image, Person, Source};
+        let hostile = "& < > \" ' ]]> \u{1} \u{a0} é 😀 \\ /";
+        let when = chrono::DateTime::parse_from_rfc3339("2025-09-16T18:30:00+02:00").unwrap();
+        let person = Person {
+            name: Some(hostile.into()),
+            url: Some("https://e.org/p?a=1&b=2".into()),
+            avatar: None,
+        };
+        let a = Article {
+            id: hostile.into(),
+            url: Some("https://e.org/a".into()),
+            external_url: Some("https://e.org/x".into()),
+            title: Some(hostile.into()),
+            summary: Some(String::new()),
+            content_html: Some(format!("<p>{}</p>", "x\u{a0}".repeat(5000))),
+            content_text: Some(hostile.repeat(100)),
+            image: Some(Image {
+                url: "https://e.org/i.jpg".into(),
+                caption: Some(hostile.into()),
+                credit: None,
+            }),
+            banner_image: None,
+            date_published: Some(when),
+            date_modified: Some(when),
+            authors: vec![person.clone(), Person::default()],
+            contributors: vec![person],
+            tags: vec![hostile.into(), String::new()],
+            language: Some("fr".into()),
+            attachments: vec![Attachment {
+                url: "https://e.org/a.mp3".into(),
+                mime_type: "audio/mpeg".into(),
+                title: Some(hostile.into()),
+                size_in_bytes: Some(u64::MAX),
+                duration_in_seconds: Some(90),
+            }],
+            source: Some(Source {
+                title: Some(hostile.into()),
+                url: "https://e.org/feed".into(),
+            }),
+            sources: Vec::new(),
+        };
+        for a in [a, Article::default()] {
+            let whole = hex::encode(Sha256::digest(serde_json::to_vec(&a).unwrap()));
+            assert_eq!(content_hash(&a), whole);
+        }
+        assert_eq!(
+            content_hash(&Article::default()),
+            "a025911b843569ebdcfc542fd7825f4a7cf1d1433cfbd383ea594cf41c932e48"
+        );
     }
 }

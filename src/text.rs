@@ -31,9 +31,39 @@ pub(crate) fn xml_char(c: char) -> bool {
 /// Removes every character XML 1.0 forbids (C0 controls but tab and newlines, U+FFFE, U+FFFF),
 /// so that no feed rendered from the text can be ill-formed.
 pub fn xml_clean(s: &mut String) {
-    if !s.chars().all(xml_char) {
+    if !all_xml_chars(s) {
         s.retain(xml_char);
     }
+}
+
+/// `s.chars().all(xml_char)`, read byte by byte (the check runs over every field and body
+/// ingested, and decoding characters made it a visible part of an ingest's profile). In valid
+/// UTF-8 the characters [`xml_char`] refuses are the C0 controls but tab, newline and carriage
+/// return (single bytes below 0x20) and U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`); the bytes
+/// of every other character are 0x20 or above and never form those two sequences.
+pub(crate) fn all_xml_chars(s: &str) -> bool {
+    // A byte that may start a refused character: a control, or the lead byte of U+F000 to
+    // U+FFFF. Most text has none of the first kind but tab and newline and none of the
+    // second, so the bytes are looked at 32 at a time (the compiler vectorizes the fold),
+    // and one by one only in a block that has a suspect.
+    let suspect = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0xEF;
+    let b = s.as_bytes();
+    for (k, block) in b.chunks(32).enumerate() {
+        if !block.iter().fold(false, |any, &c| any | suspect(c)) {
+            continue;
+        }
+        for i in k * 32..k * 32 + block.len() {
+            let c = b[i];
+            if c < 0x20 && suspect(c) {
+                return false;
+            }
+            if c == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+            {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The text of an HTML fragment: tags dropped, entities decoded, script and style left out.
@@ -182,6 +212,23 @@ pub fn absolutize_html(html: &str, base: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte scan says what the character check says, for every character alone and
+    /// between others (UTF-8 is self-synchronizing, so a refused sequence can only be one
+    /// whole character), and for strings of mixed characters.
+    #[test]
+    fn the_byte_scan_agrees_with_the_character_check() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            assert_eq!(all_xml_chars(&alone), xml_char(c), "{c:?}");
+            let between = format!("é{c}\u{FFFD}");
+            assert_eq!(all_xml_chars(&between), xml_char(c), "{c:?}");
+        }
+        use proptest::prelude::*;
+        proptest!(|(s in "\\PC*|[\u{0}-\u{20}\u{FFF0}-\u{FFFF}\u{EFBF}a-z]{0,40}")| {
+            prop_assert_eq!(all_xml_chars(&s), s.chars().all(xml_char));
+        });
+    }
 
     #[test]
     fn fragments_with_only_absolute_urls_skip_the_rewriter() {

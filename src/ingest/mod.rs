@@ -95,7 +95,8 @@ const PART: usize = 64;
 /// its articles part by part.
 enum Prepared {
     Total(usize),
-    Part(Vec<Article>),
+    /// Articles with their content hashes, computed on the preparing side too.
+    Part(Vec<Article>, Vec<String>),
 }
 
 /// Parses a request or file body and ingests every item in it, all or nothing. Items are
@@ -154,7 +155,7 @@ async fn write_parts(
                 total = n;
                 articles.reserve(n);
             }
-            Prepared::Part(part) => {
+            Prepared::Part(part, hashes) => {
                 let open = match batch.take() {
                     Some(b) => b,
                     None => {
@@ -163,7 +164,7 @@ async fn write_parts(
                     }
                 };
                 let open = batch.insert(open);
-                outcomes.extend(open.write(&part).await?);
+                outcomes.extend(open.write(&part, hashes).await?);
                 articles.extend(part);
             }
         }
@@ -214,7 +215,11 @@ fn prepare_body(
                 e
             })?;
             first += n;
-            if !hand(Prepared::Part(articles)) {
+            let hashes = {
+                use rayon::prelude::*;
+                articles.par_iter().map(catalog::content_hash).collect()
+            };
+            if !hand(Prepared::Part(articles, hashes)) {
                 return cancel.check().map_err(Into::into);
             }
         }

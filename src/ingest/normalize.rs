@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use crate::boundary::{ParserPanic, contain};
 use crate::ingest::nesting::{Flattened, bound_nesting};
 pub use crate::text::{absolutize_html, html_to_text, is_absolute, xml_clean};
-use crate::text::{rewrite_str, xml_char};
+use crate::text::{all_xml_chars, rewrite_str};
 
 /// Parses an RFC 3339 date; a date without a zone is an error, never a guess.
 pub fn rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
@@ -244,7 +244,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
 fn sanitize_html(html: &str) -> Result<String, ParserPanic> {
     let clean = |h: &str| contain("HTML parser", || sanitizer().clean(h).to_string());
     let mut out = clean(html)?;
-    while !out.chars().all(xml_char) {
+    while !all_xml_chars(&out) {
         xml_clean(&mut out);
         out = clean(&out)?;
     }
@@ -337,13 +337,47 @@ fn sanitize_publisher_html(html: &str) -> Result<Option<String>, ParserPanic> {
         return Ok(None);
     }
     let clean = sanitize_html(html)?;
-    if clean == html {
+    if same_but_nbsp(&clean, html) {
         return Ok(None);
     }
     Ok(match (markup_stream(html), markup_stream(&clean)) {
         (Some(before), Some(after)) if before == after => None,
         _ => Some(clean),
     })
+}
+
+/// True when `html` is the sanitizer's output `clean` byte for byte, except that some of the
+/// `&nbsp;` the serializer writes for U+00A0 are the character itself in `html`. The markup
+/// then says the same (the comparison below would find the same stream in both), so the
+/// publisher's bytes are kept without parsing either again: French text, with a no-break
+/// space before `:` `;` `?` `!` and inside « », is the common case. The serializer writes
+/// `&nbsp;` only for U+00A0 in text and in quoted attribute values (`&` itself is `&amp;`,
+/// and nothing it lets through is raw text or a comment), where both spellings are the same
+/// character to every HTML reader. A property test holds this to the full comparison.
+fn same_but_nbsp(clean: &str, html: &str) -> bool {
+    const ESCAPED: &[u8] = b"&nbsp;";
+    const NBSP: &[u8] = "\u{a0}".as_bytes();
+    let (c, h) = (clean.as_bytes(), html.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        // The common prefix at once, then one respelled no-break space at a time.
+        let same = c[i..]
+            .iter()
+            .zip(&h[j..])
+            .take_while(|(a, b)| a == b)
+            .count();
+        i += same;
+        j += same;
+        if i == c.len() || j == h.len() {
+            return i == c.len() && j == h.len();
+        }
+        if c[i..].starts_with(ESCAPED) && h[j..].starts_with(NBSP) {
+            i += ESCAPED.len();
+            j += NBSP.len();
+        } else {
+            return false;
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -536,6 +570,114 @@ mod tests {
             let clean = sanitize_publisher_html(dirty).unwrap().expect(dirty);
             assert!(!clean.contains(gone), "{gone} in {clean}");
         }
+    }
+
+    /// French text keeps its no-break spaces as characters, which the sanitizer writes as
+    /// `&nbsp;`: the publisher's bytes are kept without comparing the markup again.
+    #[test]
+    fn no_break_spaces_spelled_either_way_are_the_same_html() {
+        let html = "<p>« Plein\u{a0}» d\u{2019}espace\u{a0}: <img src=\"https://e.org/i.jpg\" alt=\"a\u{a0}b &nbsp;c\"></p>";
+        let clean = sanitize_html(html).unwrap();
+        assert_ne!(clean, html);
+        assert!(same_but_nbsp(&clean, html), "{clean}");
+        assert_eq!(sanitize_publisher_html(html), Ok(None));
+        for (clean, html, same) in [
+            ("", "", true),
+            ("&nbsp;", "\u{a0}", true),
+            ("&nbsp;", "&nbsp;", true),
+            ("a&nbsp;&nbsp;b", "a\u{a0}&nbsp;b", true),
+            ("\u{a0}", "&nbsp;", false),
+            ("&nbsp;", "\u{a0}\u{a0}", false),
+            ("&nbsp", "\u{a0}", false),
+            ("&amp;nbsp;", "&\u{a0}", false),
+            ("a&nbsp;", "a", false),
+            ("a", "a\u{a0}", false),
+        ] {
+            assert_eq!(same_but_nbsp(clean, html), same, "{clean:?} {html:?}");
+        }
+    }
+
+    /// What [`sanitize_publisher_html`] decided before the short cut: kept when the sanitizer
+    /// wrote the same bytes or the same markup.
+    fn publisher_html_by_the_markup_alone(html: &str) -> Option<String> {
+        if !html.contains(['<', '&']) {
+            return None;
+        }
+        let clean = sanitize_html(html).unwrap();
+        if clean == html {
+            return None;
+        }
+        match (markup_stream(html), markup_stream(&clean)) {
+            (Some(before), Some(after)) if before == after => None,
+            _ => Some(clean),
+        }
+    }
+
+    /// The short cut decides as the full comparison does, on hostile HTML full of no-break
+    /// spaces in every spelling and in every context (text, quoted and unquoted attributes,
+    /// comments, raw text and RCDATA elements, foreign content).
+    #[test]
+    fn the_no_break_space_short_cut_decides_as_the_markup_does() {
+        use proptest::prelude::*;
+        // Mostly HTML the sanitizer keeps as it is (so the short cut has cases to decide),
+        // with hostile pieces among it.
+        let kept = prop::sample::select(vec![
+            "\u{a0}",
+            "&nbsp;",
+            "a\u{a0}b",
+            "<p>x\u{a0}: y</p>",
+            "<p title=\"a\u{a0}b\">t</p>",
+            "<img src=\"https://e.org/i.jpg\" alt=\"\u{a0}&nbsp;\u{a0}\">",
+            "<b>\u{a0}</b>",
+            "<pre>\u{a0}</pre>",
+            "<a href=\"https://e.org/\" rel=\"noopener noreferrer\">\u{a0}</a>",
+            "<table><tbody><tr><td>\u{a0}</td></tr></tbody></table>",
+            "&amp;",
+            "&lt;",
+            "&gt;",
+            "« \u{a0}»",
+            "<br>",
+            "<figure><figcaption>\u{a0}</figcaption></figure>",
+        ]);
+        let piece = prop_oneof![
+            12 => kept.prop_map(str::to_owned),
+            1 => prop::sample::select(vec![
+                "\u{a0}", "&nbsp;", "&nbsp", "&NBSP;", "&#160;", "&#xa0;", "&amp;nbsp;", "&",
+                "<", ">", "\"", "'", "]]>", "=", " ", "\n", "\t", "é", "«", "\u{2019}", "\u{FEFF}",
+                "<p>", "</p>", "<br>", "<br/>", "<b><i>", "</b>", "<pre>\n", "</pre>",
+                "<p title=\"", "<p title='", "<p title=", "<img alt=\"", "<img src=\"https://e.org/\u{a0}",
+                "<a href=\"https://e.org/?a=1&nbsp;b\">", "<a href=javascript:x\u{a0}>",
+                "\">", "'>", "/>", "<!--", "-->", "<!-- \u{a0} &nbsp; -->", "<![CDATA[",
+                "<textarea>", "</textarea>", "<title>", "</title>", "<script>", "</script>",
+                "<style>", "</style>", "<xmp>", "<noscript>", "<iframe>", "<plaintext>",
+                "<noembed>", "<svg><title>", "</svg>", "<math><mi>", "<table><td>", "<select><option>",
+                "<template>", "<p onclick=\"x()\">",
+            ])
+            .prop_map(str::to_owned),
+            1 => "[a-z ]{1,6}",
+        ];
+        let respelled = std::sync::atomic::AtomicUsize::new(0);
+        proptest!(ProptestConfig::with_cases(2048), |(pieces in prop::collection::vec(piece, 0..12))| {
+            let mut html = pieces.concat();
+            xml_clean(&mut html);
+            let clean = sanitize_html(&html).unwrap();
+            if same_but_nbsp(&clean, &html) && clean != html {
+                respelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (before, after) = (markup_stream(&html), markup_stream(&clean));
+                prop_assert!(before.is_some() && before == after, "{html:?} -> {clean:?}");
+            }
+            prop_assert_eq!(
+                sanitize_publisher_html(&html).unwrap(),
+                publisher_html_by_the_markup_alone(&html),
+                "{:?}", html
+            );
+        });
+        // Not a test of nothing: the short cut itself decided many of the cases.
+        let respelled = respelled.into_inner();
+        assert!(
+            respelled >= 500,
+            "only {respelled} cases took the short cut"
+        );
     }
 
     /// Found by the property test: html5ever drops a byte-order mark at the start of its

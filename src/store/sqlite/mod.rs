@@ -60,9 +60,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // The writer checkpoints the WAL into the database when a commit leaves it past this
+        // many pages (SQLite's default is 1,000, about 4 MB): every batch of 500 articles
+        // took a checkpoint, its writes and two more fsyncs, on the ingest's critical path.
+        // 8,192 pages (32 MB) take one every eight batches or so; readers see no difference.
+        // Its page cache holds 16 MiB (SQLite's default is 2 MiB): a batch's pages no longer
+        // overflow it and get written to the WAL before the commit, some of them twice.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", "8192")
+                    .pragma("cache_size", "-16384"),
+            )
             .await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
@@ -699,5 +710,43 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    /// The writer checkpoints the WAL every 8,192 pages rather than SQLite's 1,000, so that an
+    /// ingest of a few MB does not pay for a checkpoint at each commit; its data is in the WAL
+    /// until then, and readers read it from there.
+    #[tokio::test]
+    async fn the_writer_checkpoints_every_8192_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("syndic.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let mut writer = store.writer.acquire().await.unwrap();
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *writer)
+            .await
+            .unwrap();
+        assert_eq!(pages, 8192);
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *writer)
+            .await
+            .unwrap();
+        assert_eq!(cache, -16384, "16 MiB");
+        sqlx::query(
+            "INSERT INTO channels (slug, title, created_at, updated_at) VALUES ('c', 'C', 0, 0)",
+        )
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+        drop(writer);
+        let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM channels")
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+        assert_eq!(titles, ["C"]);
     }
 }
