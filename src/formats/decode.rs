@@ -109,7 +109,10 @@ fn charset_for_label(label: &str) -> Option<Charset> {
 /// windows-1252. The declaration itself is dropped by the pre-pass, so nothing decodes twice.
 /// C1 control characters left in the text are read as the windows-1252 characters they stand
 /// for (`entities::c1_as_cp1252`).
-pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, ParseError> {
+pub(super) fn decode<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+) -> Result<Cow<'a, str>, ParseError> {
     // Neither is in the WHATWG set that encoding_rs implements, and feeds are not written in
     // them in practice: say so rather than read NUL-riddled nonsense.
     match body {
@@ -148,12 +151,15 @@ pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, 
         },
     };
     // A second BOM (a UTF-8 one that was transcoded along) means nothing either.
-    let mut text = match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_owned(),
-        None => text.into_owned(),
+    // Borrowed from the body when it is UTF-8 already: most feeds are copied no more.
+    let text = match text {
+        Cow::Borrowed(t) => Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
+        Cow::Owned(t) => match t.strip_prefix('\u{feff}') {
+            Some(rest) => Cow::Owned(rest.to_owned()),
+            None => Cow::Owned(t),
+        },
     };
-    super::entities::c1_as_cp1252(&mut text);
-    Ok(text)
+    Ok(super::entities::c1_as_cp1252(text))
 }
 
 /// The charset to decode with (`None`: UTF-8 by default, nothing said) and the BOM's length.
