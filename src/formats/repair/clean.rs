@@ -5,8 +5,10 @@
 //! looking at the text once: UTF-8 (the caller decoded it; the declaration is cut off so that
 //! no crate decodes it again), no DOCTYPE, only XML's own references (no HTML entity, no C1
 //! reference the pass reads as windows-1252, no character XML forbids), no `xml:base`,
-//! namespace declarations on the root only and with the prefixes the readers look for, every
-//! standard prefix that is used declared, tags balanced and nothing after the root, no markup
+//! modules declared on the root and under the prefixes the readers look for (off the root,
+//! only what the pass keeps as written: a foreign namespace under a prefix of its own or as
+//! the default, or the root's own declaration again), every standard prefix that is used
+//! declared, tags balanced and nothing after the root, no markup
 //! inside the elements whose text the pass rewrites, every URL the pass would resolve already
 //! an absolute http(s) URL, Atom dates in RFC 3339, Atom text types `text` or `html`, no
 //! Atom 0.3 `mode` or root `version`. Whatever it cannot rule out (RSS 0.90 and 1.0, Atom
@@ -202,12 +204,26 @@ impl<'a> Scan<'a> {
             }
             match key {
                 "xmlns" if root => default_ns = Some(value),
-                _ if key == "xmlns" || key == "xml:base" => return None,
+                // Off the root, a default namespace nobody knows (WordPress's `<site
+                // xmlns="com-wordpress:feed-additions:1">`) is kept as written by the pass,
+                // which reads its elements as the feed's own, as the crates do.
+                "xmlns" if ns_of_uri(value) == Ns::Foreign && value.contains(':') => {}
+                "xmlns" | "xml:base" => return None,
                 _ if key.starts_with("xmlns:") => {
-                    if !root || !declaration_kept(doc, &key[6..], value) {
+                    let prefix = &key[6..];
+                    if root {
+                        if !declaration_kept(doc, prefix, value) {
+                            return None;
+                        }
+                        self.declared.push((prefix, value));
+                    } else if !(
+                        // Kept as written by the pass: a foreign namespace under a prefix
+                        // of its own; or dropped by it but saying again what the root said.
+                        (ns_of_uri(value) == Ns::Foreign && !standard_prefix(prefix))
+                            || self.declared.contains(&(prefix, value))
+                    ) {
                         return None;
                     }
-                    self.declared.push((&key[6..], value));
                 }
                 "href" | "url" | "src" if !absolute_http(value) => return None,
                 // Atom 0.3: `mode="base64"` text, and the root's version.
@@ -429,6 +445,14 @@ mod tests {
             "<item><title>x</title></entry></item>",
             // sy: hints inside an item.
             "<item><sy:updatePeriod>hourly</sy:updatePeriod></item>",
+            // Off the root: a module declared there only (the crates read the root's), a
+            // prefix bound again to another URI, a standard prefix for a foreign namespace,
+            // a known namespace as the default, the default namespace undone.
+            "<item xmlns:media=\"http://search.yahoo.com/mrss/\"><media:content url=\"https://a.example/x\"/></item>",
+            "<item xmlns:dc=\"http://purl.org/dc/terms/\"><dc:creator>x</dc:creator></item>",
+            "<item><x:y xmlns:x=\"http://a.example/ns\" xmlns:atom=\"http://a.example/ns\"/></item>",
+            "<item><link xmlns=\"http://www.w3.org/2005/Atom\" href=\"https://a.example/\"/></item>",
+            "<item><y xmlns=\"\">x</y></item>",
         ] {
             assert!(clean(&rss(bad)).is_none(), "{bad}");
         }
@@ -448,6 +472,16 @@ mod tests {
             ))
             .is_some()
         );
+        // Off the root, what the pass keeps as written or drops as said already: WordPress's
+        // default namespace, a foreign module on its element, the root's module again.
+        for fine in [
+            "<site xmlns=\"com-wordpress:feed-additions:1\">1</site>",
+            "<item><post-id xmlns=\"com-wordpress:feed-additions:1\">2</post-id></item>",
+            "<item><x:y xmlns:x=\"http://a.example/ns\" x:z=\"1\">v</x:y></item>",
+            "<item><dc:creator xmlns:dc=\"http://purl.org/dc/elements/1.1/\">Ana</dc:creator></item>",
+        ] {
+            assert!(clean(&rss(fine)).is_some(), "{fine}");
+        }
         assert!(clean("").is_none());
         assert!(clean(" \n\t").is_none());
         assert!(clean(&rss(&"<item><title>x</title></item>".repeat(10_000))).is_some());
