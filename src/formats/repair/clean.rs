@@ -53,7 +53,7 @@ enum Text {
 pub(in crate::formats) fn clean(text: &str) -> Option<Clean<'_>> {
     let mut xml = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if xml.starts_with("<?xml") {
-        xml = &xml[xml.find("?>")? + 2..];
+        xml = &xml[find(xml, "?>")? + 2..];
     }
     let mut s = Scan {
         xml,
@@ -122,16 +122,16 @@ impl<'a> Scan<'a> {
                 if self.open.is_empty() {
                     return None;
                 }
-                self.pos += 9 + r.find("]]>")? + 3;
+                self.pos += 9 + find(r, "]]>")? + 3;
             } else if let Some(r) = rest.strip_prefix("<!--") {
-                self.pos += 4 + r.find("-->")? + 3;
+                self.pos += 4 + find(r, "-->")? + 3;
             } else if let Some(r) = rest.strip_prefix("<?") {
-                self.pos += 2 + r.find("?>")? + 2;
+                self.pos += 2 + find(r, "?>")? + 2;
             } else if rest.starts_with("<!") {
                 // A DOCTYPE: its entities, if any, are the pass's to refuse or ignore.
                 return None;
             } else if let Some(r) = rest.strip_prefix("</") {
-                let end = r.find('>')?;
+                let end = find_byte(r, b'>')?;
                 let name = r[..end].trim_end();
                 if self.open.pop()? != name {
                     return None;
@@ -185,21 +185,21 @@ impl<'a> Scan<'a> {
                 rest = r;
                 break true;
             }
-            let eq = rest.find('=')?;
+            let eq = find_byte(rest, b'=')?;
             let key = rest[..eq].trim_end();
             if !xml_name(key) {
                 return None;
             }
             let after = rest[eq + 1..].trim_start();
             let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-            let close = after[1..].find(quote)?;
+            let close = find_byte(&after[1..], quote as u8)?;
             let value = &after[1..1 + close];
             rest = &after[1 + close + 1..];
             if value.contains('<') {
                 return None;
             }
             let mut v = value;
-            while let Some(at) = v.find('&') {
+            while let Some(at) = find_byte(v, b'&') {
                 v = &v[at + reference(&v[at..])?..];
             }
             match key {
@@ -292,7 +292,7 @@ impl<'a> Scan<'a> {
                 if kind != Text::Html {
                     return None;
                 }
-                i = at + 9 + c.find("]]>")? + 3;
+                i = at + 9 + find(c, "]]>")? + 3;
             } else if let Some(after) = r.strip_prefix("</")
                 && let Some(after) = after.strip_prefix(name)
                 && after.trim_start().starts_with('>')
@@ -345,7 +345,7 @@ impl<'a> Scan<'a> {
                 }
             }
         }
-        self.pos += end + rest[end..].find('>')? + 1;
+        self.pos += end + find_byte(&rest[end..], b'>')? + 1;
         Some(())
     }
 }
@@ -402,6 +402,16 @@ fn reference(s: &str) -> Option<usize> {
         }
     };
     ok.then_some(end + 1)
+}
+
+/// Where `needle` first is in `hay` (memchr's searcher: the scan runs over every byte of the
+/// document, and the standard library's is several times slower on long texts).
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(hay.as_bytes(), needle.as_bytes())
+}
+
+fn find_byte(hay: &str, byte: u8) -> Option<usize> {
+    memchr::memchr(byte, hay.as_bytes())
 }
 
 #[cfg(test)]
