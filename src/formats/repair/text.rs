@@ -14,9 +14,19 @@ impl Normalizer<'_> {
         match &mut self.capture {
             Some(c) => c.buf.push_str(t),
             // References come as their own events, so any `&` left here is a bare one.
-            None => self
-                .out
-                .push_str(&t.replace('&', "&amp;").replace('<', "&lt;")),
+            None => {
+                let mut rest = t;
+                while let Some(at) = memchr::memchr2(b'&', b'<', rest.as_bytes()) {
+                    self.out.push_str(&rest[..at]);
+                    self.out.push_str(if rest.as_bytes()[at] == b'&' {
+                        "&amp;"
+                    } else {
+                        "&lt;"
+                    });
+                    rest = &rest[at + 1..];
+                }
+                self.out.push_str(rest);
+            }
         }
     }
 
