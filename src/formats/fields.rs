@@ -122,13 +122,26 @@ fn collapse_str(text: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-/// No ASCII white space but single spaces between words.
+/// No ASCII white space but single spaces between words (one pass over the bytes).
 fn is_collapsed(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.first().is_none_or(|c| *c != b' ')
-        && b.last().is_none_or(|c| *c != b' ')
-        && !b.iter().any(|c| c.is_ascii_whitespace() && *c != b' ')
-        && memchr::memmem::find(b, b"  ").is_none()
+    // Starting as if after a space refuses a leading one.
+    let mut after_space = true;
+    for &c in text.as_bytes() {
+        if c <= b' ' {
+            if c == b' ' {
+                if after_space {
+                    return false;
+                }
+                after_space = true;
+                continue;
+            }
+            if c.is_ascii_whitespace() {
+                return false;
+            }
+        }
+        after_space = false;
+    }
+    text.is_empty() || !after_space
 }
 
 pub(super) fn non_empty(s: Option<String>) -> Option<String> {

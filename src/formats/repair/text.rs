@@ -68,10 +68,11 @@ impl Normalizer<'_> {
                 // for one date it cannot read.
                 None => return,
             },
-            Capture::Url => resolve_url(&c.buf, &c.base).unwrap_or_else(|| c.buf.trim().to_owned()),
+            Capture::Url => resolve_url(&c.buf, c.base.as_ref().unwrap_or(self.base()))
+                .unwrap_or_else(|| c.buf.trim().to_owned()),
             Capture::Html { absolutize } => {
                 if absolutize && c.buf.contains('<') {
-                    absolutize_html(&c.buf, &c.base)
+                    absolutize_html(&c.buf, c.base.as_ref().unwrap_or(self.base()))
                 } else {
                     c.buf
                 }
