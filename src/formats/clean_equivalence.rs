@@ -29,11 +29,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 fn clean_documents_read_the_same_without_the_repair_pass() {
     let (dir, minimum) = match std::env::var("SYNDIC_PARSE_CORPUS") {
         Ok(dir) => (PathBuf::from(dir), 1),
-        // Eight of the fixtures are clean (feeds as their sites write them); the others
-        // were kept because they need the pass.
+        // Ten of the fixtures are clean (feeds as their sites write them, and the two of
+        // tests/fixtures/shortcut); the others were kept because they need the pass.
         Err(_) => (
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
-            8,
+            10,
         ),
     };
     let mut files = Vec::new();
@@ -70,5 +70,71 @@ fn clean_documents_read_the_same_without_the_repair_pass() {
     assert!(
         clean >= minimum,
         "only {clean} documents took the short cut: it is not being exercised"
+    );
+}
+
+/// The shapes the short cut takes since it reads namespace declarations off the root
+/// (WordPress's `<site xmlns=…>`, a module declared again where it is used, a foreign module
+/// declared on its element): the two fixtures of `tests/fixtures/shortcut/` are read without
+/// the pass, and what the pass did for them is done all the same (relative URLs in HTML
+/// content made absolute, hostile characters kept as text).
+#[test]
+fn namespace_declarations_off_the_root_take_the_short_cut() {
+    let url = Url::parse("https://blog.example/feed/").unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shortcut");
+    let read = |name: &str| {
+        let body = std::fs::read(dir.join(name)).unwrap();
+        let text = decode::decode(&body, None).unwrap();
+        let c = repair::clean(&text).unwrap_or_else(|| panic!("{name} is clean"));
+        let direct = super::read_clean(&c, &url).expect("the crates read it");
+        let repaired = parse_feed_repaired(&body, None, &url).unwrap();
+        assert_eq!(format!("{direct:?}"), format!("{repaired:?}"), "{name}");
+        direct
+    };
+    let f = read("rss2-wordpress-namespaces.xml");
+    assert_eq!(f.self_url.as_deref(), Some("https://blog.example/feed/"));
+    assert_eq!(f.items.len(), 2);
+    let item = &f.items[0];
+    assert_eq!(
+        item.title.as_deref(),
+        Some("Tom & Jerry en gras \"cité\" 'simple'")
+    );
+    let html = item.content_html.as_deref().unwrap();
+    assert!(
+        html.contains(r#"src="https://blog.example/media/a.png""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="https://blog.example/feed/voir?x=1&amp;y=2""#));
+    assert!(html.contains("&amp; &lt; &gt; &quot; ' ]]> fin."), "{html}");
+    assert_eq!(
+        f.items[1].content_html.as_deref(),
+        Some(
+            "<p>Texte <em>seul</em>, <img src=\"https://cdn.example/b.jpg\"> protocole \
+             relatif.</p>"
+        )
+    );
+
+    let f = read("atom10-foreign-namespaces.xml");
+    assert_eq!(f.title.as_deref(), Some("Planet <Example>"));
+    let item = &f.items[0];
+    assert_eq!(
+        item.title.as_deref(),
+        Some("A <b>bold</b> claim & \"quotes\" 'too'")
+    );
+    assert_eq!(item.summary.as_deref(), Some("See about ]]>"));
+    assert_eq!(
+        item.content_html.as_deref(),
+        Some(
+            "<p><img src=\"https://blog.example/feed/img/x.png\"> <a \
+             href=\"https://blog.example/up?a=1&amp;b=2\">up</a> <a \
+             href=\"https://blog.example/feed/#frag\">frag</a></p>"
+        )
+    );
+    assert!(
+        f.items[1]
+            .content_html
+            .as_deref()
+            .unwrap()
+            .contains(r#"href="https://blog.example/feed/rel/link""#)
     );
 }

@@ -11,14 +11,16 @@ use oem_cp::code_table_type::TableType;
 use crate::formats::ParseError;
 
 /// A charset syndic decodes: one of WHATWG's (`encoding_rs`), a DOS code page that WHATWG
-/// lacks (437, 850, 852…: `oem_cp`'s tables), or a classic Mac OS one other than Roman and
-/// Cyrillic (Central European, Greek, Icelandic, Turkish: `mac-encoding`'s tables, made from
-/// Apple's mapping files).
+/// lacks (437, 850, 852…: `oem_cp`'s tables; 856: `charcode`'s), or a classic Mac OS one
+/// other than Roman and Cyrillic (Central European, Greek, Icelandic, Turkish: `mac-encoding`'s
+/// tables, made from Apple's mapping files).
 #[derive(Clone, Copy)]
 enum Charset {
     Whatwg(&'static Encoding),
     Oem(&'static TableType),
     Mac(mac_encoding::Encoding),
+    /// A code page only `charcode` has the table of (CP856).
+    Charcode(&'static charcode::Encoding),
 }
 
 impl Charset {
@@ -27,6 +29,9 @@ impl Charset {
             Charset::Whatwg(enc) => enc.decode_without_bom_handling(bytes).0,
             Charset::Oem(table) => Cow::Owned(table.decode_string_lossy(bytes)),
             Charset::Mac(enc) => Cow::Owned(enc.decode(bytes)),
+            // No BOM reaches here (one picks a WHATWG charset first), so `decode`'s BOM
+            // sniffing never overrides the label.
+            Charset::Charcode(enc) => enc.decode(bytes).0,
         }
     }
 
@@ -40,8 +45,8 @@ impl Charset {
 /// `mac-cyrillic`…); then the classic Mac OS charsets by the names Python and IANA give them
 /// (`maccentraleurope`, `mac_latin2`, `macgreek`, `x-mac-turkish`…); then the DOS code pages by
 /// their IANA and IBM names (`437`, `cp850`, `ibm852`, `csPC8CodePage437`…). `None` for
-/// anything else (VISCII, TCVN, KOI8-T, CP1125, CP856, EBCDIC: no crate found has their
-/// tables).
+/// anything else (VISCII, TCVN, KOI8-T, CP1125: no crate found has their tables; EBCDIC:
+/// refused). CP856, which `oem_cp` lacks, is read with `charcode`'s table.
 fn charset_for_label(label: &str) -> Option<Charset> {
     if let Some(e) = Encoding::for_label(label.as_bytes()) {
         return Some(Charset::Whatwg(e));
@@ -94,7 +99,11 @@ fn charset_for_label(label: &str) -> Option<Charset> {
             digits.parse().ok()?
         }
     };
-    DECODING_TABLE_CP_MAP.get(&number).map(Charset::Oem)
+    match DECODING_TABLE_CP_MAP.get(&number) {
+        Some(table) => Some(Charset::Oem(table)),
+        None if number == 856 => Some(Charset::Charcode(charcode::IBM856)),
+        None => None,
+    }
 }
 
 /// Decodes the body once, to UTF-8. The charset is chosen by precedence: a byte order mark, then
@@ -109,7 +118,10 @@ fn charset_for_label(label: &str) -> Option<Charset> {
 /// windows-1252. The declaration itself is dropped by the pre-pass, so nothing decodes twice.
 /// C1 control characters left in the text are read as the windows-1252 characters they stand
 /// for (`entities::c1_as_cp1252`).
-pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, ParseError> {
+pub(super) fn decode<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+) -> Result<Cow<'a, str>, ParseError> {
     // Neither is in the WHATWG set that encoding_rs implements, and feeds are not written in
     // them in practice: say so rather than read NUL-riddled nonsense.
     match body {
@@ -148,12 +160,15 @@ pub(super) fn decode(body: &[u8], content_type: Option<&str>) -> Result<String, 
         },
     };
     // A second BOM (a UTF-8 one that was transcoded along) means nothing either.
-    let mut text = match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_owned(),
-        None => text.into_owned(),
+    // Borrowed from the body when it is UTF-8 already: most feeds are copied no more.
+    let text = match text {
+        Cow::Borrowed(t) => Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
+        Cow::Owned(t) => match t.strip_prefix('\u{feff}') {
+            Some(rest) => Cow::Owned(rest.to_owned()),
+            None => Cow::Owned(t),
+        },
     };
-    super::entities::c1_as_cp1252(&mut text);
-    Ok(text)
+    Ok(super::entities::c1_as_cp1252(text))
 }
 
 /// The charset to decode with (`None`: UTF-8 by default, nothing said) and the BOM's length.
@@ -359,5 +374,13 @@ mod tests {
         // VISCII has no well-kept table: the byte is no UTF-8, so the legacy fallback reads
         // it as windows-1252, as before.
         assert_eq!(x80("viscii").as_deref(), Some("\u{20ac}"));
+    }
+
+    #[test]
+    fn cp856_from_charcode() {
+        // Hebrew on the DOS code page 856 (feedparser's x80_cp856 test): 0x80 is alef.
+        for label in ["cp856", "IBM856", "856"] {
+            assert_eq!(x80(label).as_deref(), Some("\u{5d0}"), "{label}");
+        }
     }
 }

@@ -15,21 +15,21 @@ const CP1252_C1: [u32; 32] = [
 /// characters of the same code (U+0092 becomes `’`), and drops the five that windows-1252
 /// leaves undefined. Feeds carry them when windows-1252 text was labelled ISO-8859-1 or
 /// transcoded as Latin-1; as controls they mean nothing, and validators flag them.
-pub(super) fn c1_as_cp1252(text: &mut String) {
+pub(super) fn c1_as_cp1252(text: Cow<'_, str>) -> Cow<'_, str> {
     // In UTF-8 they are 0xC2 followed by 0x80..=0x9F: a byte search, not a walk by char.
     let bytes = text.as_bytes();
     if !memchr::memchr_iter(0xC2, bytes).any(|i| matches!(bytes.get(i + 1), Some(0x80..=0x9F))) {
-        return;
+        return text;
     }
-    *text = text
-        .chars()
+    text.chars()
         .filter_map(|c| match c {
             '\u{80}'..='\u{9F}' => {
                 char::from_u32(CP1252_C1[c as usize - 0x80]).filter(|c| *c != '\0')
             }
             c => Some(c),
         })
-        .collect();
+        .collect::<String>()
+        .into()
 }
 
 /// True for the characters XML 1.0 allows.
@@ -116,9 +116,12 @@ mod tests {
 
     #[test]
     fn c1_controls_read_as_windows_1252() {
-        let mut s = "don\u{92}t \u{80}5 a\u{81}b".to_owned();
-        c1_as_cp1252(&mut s);
+        let s = c1_as_cp1252("don\u{92}t \u{80}5 a\u{81}b".into());
         assert_eq!(s, "don’t €5 ab");
+        assert!(matches!(
+            c1_as_cp1252("don’t".into()),
+            Cow::Borrowed("don’t")
+        ));
     }
 
     #[test]

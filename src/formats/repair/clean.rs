@@ -5,8 +5,10 @@
 //! looking at the text once: UTF-8 (the caller decoded it; the declaration is cut off so that
 //! no crate decodes it again), no DOCTYPE, only XML's own references (no HTML entity, no C1
 //! reference the pass reads as windows-1252, no character XML forbids), no `xml:base`,
-//! namespace declarations on the root only and with the prefixes the readers look for, every
-//! standard prefix that is used declared, tags balanced and nothing after the root, no markup
+//! modules declared on the root and under the prefixes the readers look for (off the root,
+//! only what the pass keeps as written: a foreign namespace under a prefix of its own or as
+//! the default, or the root's own declaration again), every standard prefix that is used
+//! declared, tags balanced and nothing after the root, no markup
 //! inside the elements whose text the pass rewrites, every URL the pass would resolve already
 //! an absolute http(s) URL, Atom dates in RFC 3339, Atom text types `text` or `html`, no
 //! Atom 0.3 `mode` or root `version`. Whatever it cannot rule out (RSS 0.90 and 1.0, Atom
@@ -51,7 +53,7 @@ enum Text {
 pub(in crate::formats) fn clean(text: &str) -> Option<Clean<'_>> {
     let mut xml = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if xml.starts_with("<?xml") {
-        xml = &xml[xml.find("?>")? + 2..];
+        xml = &xml[find(xml, "?>")? + 2..];
     }
     let mut s = Scan {
         xml,
@@ -120,16 +122,16 @@ impl<'a> Scan<'a> {
                 if self.open.is_empty() {
                     return None;
                 }
-                self.pos += 9 + r.find("]]>")? + 3;
+                self.pos += 9 + find(r, "]]>")? + 3;
             } else if let Some(r) = rest.strip_prefix("<!--") {
-                self.pos += 4 + r.find("-->")? + 3;
+                self.pos += 4 + find(r, "-->")? + 3;
             } else if let Some(r) = rest.strip_prefix("<?") {
-                self.pos += 2 + r.find("?>")? + 2;
+                self.pos += 2 + find(r, "?>")? + 2;
             } else if rest.starts_with("<!") {
                 // A DOCTYPE: its entities, if any, are the pass's to refuse or ignore.
                 return None;
             } else if let Some(r) = rest.strip_prefix("</") {
-                let end = r.find('>')?;
+                let end = find_byte(r, b'>')?;
                 let name = r[..end].trim_end();
                 if self.open.pop()? != name {
                     return None;
@@ -183,31 +185,45 @@ impl<'a> Scan<'a> {
                 rest = r;
                 break true;
             }
-            let eq = rest.find('=')?;
+            let eq = find_byte(rest, b'=')?;
             let key = rest[..eq].trim_end();
             if !xml_name(key) {
                 return None;
             }
             let after = rest[eq + 1..].trim_start();
             let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-            let close = after[1..].find(quote)?;
+            let close = find_byte(&after[1..], quote as u8)?;
             let value = &after[1..1 + close];
             rest = &after[1 + close + 1..];
             if value.contains('<') {
                 return None;
             }
             let mut v = value;
-            while let Some(at) = v.find('&') {
+            while let Some(at) = find_byte(v, b'&') {
                 v = &v[at + reference(&v[at..])?..];
             }
             match key {
                 "xmlns" if root => default_ns = Some(value),
-                _ if key == "xmlns" || key == "xml:base" => return None,
+                // Off the root, a default namespace nobody knows (WordPress's `<site
+                // xmlns="com-wordpress:feed-additions:1">`) is kept as written by the pass,
+                // which reads its elements as the feed's own, as the crates do.
+                "xmlns" if ns_of_uri(value) == Ns::Foreign && value.contains(':') => {}
+                "xmlns" | "xml:base" => return None,
                 _ if key.starts_with("xmlns:") => {
-                    if !root || !declaration_kept(doc, &key[6..], value) {
+                    let prefix = &key[6..];
+                    if root {
+                        if !declaration_kept(doc, prefix, value) {
+                            return None;
+                        }
+                        self.declared.push((prefix, value));
+                    } else if !(
+                        // Kept as written by the pass: a foreign namespace under a prefix
+                        // of its own; or dropped by it but saying again what the root said.
+                        (ns_of_uri(value) == Ns::Foreign && !standard_prefix(prefix))
+                            || self.declared.contains(&(prefix, value))
+                    ) {
                         return None;
                     }
-                    self.declared.push((&key[6..], value));
                 }
                 "href" | "url" | "src" if !absolute_http(value) => return None,
                 // Atom 0.3: `mode="base64"` text, and the root's version.
@@ -276,7 +292,7 @@ impl<'a> Scan<'a> {
                 if kind != Text::Html {
                     return None;
                 }
-                i = at + 9 + c.find("]]>")? + 3;
+                i = at + 9 + find(c, "]]>")? + 3;
             } else if let Some(after) = r.strip_prefix("</")
                 && let Some(after) = after.strip_prefix(name)
                 && after.trim_start().starts_with('>')
@@ -329,7 +345,7 @@ impl<'a> Scan<'a> {
                 }
             }
         }
-        self.pos += end + rest[end..].find('>')? + 1;
+        self.pos += end + find_byte(&rest[end..], b'>')? + 1;
         Some(())
     }
 }
@@ -388,6 +404,16 @@ fn reference(s: &str) -> Option<usize> {
     ok.then_some(end + 1)
 }
 
+/// Where `needle` first is in `hay` (memchr's searcher: the scan runs over every byte of the
+/// document, and the standard library's is several times slower on long texts).
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(hay.as_bytes(), needle.as_bytes())
+}
+
+fn find_byte(hay: &str, byte: u8) -> Option<usize> {
+    memchr::memchr(byte, hay.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::clean;
@@ -429,6 +455,14 @@ mod tests {
             "<item><title>x</title></entry></item>",
             // sy: hints inside an item.
             "<item><sy:updatePeriod>hourly</sy:updatePeriod></item>",
+            // Off the root: a module declared there only (the crates read the root's), a
+            // prefix bound again to another URI, a standard prefix for a foreign namespace,
+            // a known namespace as the default, the default namespace undone.
+            "<item xmlns:media=\"http://search.yahoo.com/mrss/\"><media:content url=\"https://a.example/x\"/></item>",
+            "<item xmlns:dc=\"http://purl.org/dc/terms/\"><dc:creator>x</dc:creator></item>",
+            "<item><x:y xmlns:x=\"http://a.example/ns\" xmlns:atom=\"http://a.example/ns\"/></item>",
+            "<item><link xmlns=\"http://www.w3.org/2005/Atom\" href=\"https://a.example/\"/></item>",
+            "<item><y xmlns=\"\">x</y></item>",
         ] {
             assert!(clean(&rss(bad)).is_none(), "{bad}");
         }
@@ -448,6 +482,16 @@ mod tests {
             ))
             .is_some()
         );
+        // Off the root, what the pass keeps as written or drops as said already: WordPress's
+        // default namespace, a foreign module on its element, the root's module again.
+        for fine in [
+            "<site xmlns=\"com-wordpress:feed-additions:1\">1</site>",
+            "<item><post-id xmlns=\"com-wordpress:feed-additions:1\">2</post-id></item>",
+            "<item><x:y xmlns:x=\"http://a.example/ns\" x:z=\"1\">v</x:y></item>",
+            "<item><dc:creator xmlns:dc=\"http://purl.org/dc/elements/1.1/\">Ana</dc:creator></item>",
+        ] {
+            assert!(clean(&rss(fine)).is_some(), "{fine}");
+        }
         assert!(clean("").is_none());
         assert!(clean(" \n\t").is_none());
         assert!(clean(&rss(&"<item><title>x</title></item>".repeat(10_000))).is_some());

@@ -68,7 +68,9 @@ struct Captured {
     /// Open elements of the same raw name inside it, so that its own end tag is found.
     depth: usize,
     buf: String,
-    base: Url,
+    /// The xml:base the element itself sets; else the one in force, which cannot change
+    /// while it is captured (nothing opens or closes inside it).
+    base: Option<Url>,
 }
 
 struct Open {
@@ -187,6 +189,14 @@ pub(super) fn normalize(text: &str, feed_url: &Url) -> Result<Prepared, ParseErr
 /// True for a name the strict readers accept. A broken tag (`<chann"el>`, `<title="">`)
 /// reads as an element with such a name; it is dropped, and what it held is kept.
 fn xml_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    // The usual ASCII name, without a walk by char (the same answer as below).
+    if b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':'))
+    {
+        return true;
+    }
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '.' | ':'))
         && name

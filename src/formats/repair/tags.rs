@@ -195,7 +195,7 @@ impl Normalizer<'_> {
                 kind,
                 depth: 0,
                 buf: String::new(),
-                base: new_base.unwrap_or_else(|| self.base().clone()),
+                base: new_base,
             });
             return;
         }

@@ -14,9 +14,19 @@ impl Normalizer<'_> {
         match &mut self.capture {
             Some(c) => c.buf.push_str(t),
             // References come as their own events, so any `&` left here is a bare one.
-            None => self
-                .out
-                .push_str(&t.replace('&', "&amp;").replace('<', "&lt;")),
+            None => {
+                let mut rest = t;
+                while let Some(at) = memchr::memchr2(b'&', b'<', rest.as_bytes()) {
+                    self.out.push_str(&rest[..at]);
+                    self.out.push_str(if rest.as_bytes()[at] == b'&' {
+                        "&amp;"
+                    } else {
+                        "&lt;"
+                    });
+                    rest = &rest[at + 1..];
+                }
+                self.out.push_str(rest);
+            }
         }
     }
 
@@ -58,10 +68,11 @@ impl Normalizer<'_> {
                 // for one date it cannot read.
                 None => return,
             },
-            Capture::Url => resolve_url(&c.buf, &c.base).unwrap_or_else(|| c.buf.trim().to_owned()),
+            Capture::Url => resolve_url(&c.buf, c.base.as_ref().unwrap_or(self.base()))
+                .unwrap_or_else(|| c.buf.trim().to_owned()),
             Capture::Html { absolutize } => {
                 if absolutize && c.buf.contains('<') {
-                    absolutize_html(&c.buf, &c.base)
+                    absolutize_html(&c.buf, c.base.as_ref().unwrap_or(self.base()))
                 } else {
                     c.buf
                 }
