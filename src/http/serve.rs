@@ -97,10 +97,10 @@ fn count_feed(status: axum::http::StatusCode, started: Instant) {
 /// response says `nosniff`, as the router's layers do.
 #[derive(Clone)]
 struct Front {
-    app: Router,
-    state: AppState,
-    /// The runtime the router runs on.
-    main: tokio::runtime::Handle,
+    /// What every request of this connection thread needs, behind one reference count of
+    /// the thread's own: hyper clones the service for every request, and seven reference
+    /// counts shared by every thread bounced between the cores on each clone.
+    shared: Arc<Shared>,
     activity: Arc<conn::Activity>,
     addr: std::net::SocketAddr,
 }
@@ -126,7 +126,7 @@ where
 
     fn call(&mut self, mut req: axum::http::Request<B>) -> FrontFuture {
         let started = Instant::now();
-        if let Some(mut resp) = feeds::from_memory(&self.state, &req) {
+        if let Some(mut resp) = feeds::from_memory(&self.shared.state, &req) {
             // Answered at once: the request was in flight for no time, but it counts as
             // activity on its connection.
             drop(self.activity.begin());
@@ -142,9 +142,9 @@ where
         ext.insert(self.activity.clone());
         // `call` runs inside the request's span (see `traced`): the router's work on the main
         // runtime stays in it.
-        let routed =
-            tower_service::Service::call(&mut self.app, req).instrument(tracing::Span::current());
-        FrontFuture::Routed(AbortOnDropHandle::new(self.main.spawn(routed)))
+        let routed = tower_service::Service::call(&mut self.shared.app.clone(), req)
+            .instrument(tracing::Span::current());
+        FrontFuture::Routed(AbortOnDropHandle::new(self.shared.main.spawn(routed)))
     }
 }
 
@@ -190,6 +190,8 @@ struct Accepted {
     slot: OwnedSemaphorePermit,
     /// Tells it to finish when the server stops.
     watcher: Watcher,
+    /// Counts it on its thread until it closes.
+    open: OpenGuard,
 }
 
 /// One connection thread, as the accept loop sees it.
@@ -269,16 +271,20 @@ pub async fn serve(
                 continue;
             }
         };
+        // Counted on its thread from now, not from when the thread takes it: a burst of
+        // connections (a client opening 64 at once) is spread instead of all going to the
+        // thread that looked emptiest before the burst.
+        let least = threads
+            .iter()
+            .min_by_key(|t| t.open.load(Ordering::Relaxed))
+            .expect("at least one connection thread");
         let accepted = Accepted {
             stream,
             addr,
             slot,
             watcher: graceful.watcher(),
+            open: OpenGuard::new(least.open.clone()),
         };
-        let least = threads
-            .iter()
-            .min_by_key(|t| t.open.load(Ordering::Relaxed))
-            .expect("at least one connection thread");
         if least.accepted.send(accepted).is_err() {
             tracing::error!(%addr, "a connection thread has ended: connection dropped");
         }
@@ -314,16 +320,16 @@ fn conn_thread(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let counted = open.clone();
     std::thread::Builder::new()
         .name(format!("syndic-http-{n}"))
         .spawn(move || {
+            let shared = Arc::new(shared);
             runtime.block_on(async move {
                 let builder = connection_builder(shared.state.config.idle_timeout);
                 loop {
                     tokio::select! {
                         next = incoming.recv() => match next {
-                            Some(c) => serve_connection(&builder, &shared, c, &counted),
+                            Some(c) => serve_connection(&builder, &shared, c),
                             None => break,
                         },
                         _ = stopped.wait_for(|s| *s) => return,
@@ -362,17 +368,13 @@ fn connection_builder(idle: Duration) -> Builder<TokioExecutor> {
 
 /// Serves one connection on the current (connection thread's) runtime until it ends, its
 /// peer is idle for `SYNDIC_IDLE_TIMEOUT`, or the server stops.
-fn serve_connection(
-    builder: &Builder<TokioExecutor>,
-    shared: &Shared,
-    c: Accepted,
-    open: &Arc<AtomicUsize>,
-) {
+fn serve_connection(builder: &Builder<TokioExecutor>, shared: &Arc<Shared>, c: Accepted) {
     let Accepted {
         stream,
         addr,
         slot,
         watcher,
+        open,
     } = c;
     let stream = match tokio::net::TcpStream::from_std(stream) {
         Ok(stream) => stream,
@@ -384,9 +386,7 @@ fn serve_connection(
     let idle = shared.state.config.idle_timeout;
     let activity = conn::Activity::new();
     let service = traced(Front {
-        app: shared.app.clone(),
-        state: shared.state.clone(),
-        main: shared.main.clone(),
+        shared: shared.clone(),
         activity: activity.clone(),
         addr,
     });
@@ -395,7 +395,6 @@ fn serve_connection(
         .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
         .into_owned();
     let conn = watcher.watch(conn);
-    let open = OpenGuard::new(open.clone());
     tokio::spawn(async move {
         let _slot = slot;
         let _open = open;
