@@ -290,10 +290,8 @@ pub async fn serve(
         }
     }
     drop(listener);
-    for thread in &mut threads {
-        // No more connections: the thread finishes those it has.
-        thread.accepted = mpsc::unbounded_channel().0;
-    }
+    // No more connections (their senders dropped here): each thread finishes those it has.
+    let done: Vec<_> = threads.into_iter().map(|t| t.done).collect();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
@@ -301,8 +299,8 @@ pub async fn serve(
         tracing::warn!("requests still in flight after the drain timeout: closing");
     }
     let _ = stop.send(true);
-    for thread in threads {
-        let _ = thread.done.await;
+    for thread in done {
+        let _ = thread.await;
     }
     Ok(())
 }
