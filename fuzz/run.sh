@@ -34,7 +34,7 @@ targets=(json_items rss atom upstream opml discover render)
 seeds_for() {
   case "$1" in
     json_items) echo "corpus/json_items" ;;
-    rss | atom | upstream) echo "../tests/fixtures/upstream" ;;
+    rss | atom | upstream) echo "../tests/fixtures/upstream ../tests/fixtures/fuzz-regressions" ;;
     opml) echo "../tests/fixtures/opml" ;;
     discover) echo "../tests/fixtures/discover ../tests/fixtures/fuzz-regressions" ;;
     render) echo "corpus/json_items" ;;

@@ -28,25 +28,35 @@ pub(crate) fn xml_char(c: char) -> bool {
         | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// Removes every character XML 1.0 forbids (C0 controls but tab and newlines, U+FFFE, U+FFFF),
-/// so that no feed rendered from the text can be ill-formed.
+/// Makes text what every XML reader of a feed will read back: the characters XML 1.0 forbids
+/// (C0 controls but tab and newlines, U+FFFE, U+FFFF) removed, so that no feed rendered from
+/// the text can be ill-formed, and line endings written as XML reads them (CRLF and a lone CR
+/// become LF; XML 1.0 §2.11). A carriage return kept in a title or in content would come back
+/// as a newline from RSS and Atom (raw in CDATA and in text) but as itself from JSON Feed:
+/// one article, two readings. HTML readers too read every CR as LF (HTML's input stream
+/// preprocessing), so nothing a reader shows changes.
 pub fn xml_clean(s: &mut String) {
-    if !all_xml_chars(s) {
-        s.retain(xml_char);
+    if is_xml_clean(s) {
+        return;
+    }
+    s.retain(xml_char);
+    if s.contains('\r') {
+        *s = s.replace("\r\n", "\n").replace('\r', "\n");
     }
 }
 
-/// `s.chars().all(xml_char)`, read byte by byte (the check runs over every field and body
-/// ingested, and decoding characters made it a visible part of an ingest's profile). In valid
-/// UTF-8 the characters [`xml_char`] refuses are the C0 controls but tab, newline and carriage
-/// return (single bytes below 0x20) and U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`); the bytes
-/// of every other character are 0x20 or above and never form those two sequences.
-pub(crate) fn all_xml_chars(s: &str) -> bool {
-    // A byte that may start a refused character: a control, or the lead byte of U+F000 to
+/// True when [`xml_clean`] would leave `s` as it is: `s.chars().all(xml_char)` and no carriage
+/// return, read byte by byte (the check runs over every field and body ingested, and decoding
+/// characters made it a visible part of an ingest's profile). In valid UTF-8 the characters
+/// [`xml_char`] refuses are the C0 controls but tab, newline and carriage return (single
+/// bytes below 0x20) and U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`); the bytes of every other
+/// character are 0x20 or above and never form those two sequences.
+pub(crate) fn is_xml_clean(s: &str) -> bool {
+    // A byte that may start a character to clean: a control, or the lead byte of U+F000 to
     // U+FFFF. Most text has none of the first kind but tab and newline and none of the
     // second, so the bytes are looked at 32 at a time (the compiler vectorizes the fold),
     // and one by one only in a block that has a suspect.
-    let suspect = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0xEF;
+    let suspect = |c: u8| (c < 0x20 && !matches!(c, b'\t' | b'\n')) || c == 0xEF;
     let b = s.as_bytes();
     for (k, block) in b.chunks(32).enumerate() {
         if !block.iter().fold(false, |any, &c| any | suspect(c)) {
@@ -213,21 +223,42 @@ pub fn absolutize_html(html: &str, base: &Url) -> String {
 mod tests {
     use super::*;
 
-    /// The byte scan says what the character check says, for every character alone and
-    /// between others (UTF-8 is self-synchronizing, so a refused sequence can only be one
-    /// whole character), and for strings of mixed characters.
+    /// The byte scan says what the character check says (a carriage return being cleaned
+    /// too), for every character alone and between others (UTF-8 is self-synchronizing, so a
+    /// refused sequence can only be one whole character), and for strings of mixed characters.
     #[test]
     fn the_byte_scan_agrees_with_the_character_check() {
+        let kept = |c: char| xml_char(c) && c != '\r';
         for c in (0..=0x10FFFF).filter_map(char::from_u32) {
             let alone = c.to_string();
-            assert_eq!(all_xml_chars(&alone), xml_char(c), "{c:?}");
+            assert_eq!(is_xml_clean(&alone), kept(c), "{c:?}");
             let between = format!("é{c}\u{FFFD}");
-            assert_eq!(all_xml_chars(&between), xml_char(c), "{c:?}");
+            assert_eq!(is_xml_clean(&between), kept(c), "{c:?}");
         }
         use proptest::prelude::*;
         proptest!(|(s in "\\PC*|[\u{0}-\u{20}\u{FFF0}-\u{FFFF}\u{EFBF}a-z]{0,40}")| {
-            prop_assert_eq!(all_xml_chars(&s), s.chars().all(xml_char));
+            prop_assert_eq!(is_xml_clean(&s), s.chars().all(kept));
+            let mut cleaned = s.clone();
+            xml_clean(&mut cleaned);
+            prop_assert!(is_xml_clean(&cleaned), "{:?} -> {:?}", s, cleaned);
+            prop_assert_eq!(cleaned == s, is_xml_clean(&s));
         });
+    }
+
+    /// Line endings come out as an XML reader reads them: CRLF as one LF, a lone CR as LF.
+    #[test]
+    fn line_endings_are_written_as_xml_reads_them() {
+        for (before, after) in [
+            ("a\r\nb", "a\nb"),
+            ("a\rb", "a\nb"),
+            ("a\r\r\nb\n\rc\r", "a\n\nb\n\nc\n"),
+            ("a\r\u{1}\nb", "a\nb"),
+            ("a\nb\tc", "a\nb\tc"),
+        ] {
+            let mut s = before.to_owned();
+            xml_clean(&mut s);
+            assert_eq!(s, after, "{before:?}");
+        }
     }
 
     #[test]

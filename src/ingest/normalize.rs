@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use crate::boundary::{ParserPanic, contain};
 use crate::ingest::nesting::{Flattened, bound_nesting};
 pub use crate::text::{absolutize_html, html_to_text, is_absolute, xml_clean};
-use crate::text::{all_xml_chars, rewrite_str};
+use crate::text::{is_xml_clean, rewrite_str};
 
 /// Parses an RFC 3339 date; a date without a zone is an error, never a guess.
 pub fn rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
@@ -238,13 +238,14 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
 }
 
 /// Makes HTML safe to republish: whatever a reader would run is removed; images, links,
-/// tables and figures stay. The result holds no character XML forbids: a character reference
-/// to one (`&#1;`) comes out of the HTML parser as the character itself, so when the output
-/// holds one it is removed and the result sanitized again, the sanitizer having the last word.
+/// tables and figures stay. The result holds no character XML forbids and no carriage return
+/// (see [`xml_clean`]): a character reference to one (`&#1;`, `&#13;`) comes out of the HTML
+/// parser as the character itself, so when the output holds one it is cleaned and the result
+/// sanitized again, the sanitizer having the last word.
 fn sanitize_html(html: &str) -> Result<String, ParserPanic> {
     let clean = |h: &str| contain("HTML parser", || sanitizer().clean(h).to_string());
     let mut out = clean(html)?;
-    while !all_xml_chars(&out) {
+    while !is_xml_clean(&out) {
         xml_clean(&mut out);
         out = clean(&out)?;
     }

@@ -435,3 +435,85 @@ async fn a_date_past_the_year_9999_is_refused_and_every_feed_still_renders() {
         );
     }
 }
+
+/// Found by fuzzing `upstream` (tests/fixtures/fuzz-regressions/upstream-char-ref-cr.xml): a
+/// carriage return spelled as a character reference (`&#13;`, `&#xD;`, in the item's HTML or
+/// in the XML itself) was stored as the character, then RSS and Atom (which carry it raw, in
+/// CDATA and in text) read back as a newline while JSON Feed read back the carriage return: one
+/// article, two contents. Every stored text now has its line endings as XML reads them, from a
+/// publisher and from an upstream, and the three formats carry the same content.
+#[tokio::test]
+async fn a_carriage_return_reads_back_the_same_from_every_format() {
+    let fixture = manifest_dir().join("tests/fixtures/fuzz-regressions/upstream-char-ref-cr.xml");
+    let body = std::fs::read_to_string(fixture).unwrap();
+    let app = news_app().await;
+    let r = app
+        .post_raw("news", "application/rss+xml", body.clone())
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let r = app
+        .post_json(
+            "news",
+            &json!([
+                { "id": "crlf", "url": "https://news.example/crlf", "title": "Deux\r\nlignes",
+                  "content_html": "un\r\ndeux\rtrois" },
+                { "id": "ref", "url": "https://news.example/ref", "title": "Ref",
+                  "content_html": "<p>un&#13;&#10;deux&#xD;trois</p>" },
+            ]),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+
+    app.create_channel("planet", json!({ "title": "Planet" }))
+        .await;
+    let up = spawn_upstream().await;
+    up.set_feed("cr", "application/rss+xml", &body);
+    let report = subscribe_and_poll(&app, &up.url("/f/cr")).await;
+    assert_eq!(report["created"], 3, "{report}");
+
+    for slug in ["news", "planet"] {
+        let articles = app.all_articles(slug).await;
+        assert_eq!(articles.len(), if slug == "news" { 5 } else { 3 });
+        for a in &articles {
+            assert!(!a.to_string().contains("\\r"), "{slug}: {a}");
+        }
+        let content = |id: &str| {
+            let a = articles
+                .iter()
+                .find(|a| a["url"].as_str().unwrap().ends_with(id));
+            a.unwrap()["content_html"].as_str().unwrap().to_owned()
+        };
+        let refs = content("/cr-1");
+        assert!(
+            refs.contains("un\ndeux\ntrois\n quatre\ncinq"),
+            "{slug}: {refs}"
+        );
+        let cdata = content("/cr-2");
+        assert!(
+            cdata.contains("a\nb\nc") && cdata.contains("t\nu"),
+            "{slug}: {cdata}"
+        );
+        assert_eq!(content("/cr-3"), "a\nb\nc", "{slug}");
+        if slug == "news" {
+            assert_eq!(content("/crlf"), "un\ndeux\ntrois");
+            assert_eq!(content("/ref"), "<p>un\ndeux\ntrois</p>");
+        }
+        for file in ["rss.xml", "atom.xml", "feed.json"] {
+            let text = app.feed_text(slug, file).await;
+            assert!(
+                !text.contains('\r') && !text.contains("\\r"),
+                "{slug}/{file}: {text}"
+            );
+        }
+    }
+}
