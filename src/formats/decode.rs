@@ -11,16 +11,23 @@ use oem_cp::code_table_type::TableType;
 use crate::formats::ParseError;
 
 /// A charset syndic decodes: one of WHATWG's (`encoding_rs`), a DOS code page that WHATWG
-/// lacks (437, 850, 852…: `oem_cp`'s tables; 856: `charcode`'s), or a classic Mac OS one
+/// lacks (437, 850, 852…: `oem_cp`'s tables; 856: `charcode`'s), a classic Mac OS one
 /// other than Roman and Cyrillic (Central European, Greek, Icelandic, Turkish: `mac-encoding`'s
-/// tables, made from Apple's mapping files).
+/// tables, made from Apple's mapping files), UTF-32 or an EBCDIC code page (`charcode`'s).
 #[derive(Clone, Copy)]
 enum Charset {
     Whatwg(&'static Encoding),
     Oem(&'static TableType),
     Mac(mac_encoding::Encoding),
-    /// A code page only `charcode` has the table of (CP856).
+    /// A charset only `charcode` has the table of (CP856, UTF-32BE and LE).
     Charcode(&'static charcode::Encoding),
+    /// An EBCDIC code page (037, 424, 500, 875, 1026: `charcode`'s tables). `euro`: IBM's
+    /// 1140 and 1148, which are 037 and 500 with `€` in place of `¤` (byte 0x9F, their only
+    /// difference).
+    Ebcdic {
+        table: &'static charcode::Encoding,
+        euro: bool,
+    },
 }
 
 impl Charset {
@@ -29,24 +36,80 @@ impl Charset {
             Charset::Whatwg(enc) => enc.decode_without_bom_handling(bytes).0,
             Charset::Oem(table) => Cow::Owned(table.decode_string_lossy(bytes)),
             Charset::Mac(enc) => Cow::Owned(enc.decode(bytes)),
-            // No BOM reaches here (one picks a WHATWG charset first), so `decode`'s BOM
-            // sniffing never overrides the label.
-            Charset::Charcode(enc) => enc.decode(bytes).0,
+            // Told not to look for a BOM: `charcode` knows only UTF-8 and UTF-16 marks, and
+            // would read UTF-32LE's `FF FE 00 00` as UTF-16LE's (a UTF-32 BOM is skipped
+            // before this).
+            Charset::Charcode(enc) => enc.decode_with(bytes, no_bom()).0,
+            Charset::Ebcdic { table, euro } => {
+                let text = table.decode_with(bytes, no_bom()).0;
+                // Mainframe text ends its lines with NEL (0x15, U+0085), which XML 1.0 does
+                // not read as a line end, and which `c1_as_cp1252` would read as `…`.
+                let text = text.replace('\u{85}', "\n");
+                Cow::Owned(if euro {
+                    text.replace('\u{a4}', "\u{20ac}")
+                } else {
+                    text
+                })
+            }
         }
     }
 
-    fn is_utf16(self) -> bool {
-        matches!(self, Charset::Whatwg(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
+    /// False for the charsets in which `<?xml` is not its ASCII bytes: UTF-16, UTF-32 and
+    /// EBCDIC. Those are chosen only when the first bytes of the body prove them (see
+    /// [`choose_charset`]); a label naming one on an ASCII-looking body is wrong.
+    fn ascii_compatible(self) -> bool {
+        match self {
+            Charset::Whatwg(e) => e != encoding_rs::UTF_16LE && e != encoding_rs::UTF_16BE,
+            Charset::Charcode(e) => e.is_ascii_compatible(),
+            Charset::Ebcdic { .. } => false,
+            Charset::Oem(_) | Charset::Mac(_) => true,
+        }
     }
+}
+
+fn no_bom() -> charcode::DecodeOptions {
+    charcode::DecodeOptions::new().bom(charcode::Bom::Ignore)
+}
+
+/// The EBCDIC code page a label names, by the names IANA and Python give them (`cp037`,
+/// `IBM500`, `ebcdic-cp-us`, `csIBM1026`…, `charcode`'s label table, which also names UTF-7
+/// and others that a remote label must never select: only EBCDIC answers are taken from it),
+/// plus two it lacks: Python's `ibm039` (037) and IBM's euro variants 1140 and 1148.
+fn ebcdic_for_label(label: &str) -> Option<Charset> {
+    let euro = |table| Some(Charset::Ebcdic { table, euro: true });
+    match label {
+        "ibm039" | "cp039" => {
+            return Some(Charset::Ebcdic {
+                table: charcode::IBM037,
+                euro: false,
+            });
+        }
+        "cp1140" | "ibm1140" | "ccsid01140" | "ebcdic-us-37+euro" => return euro(charcode::IBM037),
+        "cp1148" | "ibm1148" | "ccsid01148" | "ebcdic-international-500+euro" => {
+            return euro(charcode::IBM500);
+        }
+        _ => {}
+    }
+    let table = charcode::Encoding::for_label(label.as_bytes())?;
+    [
+        charcode::IBM037,
+        charcode::IBM424,
+        charcode::IBM500,
+        charcode::IBM875,
+        charcode::IBM1026,
+    ]
+    .contains(&table)
+    .then_some(Charset::Ebcdic { table, euro: false })
 }
 
 /// The charset a label names: WHATWG's labels first; then the names that Python's codecs
 /// (and so feedparser) also accept for the same WHATWG charsets (`windows_1251`, `ms-ansi`,
 /// `mac-cyrillic`…); then the classic Mac OS charsets by the names Python and IANA give them
 /// (`maccentraleurope`, `mac_latin2`, `macgreek`, `x-mac-turkish`…); then the DOS code pages by
-/// their IANA and IBM names (`437`, `cp850`, `ibm852`, `csPC8CodePage437`…). `None` for
-/// anything else (VISCII, TCVN, KOI8-T, CP1125: no crate found has their tables; EBCDIC:
-/// refused). CP856, which `oem_cp` lacks, is read with `charcode`'s table.
+/// their IANA and IBM names (`437`, `cp850`, `ibm852`, `csPC8CodePage437`…); then the EBCDIC
+/// code pages ([`ebcdic_for_label`]). `None` for anything else (VISCII, TCVN, KOI8-T, CP1125:
+/// no crate found has their tables). CP856, which `oem_cp` lacks, is read with `charcode`'s
+/// table.
 fn charset_for_label(label: &str) -> Option<Charset> {
     if let Some(e) = Encoding::for_label(label.as_bytes()) {
         return Some(Charset::Whatwg(e));
@@ -83,6 +146,9 @@ fn charset_for_label(label: &str) -> Option<Charset> {
     if let Some(enc) = mac {
         return Some(Charset::Mac(enc));
     }
+    if let Some(ebcdic) = ebcdic_for_label(&l) {
+        return Some(ebcdic);
+    }
     let number: u16 = match l.as_str() {
         "cspc8codepage437" => 437,
         "cspc850multilingual" => 850,
@@ -111,8 +177,9 @@ fn charset_for_label(label: &str) -> Option<Charset> {
 /// That is RFC 7303's order: when the header and the prolog disagree (common: servers default
 /// to ISO-8859-1 or UTF-8 whatever the file says), the header wins, as in every browser.
 /// Exceptions, each because the bytes themselves prove the label wrong: UTF-16 without a BOM
-/// is recognised by its zero bytes around `<?`; a UTF-16 label on a body without either is
-/// ignored; and a body with no label anywhere that is not UTF-8 at all (no valid multi-byte
+/// is recognised by its zero bytes around `<?`, UTF-32 by its BOM or the zero bytes around
+/// `<`, EBCDIC by `<?xm` in EBCDIC (XML 1.0, appendix F); a label naming one of those on a
+/// body that does not start that way is ignored; and a body with no label anywhere that is not UTF-8 at all (no valid multi-byte
 /// sequence) is read as windows-1252, as legacy feeds without a declaration mostly are.
 /// Invalid bytes become U+FFFD. Labels are WHATWG's, so ISO-8859-1 reads as its superset
 /// windows-1252. The declaration itself is dropped by the pre-pass, so nothing decodes twice.
@@ -122,24 +189,6 @@ pub(super) fn decode<'a>(
     body: &'a [u8],
     content_type: Option<&str>,
 ) -> Result<Cow<'a, str>, ParseError> {
-    // Neither is in the WHATWG set that encoding_rs implements, and feeds are not written in
-    // them in practice: say so rather than read NUL-riddled nonsense.
-    match body {
-        [0, 0, 0xFE, 0xFF, ..]
-        | [0xFF, 0xFE, 0, 0, ..]
-        | [0, 0, 0, b'<', ..]
-        | [b'<', 0, 0, 0, ..] => {
-            return Err(ParseError::Malformed(
-                "the document is in UTF-32, which is not supported".into(),
-            ));
-        }
-        [0x4C, 0x6F, 0xA7, 0x94, ..] => {
-            return Err(ParseError::Malformed(
-                "the document is in EBCDIC, which is not supported".into(),
-            ));
-        }
-        _ => {}
-    }
     let (charset, skip) = choose_charset(body, content_type);
     let bytes = &body[skip..];
     let text = match charset {
@@ -173,26 +222,64 @@ pub(super) fn decode<'a>(
 
 /// The charset to decode with (`None`: UTF-8 by default, nothing said) and the BOM's length.
 fn choose_charset(body: &[u8], content_type: Option<&str>) -> (Option<Charset>, usize) {
+    // UTF-32 first: its little-endian BOM starts with UTF-16LE's.
+    let utf32 = |enc| Some(Charset::Charcode(enc));
+    match body {
+        [0, 0, 0xFE, 0xFF, ..] => return (utf32(charcode::UTF_32BE), 4),
+        [0xFF, 0xFE, 0, 0, ..] => return (utf32(charcode::UTF_32LE), 4),
+        [0, 0, 0, b'<', ..] => return (utf32(charcode::UTF_32BE), 0),
+        [b'<', 0, 0, 0, ..] => return (utf32(charcode::UTF_32LE), 0),
+        _ => {}
+    }
     if let Some((enc, len)) = Encoding::for_bom(body) {
         return (Some(Charset::Whatwg(enc)), len);
     }
     match body {
         [b'<', 0, b'?', 0, ..] => return (Some(Charset::Whatwg(encoding_rs::UTF_16LE)), 0),
         [0, b'<', 0, b'?', ..] => return (Some(Charset::Whatwg(encoding_rs::UTF_16BE)), 0),
+        [0x4C, 0x6F, 0xA7, 0x94, ..] => return (Some(ebcdic_charset(body, content_type)), 0),
         _ => {}
     }
     let header = content_type
         .and_then(charset_param)
         .and_then(charset_for_label)
-        .filter(|c| !c.is_utf16());
+        .filter(|c| c.ascii_compatible());
     if header.is_some() {
         return (header, 0);
     }
     let declared = declared_encoding(body)
         .as_deref()
         .and_then(charset_for_label)
-        .filter(|c| !c.is_utf16());
+        .filter(|c| c.ascii_compatible());
     (declared, 0)
+}
+
+/// The EBCDIC code page of a body that starts with `<?xm` in EBCDIC: the HTTP header's when it
+/// names one, else the XML declaration's, else 037. The declaration is read with code page
+/// 037, whose letters, digits and punctuation are those of every EBCDIC page here but 1026's
+/// `"` (0xFC there, 0x7F in the others), so with 1026 when 037 finds no quoted encoding.
+fn ebcdic_charset(body: &[u8], content_type: Option<&str>) -> Charset {
+    let ebcdic =
+        |label: &str| charset_for_label(label).filter(|c| matches!(c, Charset::Ebcdic { .. }));
+    let head = &body[..body.len().min(512)];
+    let declared = || {
+        [charcode::IBM037, charcode::IBM1026]
+            .iter()
+            .find_map(|table| {
+                let head = table.decode_with(head, no_bom()).0;
+                declared_encoding(head.as_bytes())
+                    .as_deref()
+                    .and_then(ebcdic)
+            })
+    };
+    content_type
+        .and_then(charset_param)
+        .and_then(ebcdic)
+        .or_else(declared)
+        .unwrap_or(Charset::Ebcdic {
+            table: charcode::IBM037,
+            euro: false,
+        })
 }
 
 /// The `charset` parameter of a Content-Type value.
@@ -374,6 +461,129 @@ mod tests {
         // VISCII has no well-kept table: the byte is no UTF-8, so the legacy fallback reads
         // it as windows-1252, as before.
         assert_eq!(x80("viscii").as_deref(), Some("\u{20ac}"));
+    }
+
+    /// An RSS document written in an EBCDIC code page by `charcode`'s encoder, as feedparser's
+    /// `encoding/x80_*.xml` tests have them: the declaration names `label`, and the channel
+    /// title is `title` (raw bytes, spliced in after encoding).
+    fn ebcdic(label: &str, table: &'static charcode::Encoding, title: &[u8]) -> Vec<u8> {
+        let doc = |s: &str| table.encode(s).unwrap().0.into_owned();
+        let mut bytes = doc(&format!(
+            "<?xml version=\"1.0\" encoding=\"{label}\"?>\n<rss version=\"2.0\"><channel><title>"
+        ));
+        bytes.extend_from_slice(title);
+        bytes.extend(doc(
+            "</title><link>https://feeds.example/</link>\n<item><title>Un &amp; deux</title>\
+             <link>https://feeds.example/1</link><description>a b</description></item>\
+             </channel></rss>\n",
+        ));
+        bytes
+    }
+
+    fn parse(doc: &[u8], content_type: Option<&str>) -> crate::formats::UpstreamFeed {
+        let url = url::Url::parse("https://feeds.example/").unwrap();
+        crate::formats::parse_feed(doc, content_type, &url).unwrap()
+    }
+
+    /// feedparser's 21 EBCDIC tests: byte 0x80 under every label they use, and the bytes that
+    /// tell the code pages apart (expected characters from Python's codecs).
+    #[test]
+    fn ebcdic_code_pages_by_every_label() {
+        let (us, intl, greek, turkish, hebrew) = (
+            charcode::IBM037,
+            charcode::IBM500,
+            charcode::IBM875,
+            charcode::IBM1026,
+            charcode::IBM424,
+        );
+        for (label, table, title, expected) in [
+            ("cp037", us, &[0x80, 0x4A][..], "Ø¢"),
+            ("ibm037", us, &[0x80], "Ø"),
+            ("IBM039", us, &[0x80], "Ø"),
+            ("csibm037", us, &[0x80], "Ø"),
+            ("ebcdic-cp-us", us, &[0x80], "Ø"),
+            ("ebcdic_cp_ca", us, &[0x80], "Ø"),
+            ("ebcdic-cp-wt", us, &[0x80], "Ø"),
+            ("ebcdic_cp_nl", us, &[0x80], "Ø"),
+            ("cp500", intl, &[0x80, 0x4A, 0x5A], "Ø[]"),
+            ("ibm500", intl, &[0x80], "Ø"),
+            ("csibm500", intl, &[0x80], "Ø"),
+            ("ebcdic-cp-be", intl, &[0x80], "Ø"),
+            ("ebcdic_cp_ch", intl, &[0x80], "Ø"),
+            ("cp875", greek, &[0x80, 0x41], "\u{385}Α"),
+            ("cp1026", turkish, &[0x80, 0x4A, 0x5A], "ØÇĞ"),
+            ("cp424", hebrew, &[0x41, 0x71], "את"),
+            ("ebcdic-cp-he", hebrew, &[0x41], "א"),
+            // 037 and 500 with the euro sign where they have ¤.
+            ("ibm1140", us, &[0x80, 0x9F], "Ø€"),
+            ("cp1148", intl, &[0x4A, 0x9F], "[€"),
+            ("cp037", us, &[0x9F], "¤"),
+        ] {
+            let f = parse(&ebcdic(label, table, title), None);
+            assert_eq!(s(&f.title), Some(expected), "{label}");
+            assert_eq!(s(&f.items[0].title), Some("Un & deux"), "{label}");
+            assert_eq!(
+                f.items[0].url.as_deref(),
+                Some("https://feeds.example/1"),
+                "{label}"
+            );
+        }
+    }
+
+    #[test]
+    fn ebcdic_header_line_ends_and_mislabels() {
+        // The HTTP header's EBCDIC charset wins over the declaration's, as for any charset.
+        let doc = ebcdic("cp037", charcode::IBM037, &[0x4A]);
+        let f = parse(&doc, Some("application/rss+xml; charset=ibm500"));
+        assert_eq!(s(&f.title), Some("["));
+        // A header naming an ASCII charset cannot be right about an EBCDIC body.
+        let f = parse(&doc, Some("application/rss+xml; charset=utf-8"));
+        assert_eq!(s(&f.title), Some("¢"));
+        // No label that names EBCDIC: 037.
+        let doc = ebcdic("bogus", charcode::IBM037, &[0x4A]);
+        assert_eq!(s(&parse(&doc, None).title), Some("¢"));
+        // NEL (0x15) ends a line, as in mainframe text; it is not `…`.
+        let doc = ebcdic("cp037", charcode::IBM037, &[0xC1, 0x15, 0xC2]);
+        assert_eq!(s(&parse(&doc, None).title), Some("A B"));
+        // An ASCII body labelled EBCDIC is read as what its bytes are.
+        let doc = b"<?xml version=\"1.0\" encoding=\"cp037\"?><rss version=\"2.0\"><channel>\
+                    <title>Caf\xc3\xa9</title></channel></rss>";
+        assert_eq!(s(&parse(doc, None).title), Some("Café"));
+        let f = parse(doc, Some("application/rss+xml; charset=ebcdic-cp-us"));
+        assert_eq!(s(&f.title), Some("Café"));
+    }
+
+    /// UTF-32 in both byte orders, with and without a BOM (feedparser's `utf-32*`, `ucs-4`
+    /// tests): recognised by its bytes, whatever the labels say.
+    #[test]
+    fn utf32_by_its_bytes() {
+        let text = "<?xml version=\"1.0\" encoding=\"utf-32\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">\
+                    <title>Über 😀</title><entry><id>https://feeds.example/1</id>\
+                    <title>Grüße</title></entry></feed>";
+        for big_endian in [true, false] {
+            for bom in [true, false] {
+                let unit = |c: char| {
+                    let n = c as u32;
+                    if big_endian {
+                        n.to_be_bytes()
+                    } else {
+                        n.to_le_bytes()
+                    }
+                };
+                let mut doc: Vec<u8> = Vec::new();
+                if bom {
+                    doc.extend(unit('\u{feff}'));
+                }
+                doc.extend(text.chars().flat_map(unit));
+                let f = parse(&doc, Some("application/atom+xml; charset=utf-8"));
+                assert_eq!(s(&f.title), Some("Über 😀"), "{big_endian} {bom}");
+                assert_eq!(s(&f.items[0].title), Some("Grüße"), "{big_endian} {bom}");
+                // Cut in the middle of a character: the rest is still read, no panic.
+                doc.truncate(doc.len() - 2);
+                let url = url::Url::parse("https://feeds.example/").unwrap();
+                let _ = crate::formats::parse_feed(&doc, None, &url);
+            }
+        }
     }
 
     #[test]
