@@ -651,6 +651,16 @@ async fn every_format_and_encoding_is_imported_right() {
         ("utf16le-bom-atom.xml", "application/atom+xml", "Grüße"),
         ("utf16be-nobom-rss.xml", "application/rss+xml", "Señor"),
         (
+            "ebcdic-cp500-rss.xml",
+            "application/rss+xml",
+            "Prix de l'énergie: -3 % [révisé]",
+        ),
+        (
+            "utf32le-bom-atom.xml",
+            "application/atom+xml; charset=utf-8",
+            "Grüße aus 東京 🎌",
+        ),
+        (
             "feedrs-rss1-rdf-debian.xml",
             "application/rdf+xml",
             "Updated Debian 11: 11.6 released",

@@ -256,6 +256,8 @@ async fn republished_real_world_feeds_are_valid_rss_and_atom() {
     let fixtures = [
         ("atom03.xml", "application/atom+xml"),
         ("cp1252-entities.xml", "application/rss+xml"),
+        ("ebcdic-cp500-rss.xml", "application/rss+xml"),
+        ("utf32le-bom-atom.xml", "application/atom+xml"),
         ("feedparser-demoronize.xml", "application/rss+xml"),
         ("feedparser-euc-kr.xml", "application/atom+xml"),
         ("feedparser-lang-underscore.xml", "application/atom+xml"),
