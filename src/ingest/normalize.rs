@@ -264,8 +264,14 @@ const MAX_SANITIZE_PASSES: usize = 4;
 /// content, and the serialized `<a><a>` is split in two by the next parser (a reader's, or
 /// syndic's own when the article is read back): the same article, two contents. Stored HTML
 /// is thus a fixed point of the sanitizer. Markup still changing after
-/// [`MAX_SANITIZE_PASSES`] is given up: its text is kept, escaped.
-fn sanitize_stable(clean: String) -> Result<String, ParserPanic> {
+/// [`MAX_SANITIZE_PASSES`] is given up: its text is kept, escaped. `clean` is what sanitizing
+/// `html` gave: when the two parse the same (the same bytes, or bytes that differ only by
+/// how a no-break space is spelled, [`same_but_nbsp`]), sanitizing `clean` gives `clean`
+/// again, and no pass is needed to prove it (most upstream HTML without links).
+fn sanitize_stable(html: &str, clean: String) -> Result<String, ParserPanic> {
+    if clean == html || same_but_nbsp(&clean, html) {
+        return Ok(clean);
+    }
     sanitize_stable_within(clean, MAX_SANITIZE_PASSES)
 }
 
@@ -345,7 +351,7 @@ pub fn safe_html_flattened(
     }
     let clean = match origin {
         HtmlOrigin::Publisher => sanitize_publisher_html(&html)?.unwrap_or(html),
-        HtmlOrigin::Upstream => sanitize_stable(sanitize_html(&html)?)?,
+        HtmlOrigin::Upstream => sanitize_stable(&html, sanitize_html(&html)?)?,
     };
     let trimmed = clean.trim_matches(edge);
     let clean = if trimmed.is_empty() {
@@ -373,7 +379,7 @@ fn sanitize_publisher_html(html: &str) -> Result<Option<String>, ParserPanic> {
     }
     Ok(match (markup_stream(html), markup_stream(&clean)) {
         (Some(before), Some(after)) if before == after => None,
-        _ => Some(sanitize_stable(clean)?),
+        _ => Some(sanitize_stable(html, clean)?),
     })
 }
 
