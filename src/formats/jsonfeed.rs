@@ -152,6 +152,14 @@ pub(super) fn read(text: &str, f: Fields, base: Option<&Url>) -> Result<Upstream
                 }
             }
         }
+        // No item has an array of items: this is a document that forgot its version, and
+        // reading it as one item would answer "item 0 needs an id", which helps nobody.
+        Value::Object(obj) if obj.get("items").is_some_and(Value::is_array) => {
+            return Err(ParseError::Malformed(format!(
+                "an object with \"items\" is a JSON Feed document, which needs \"version\": \
+                 \"{VERSION}\"; to send items alone, send them as an array"
+            )));
+        }
         obj @ Value::Object(_) => vec![obj],
         _ => {
             return Err(ParseError::Malformed(
@@ -607,6 +615,15 @@ mod tests {
         let doc =
             br#"{"version":"https://jsonfeed.org/version/1.1","title":"x","items":[{"id":"a"}]}"#;
         assert_eq!(parse(doc).unwrap().len(), 1);
+        // A document without its version is named as such, not read as one item without id.
+        match parse(br#"{"title":"x","items":[{"id":"a"}]}"#) {
+            Err(ParseError::Malformed(m)) => {
+                assert!(m.contains("\"version\"") && m.contains("array"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // An item may still carry a field called `items` that is not an array.
+        assert_eq!(parse(br#"{"id":"1","items":"x"}"#).unwrap().len(), 1);
         match parse(br#"[{"id":"1"},{"id":"2","authors":[{"name":5}]}]"#) {
             Err(ParseError::Item(e)) => {
                 assert_eq!(e.index, 1);
